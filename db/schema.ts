@@ -1,0 +1,86 @@
+/**
+ * The register's tables. Plain Drizzle declarations only: drizzle-kit reads this file
+ * without decorator metadata, so nothing here may import type-graphql classes.
+ *
+ * Timestamps are UTC milliseconds (`timestamp_ms`). A person who is not in `person` is
+ * "not registered"; a deleted person keeps a row with status DELETED.
+ */
+import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+
+export const person = sqliteTable(
+  'person',
+  {
+    /** `personidentifikator`: 11-digit identity number. */
+    id: text('id').primaryKey(),
+    /** `status`: ACTIVE (`AKTIV`) or DELETED (`SLETTET`). */
+    status: text('status', { enum: ['ACTIVE', 'DELETED'] }).notNull(),
+    /** `reservasjon`: reserved against digital communication of important letters. */
+    reserved: integer('reserved', { mode: 'boolean' }).notNull().default(false),
+    /** `reservasjonstidspunkt`: when the current reservation was made. */
+    reservedAt: integer('reserved_at', { mode: 'timestamp_ms' }),
+    /** `reservasjon_oppdatert`: when the reservation was last set either way. */
+    reservationUpdatedAt: integer('reservation_updated_at', { mode: 'timestamp_ms' }),
+    /** `spraak`: nb, nn, en or se. */
+    language: text('language', { enum: ['nb', 'nn', 'en', 'se'] }),
+    /** `spraak_oppdatert`. */
+    languageUpdatedAt: integer('language_updated_at', { mode: 'timestamp_ms' }),
+    /** When anything about the person last changed. */
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+    /** The change number of the person's latest change (see `change_log`): drives the change feed. */
+    changeNumber: integer('change_number').notNull(),
+  },
+  (t) => [index('person_change_number_idx').on(t.changeNumber)],
+);
+
+export const contactPoint = sqliteTable(
+  'contact_point',
+  {
+    personId: text('person_id')
+      .notNull()
+      .references(() => person.id, { onDelete: 'cascade' }),
+    channel: text('channel', { enum: ['EMAIL', 'MOBILE'] }).notNull(),
+    /** The address as the citizen gave it (email) or in E.164 (mobile). */
+    address: text('address').notNull(),
+    /** What "the same address" means for the duplicate flag: lower-cased email, E.164 mobile. */
+    addressKey: text('address_key').notNull(),
+    /** `_oppdatert`. */
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+    /** `_sist_verifisert`: the citizen confirmed the address is still right. */
+    lastVerifiedAt: integer('last_verified_at', { mode: 'timestamp_ms' }),
+    /** `_sist_validert`: the address was proven by a one-time code. */
+    lastValidatedAt: integer('last_validated_at', { mode: 'timestamp_ms' }),
+  },
+  (t) => [primaryKey({ columns: [t.personId, t.channel] }), index('contact_point_address_idx').on(t.channel, t.addressKey)],
+);
+
+export const digitalPost = sqliteTable('digital_post', {
+  personId: text('person_id')
+    .primaryKey()
+    .references(() => person.id, { onDelete: 'cascade' }),
+  /** `postkasseadresse`, e.g. `ola.nordmann#9YDT`. */
+  mailboxAddress: text('mailbox_address').notNull(),
+  /** `postkasseleverandoeradresse`: the provider's 9-digit organisation number. */
+  providerOrgNumber: text('provider_org_number').notNull(),
+  /** `sertifikat`: base64 X.509 certificate for encrypting secure digital post. */
+  certificate: text('certificate'),
+});
+
+/**
+ * One row per change to a person, numbered without gaps: the number is the SQLite rowid,
+ * taken inside the same transaction as the change, so a rolled-back change leaves no number.
+ */
+export const changeLog = sqliteTable(
+  'change_log',
+  {
+    changeNumber: integer('change_number').primaryKey(),
+    personId: text('person_id').notNull(),
+    changedAt: integer('changed_at', { mode: 'timestamp_ms' }).notNull(),
+    /** What kind of change: SEED, IMPORT, CONTACT_UPDATED, ... */
+    kind: text('kind').notNull(),
+  },
+  (t) => [index('change_log_person_idx').on(t.personId)],
+);
+
+export type PersonRow = typeof person.$inferSelect;
+export type ContactPointRow = typeof contactPoint.$inferSelect;
+export type DigitalPostRow = typeof digitalPost.$inferSelect;

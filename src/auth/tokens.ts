@@ -1,0 +1,118 @@
+import { createLocalJWKSet, decodeJwt, errors as joseErrors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { AuthConfig } from '../config';
+import { isValidIdentityNumber } from '../domain/identity-number';
+import { keySetFrom, loadOrCreateDevKey, DEV_KEY_ALG, type DevSigningKey } from './keys';
+import type { Viewer } from './viewer';
+
+/** Asymmetric algorithms only: `none` and shared-secret HMAC tokens are refused outright. */
+const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+const CLOCK_TOLERANCE_SECONDS = 5;
+const ORG_CONSUMER = /^0192:(\d{9})$/;
+/** ID-porten levels a citizen must have logged in with to change their entry. */
+export const CITIZEN_ACR_LEVELS = ['idporten-loa-substantial', 'idporten-loa-high'];
+
+/** Why a token was refused. The message is safe to show the caller. */
+export class TokenError extends Error {
+  override name = 'TokenError';
+}
+
+export interface TokenVerifier {
+  verify(token: string): Promise<Viewer>;
+}
+
+export async function createTokenVerifier(auth: AuthConfig): Promise<TokenVerifier & { devKey?: DevSigningKey }> {
+  let agencyKeys: JWTVerifyGetKey;
+  let citizenKeys: JWTVerifyGetKey;
+  let devKey: DevSigningKey | undefined;
+  if (auth.mode === 'development') {
+    devKey = await loadOrCreateDevKey(auth.keyFile);
+    agencyKeys = citizenKeys = createLocalJWKSet(devKey.publicJwks);
+  } else {
+    agencyKeys = keySetFrom(auth.agency.jwksUri);
+    citizenKeys = keySetFrom(auth.citizen.jwksUri);
+  }
+
+  async function verify(token: string): Promise<Viewer> {
+    let issuer: string | undefined;
+    try {
+      issuer = decodeJwt(token).iss;
+    } catch {
+      throw new TokenError('the bearer token is not a JWT');
+    }
+    const isAgency = issuer === auth.agency.issuer;
+    if (!isAgency && issuer !== auth.citizen.issuer) throw new TokenError('the token is from an issuer this service does not trust');
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, isAgency ? agencyKeys : citizenKeys, {
+        issuer: isAgency ? auth.agency.issuer : auth.citizen.issuer,
+        audience: auth.audience,
+        algorithms: ALGORITHMS,
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        requiredClaims: ['exp'],
+      }));
+    } catch (error) {
+      throw new TokenError(describeJoseError(error));
+    }
+    return isAgency ? agencyViewer(payload) : citizenViewer(payload);
+  }
+
+  return { verify, devKey };
+}
+
+function agencyViewer(payload: JWTPayload): Viewer {
+  const consumer = payload.consumer as { ID?: unknown } | undefined;
+  const match = typeof consumer?.ID === 'string' ? ORG_CONSUMER.exec(consumer.ID) : null;
+  if (!match) throw new TokenError('the agency token has no consumer.ID of the form 0192:<organisation number>');
+  if (typeof payload.scope !== 'string') throw new TokenError('the agency token has no scope claim');
+  return { kind: 'agency', orgNumber: match[1], scopes: new Set(payload.scope.split(' ').filter(Boolean)) };
+}
+
+function citizenViewer(payload: JWTPayload): Viewer {
+  if (typeof payload.pid !== 'string' || !isValidIdentityNumber(payload.pid)) {
+    throw new TokenError('the citizen token has no valid pid claim');
+  }
+  if (typeof payload.acr !== 'string' || !CITIZEN_ACR_LEVELS.includes(payload.acr)) {
+    throw new TokenError(`the citizen token must have acr ${CITIZEN_ACR_LEVELS.join(' or ')}`);
+  }
+  return { kind: 'citizen', pid: payload.pid };
+}
+
+function describeJoseError(error: unknown): string {
+  if (error instanceof joseErrors.JWTExpired) return 'the token has expired';
+  if (error instanceof joseErrors.JWTClaimValidationFailed) return `the token's ${error.claim} claim is not accepted`;
+  if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'the token is signed with an algorithm this service does not accept';
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'the token signature is not valid';
+  if (error instanceof joseErrors.JWKSNoMatchingKey) return 'the token is signed by a key this service does not know';
+  if (error instanceof joseErrors.JWKSTimeout) return 'the token issuer\u2019s keys could not be fetched in time';
+  return 'the token is not valid';
+}
+
+export interface AgencyTokenClaims {
+  orgNumber: string;
+  scopes: readonly string[];
+}
+
+/** Mints a token with the development key: for `npm run token`, tests and the start-up hint. */
+export async function mintDevToken(
+  auth: Extract<AuthConfig, { mode: 'development' }>,
+  key: DevSigningKey,
+  subject: { agency: AgencyTokenClaims } | { citizen: { pid: string } },
+  ttlSeconds = 12 * 3600,
+): Promise<string> {
+  const claims: JWTPayload =
+    'agency' in subject
+      ? {
+          scope: subject.agency.scopes.join(' '),
+          consumer: { authority: 'iso6523-actorid-upis', ID: `0192:${subject.agency.orgNumber}` },
+          client_id: `dev-${subject.agency.orgNumber}`,
+        }
+      : { pid: subject.citizen.pid, acr: 'idporten-loa-substantial' };
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: DEV_KEY_ALG, kid: key.kid, typ: 'JWT' })
+    .setIssuer('agency' in subject ? auth.agency.issuer : auth.citizen.issuer)
+    .setAudience(auth.audience)
+    .setIssuedAt()
+    .setExpirationTime(`${ttlSeconds}s`)
+    .setJti(crypto.randomUUID())
+    .sign(key.privateKey);
+}

@@ -1,0 +1,110 @@
+import path from 'node:path';
+
+/**
+ * The only reader of `process.env`. Reads and checks everything once at start-up and
+ * fails with every problem listed, rather than at the first request.
+ */
+
+export interface IssuerConfig {
+  issuer: string;
+  /** `http(s)://` URL of a JWKS, or a path to a JWKS file. */
+  jwksUri: string;
+}
+
+export type AuthConfig =
+  | { mode: 'external'; agency: IssuerConfig; citizen: IssuerConfig; audience: string }
+  | { mode: 'development'; agency: { issuer: string }; citizen: { issuer: string }; audience: string; keyFile: string };
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  host: string;
+  port: number;
+  dataDir: string;
+  dbPath: string;
+  /** How many synthetic people to create on a first start with an empty database (0: none). */
+  seedCount: number;
+  logLevel: string;
+  auth: AuthConfig;
+}
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export const DEV_AGENCY_ISSUER = 'urn:krr:dev:agency-issuer';
+export const DEV_CITIZEN_ISSUER = 'urn:krr:dev:citizen-issuer';
+export const DEV_AUDIENCE = 'urn:krr:dev:api';
+
+const AUTH_VARS = ['KRR_AGENCY_ISSUER', 'KRR_AGENCY_JWKS_URI', 'KRR_CITIZEN_ISSUER', 'KRR_CITIZEN_JWKS_URI', 'KRR_AUDIENCE'] as const;
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number, problems: string[]): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    problems.push(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+    return fallback;
+  }
+  return n;
+}
+
+function jwksUri(value: string, name: string, problems: string[]): string {
+  if (/^https?:\/\//.test(value)) {
+    try {
+      new URL(value);
+    } catch {
+      problems.push(`${name} is not a valid URL: "${value}"`);
+    }
+    return value;
+  }
+  return path.resolve(value);
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const nodeEnv = env.NODE_ENV === 'production' ? 'production' : env.NODE_ENV === 'test' ? 'test' : 'development';
+  const dataDir = path.resolve(env.KRR_DATA_DIR || 'data');
+
+  const set = AUTH_VARS.filter((name) => env[name]);
+  let auth: AuthConfig;
+  if (set.length === 0) {
+    if (nodeEnv === 'production') {
+      problems.push(`NODE_ENV=production needs real token issuers: set ${AUTH_VARS.join(', ')}`);
+    }
+    auth = {
+      mode: 'development',
+      agency: { issuer: DEV_AGENCY_ISSUER },
+      citizen: { issuer: DEV_CITIZEN_ISSUER },
+      audience: DEV_AUDIENCE,
+      keyFile: path.join(dataDir, 'dev-signing-key.json'),
+    };
+  } else {
+    const missing = AUTH_VARS.filter((name) => !env[name]);
+    if (missing.length > 0) problems.push(`token issuers are partly configured: also set ${missing.join(', ')}`);
+    if (env.KRR_AGENCY_ISSUER && env.KRR_AGENCY_ISSUER === env.KRR_CITIZEN_ISSUER) {
+      problems.push('KRR_AGENCY_ISSUER and KRR_CITIZEN_ISSUER must differ: the issuer decides whether a token is an agency or a citizen');
+    }
+    auth = {
+      mode: 'external',
+      agency: { issuer: env.KRR_AGENCY_ISSUER ?? '', jwksUri: jwksUri(env.KRR_AGENCY_JWKS_URI ?? '', 'KRR_AGENCY_JWKS_URI', problems) },
+      citizen: { issuer: env.KRR_CITIZEN_ISSUER ?? '', jwksUri: jwksUri(env.KRR_CITIZEN_JWKS_URI ?? '', 'KRR_CITIZEN_JWKS_URI', problems) },
+      audience: env.KRR_AUDIENCE ?? '',
+    };
+  }
+
+  const config: Config = {
+    env: nodeEnv,
+    host: env.HOST || 'localhost',
+    port: integer(env, 'PORT', 4000, 0, 65535, problems),
+    dataDir,
+    dbPath: env.KRR_DB_PATH ? path.resolve(env.KRR_DB_PATH) : path.join(dataDir, 'krr.sqlite'),
+    seedCount: integer(env, 'KRR_SEED_COUNT', 10_000, 0, 10_000_000, problems),
+    logLevel: env.LOG_LEVEL || (nodeEnv === 'test' ? 'silent' : 'info'),
+    auth,
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

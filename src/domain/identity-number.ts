@@ -1,0 +1,81 @@
+/**
+ * Norwegian national identity numbers: fødselsnummer, D-nummer (day + 40) and the
+ * synthetic test numbers of the Tenor test data set (month + 80). All share the same
+ * 11-digit layout `DDMMYY` + three-digit individual number + two check digits.
+ */
+
+const K1_WEIGHTS = [3, 7, 6, 1, 8, 9, 4, 5, 2] as const;
+const K2_WEIGHTS = [5, 4, 3, 2, 7, 6, 5, 4, 3, 2] as const;
+
+export type IdentityNumberKind = 'FODSELSNUMMER' | 'D_NUMMER';
+
+/** Check digit for the given digits and weights; `null` when the result (10) makes the number impossible. */
+function checkDigit(digits: readonly number[], weights: readonly number[]): number | null {
+  let sum = 0;
+  for (let i = 0; i < weights.length; i++) sum += digits[i] * weights[i];
+  const k = 11 - (sum % 11);
+  if (k === 11) return 0;
+  if (k === 10) return null;
+  return k;
+}
+
+/** The two check digits for the first nine digits, or `null` when no valid number starts with them. */
+export function checkDigitsFor(firstNine: string): string | null {
+  const digits = Array.from(firstNine, Number);
+  const k1 = checkDigit(digits, K1_WEIGHTS);
+  if (k1 === null) return null;
+  const k2 = checkDigit([...digits, k1], K2_WEIGHTS);
+  if (k2 === null) return null;
+  return `${k1}${k2}`;
+}
+
+const ELEVEN_DIGITS = /^\d{11}$/;
+
+export interface ParsedIdentityNumber {
+  kind: IdentityNumberKind;
+  synthetic: boolean;
+  day: number;
+  month: number;
+}
+
+/**
+ * Parses an identity number, or returns `null` when it is not one: wrong length, a date
+ * part that is no day of any month, or check digits that do not match.
+ */
+export function parseIdentityNumber(value: string): ParsedIdentityNumber | null {
+  if (typeof value !== 'string' || !ELEVEN_DIGITS.test(value)) return null;
+  let day = Number(value.slice(0, 2));
+  let month = Number(value.slice(2, 4));
+  let kind: IdentityNumberKind = 'FODSELSNUMMER';
+  let synthetic = false;
+  if (day > 40) {
+    kind = 'D_NUMMER';
+    day -= 40;
+  }
+  if (month > 80) {
+    synthetic = true;
+    month -= 80;
+  }
+  if (day < 1 || day > 31 || month < 1 || month > 12) return null;
+  if (checkDigitsFor(value.slice(0, 9)) !== value.slice(9)) return null;
+  return { kind, synthetic, day, month };
+}
+
+export function isValidIdentityNumber(value: string): boolean {
+  return parseIdentityNumber(value) !== null;
+}
+
+/**
+ * The form an identity number may take in logs and error messages: the date part only
+ * (`010190*****`). Anything longer than six characters is cut to its first six, so a
+ * malformed value that contains a real number never shows it whole either.
+ */
+export function maskIdentityNumber(value: string): string {
+  const text = String(value);
+  return text.length > 6 ? `${text.slice(0, 6)}*****` : text;
+}
+
+/** Replaces every 11-digit run in free text by its masked form. */
+export function maskIdentityNumbersIn(text: string): string {
+  return text.replace(/(?<!\d)(\d{6})\d{5}(?!\d)/g, '$1*****');
+}

@@ -1,0 +1,33 @@
+import type { AuthCheckerFn } from 'type-graphql';
+import { forbidden, unauthenticated } from '../errors';
+import type { Context } from './context';
+
+/** Who may call an operation. Anything else given to `@Authorized` is a scope. */
+export const Role = {
+  AGENCY: 'AGENCY',
+  CITIZEN: 'CITIZEN',
+} as const;
+
+/**
+ * One checker for every `@Authorized` field. Every role listed must hold.
+ *
+ * A scope binds agencies only: a citizen reaches a `Person` solely through `me`, which is
+ * their own record, and may see all of it. Every path that returns other people's
+ * records is itself `@Authorized(Role.AGENCY)`.
+ */
+export const authChecker: AuthCheckerFn<Context> = ({ context, info }, roles) => {
+  const { viewer } = context;
+  if (viewer.kind === 'anonymous') {
+    throw unauthenticated('Authentication required: send "Authorization: Bearer <token>"');
+  }
+  for (const role of roles) {
+    if (role === Role.AGENCY) {
+      if (viewer.kind !== 'agency') throw forbidden(`${info.fieldName} is for agencies (Maskinporten tokens) only`);
+    } else if (role === Role.CITIZEN) {
+      if (viewer.kind !== 'citizen') throw forbidden(`${info.fieldName} is for citizens (ID-porten tokens) only`);
+    } else if (viewer.kind === 'agency' && !viewer.scopes.has(role)) {
+      throw forbidden(`${info.parentType.name}.${info.fieldName} requires the scope ${role}`, { requiredScope: role });
+    }
+  }
+  return true;
+};

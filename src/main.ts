@@ -1,0 +1,117 @@
+import 'reflect-metadata';
+import { DEFAULT_SEED, progressPrinter, seedPopulation } from '../db/seed/seed';
+import { syntheticIdentityNumber, createRandom } from '../db/seed/generate';
+import { createTokenVerifier, mintDevToken } from './auth/tokens';
+import { ALL_SCOPES } from './auth/scopes';
+import { ConfigError, loadConfig, type Config } from './config';
+import { buildRegisterSchema } from './graphql/schema';
+import { graphiqlDefaults } from './http/graphiql-defaults';
+import { createLogger, type Logger } from './logger';
+import { createServer } from './server';
+import { openStore } from './store/database';
+import { countPeople, syntheticSampleIds } from './store/person-writer';
+
+const SHUTDOWN_GRACE_MS = 10_000;
+const DEV_ORG_NUMBER = '991825827';
+
+/** A few valid synthetic ids that are not in the register, to show NOT_REGISTERED. */
+function unregisteredSamples(exclude: Set<string>, n: number): string[] {
+  const random = createRandom(1);
+  const out: string[] = [];
+  while (out.length < n) {
+    const id = syntheticIdentityNumber(random);
+    if (!exclude.has(id)) out.push(id);
+  }
+  return out;
+}
+
+export async function start(config: Config, logger: Logger) {
+  const store = openStore(config.dbPath);
+  logger.info({ dbPath: config.dbPath }, 'database ready (migrations applied)');
+
+  if (config.seedCount > 0 && countPeople(store.db) === 0) {
+    logger.info({ count: config.seedCount }, 'empty database: seeding a synthetic population');
+    seedPopulation(store.db, { count: config.seedCount, seed: DEFAULT_SEED, now: new Date() }, progressPrinter());
+  }
+
+  const verifier = await createTokenVerifier(config.auth);
+  const samples = syntheticSampleIds(store.db, 995);
+  const sampleIds = samples.length > 0 ? [...samples, ...unregisteredSamples(new Set(samples), 5)] : [];
+  const server = await createServer({
+    schema: buildRegisterSchema(),
+    store,
+    verifier,
+    logger,
+    graphiql: graphiqlDefaults(config, sampleIds),
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.httpServer.once('error', reject);
+    server.httpServer.listen(config.port, config.host, resolve);
+  });
+  const address = server.httpServer.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/graphql`;
+  logger.info({ url, env: config.env, auth: config.auth.mode }, `serving ${url}`);
+
+  if (config.auth.mode === 'development' && verifier.devKey) {
+    const token = await mintDevToken(config.auth, verifier.devKey, { agency: { orgNumber: DEV_ORG_NUMBER, scopes: ALL_SCOPES } });
+    // Printed plainly (not as JSON) so it can be copied straight from the terminal.
+    process.stdout.write(
+      `\nDevelopment mode: tokens are signed with the local key in ${config.auth.keyFile}.\n` +
+        `Open ${url} and put this agency token (all scopes, valid 12 h) in the Headers tab:\n\n` +
+        `{"Authorization": "Bearer ${token}"}\n\n` +
+        `More tokens: npm run token -- agency --scope krr:global/kontaktinformasjon.read | npm run token -- citizen --pid <id>\n\n`,
+    );
+  }
+
+  let stopping: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      logger.info('shutting down: finishing requests in flight');
+      await server.apollo.stop();
+      store.close();
+      logger.info('stopped');
+    })();
+    return stopping;
+  };
+  return { url, port, stop, server, store };
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.logLevel);
+  const running = await start(config, logger);
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      const timer = setTimeout(() => {
+        logger.error('shutdown took too long; exiting');
+        process.exit(1);
+      }, SHUTDOWN_GRACE_MS);
+      timer.unref();
+      running.stop().then(
+        () => process.exit(0),
+        (error) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
+
+if (require.main === module) {
+  main().catch((error) => {
+    process.stderr.write(`start-up failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exit(1);
+  });
+}

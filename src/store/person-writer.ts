@@ -1,0 +1,84 @@
+import { eq, sql } from 'drizzle-orm';
+import { changeLog, contactPoint, digitalPost, person } from '../../db/schema';
+import { emailKey } from '../domain/contact-address';
+import type { Db } from './database';
+
+export interface ChannelRecord {
+  address: string;
+  updatedAt: Date;
+  lastVerifiedAt: Date | null;
+  lastValidatedAt: Date | null;
+}
+
+/** A person's whole entry, as the seed and the import write it. */
+export interface PersonRecord {
+  id: string;
+  status: 'ACTIVE' | 'DELETED';
+  reserved: boolean;
+  reservedAt: Date | null;
+  reservationUpdatedAt: Date | null;
+  language: 'nb' | 'nn' | 'en' | 'se' | null;
+  languageUpdatedAt: Date | null;
+  updatedAt: Date;
+  /** Mobile in E.164. */
+  email: ChannelRecord | null;
+  mobile: ChannelRecord | null;
+  digitalPost: { mailboxAddress: string; providerOrgNumber: string; certificate: string | null } | null;
+}
+
+type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+/**
+ * Takes the next change number for a person by appending to the change log. Must run
+ * inside the transaction that makes the change, so the number and the change commit or
+ * roll back together and the numbers have no gaps.
+ */
+export function recordChange(tx: Tx | Db, personId: string, kind: string, at: Date): number {
+  const row = tx.insert(changeLog).values({ personId, changedAt: at, kind }).returning({ changeNumber: changeLog.changeNumber }).get();
+  return row.changeNumber;
+}
+
+/**
+ * Writes a person's whole entry, replacing what was there. Synchronous on purpose:
+ * call it inside `db.transaction(tx => ...)` (better-sqlite3 transactions must not await).
+ */
+export function replacePerson(tx: Tx | Db, record: PersonRecord, kind: string, at: Date): number {
+  const changeNumber = recordChange(tx, record.id, kind, at);
+  const row = {
+    id: record.id,
+    status: record.status,
+    reserved: record.reserved,
+    reservedAt: record.reservedAt,
+    reservationUpdatedAt: record.reservationUpdatedAt,
+    language: record.language,
+    languageUpdatedAt: record.languageUpdatedAt,
+    updatedAt: record.updatedAt,
+    changeNumber,
+  };
+  tx.insert(person).values(row).onConflictDoUpdate({ target: person.id, set: row }).run();
+  tx.delete(contactPoint).where(eq(contactPoint.personId, record.id)).run();
+  const points = [
+    record.email && { personId: record.id, channel: 'EMAIL' as const, addressKey: emailKey(record.email.address), ...record.email },
+    record.mobile && { personId: record.id, channel: 'MOBILE' as const, addressKey: record.mobile.address, ...record.mobile },
+  ].filter((p) => p !== null);
+  if (points.length > 0) tx.insert(contactPoint).values(points).run();
+  tx.delete(digitalPost).where(eq(digitalPost.personId, record.id)).run();
+  if (record.digitalPost) tx.insert(digitalPost).values({ personId: record.id, ...record.digitalPost }).run();
+  return changeNumber;
+}
+
+export function countPeople(db: Db): number {
+  return db.select({ n: sql<number>`count(*)` }).from(person).get()?.n ?? 0;
+}
+
+/** Up to `limit` ids of synthetic (month + 80) people, oldest first: sample data for GraphiQL. */
+export function syntheticSampleIds(db: Db, limit: number): string[] {
+  return db
+    .select({ id: person.id })
+    .from(person)
+    .where(sql`substr(${person.id}, 3, 1) in ('8', '9')`)
+    .orderBy(person.changeNumber)
+    .limit(limit)
+    .all()
+    .map((r) => r.id);
+}
