@@ -1,5 +1,5 @@
 import { buildSchemaSync } from 'type-graphql';
-import type { GraphQLSchema } from 'graphql';
+import { printSchema, type GraphQLSchema } from 'graphql';
 import { authChecker } from './auth-checker';
 import { PersonResolver } from './person/person.resolver';
 
@@ -13,4 +13,11 @@ export function buildRegisterSchema(): GraphQLSchema {
     // Arguments are checked by the resolvers and the domain, not by class-validator.
     validate: false,
   });
+}
+
+export const SCHEMA_FILE = 'schema/schema.graphql';
+
+/** The SDL committed as `schema/schema.graphql`: what clients and codegen build against. */
+export function printRegisterSchema(schema: GraphQLSchema = buildRegisterSchema()): string {
+  return `# Generated from the type-graphql classes by \`npm run schema:emit\`. Do not edit by hand.\n\n${printSchema(schema)}`;
 }

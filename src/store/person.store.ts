@@ -28,10 +28,12 @@ export class PersonStore {
     this.contactPointsByPerson = db
       .select({
         ...getTableColumns(contactPoint),
+        // Written out in SQL: Drizzle renders columns unqualified here, and inside the
+        // subquery an unqualified name would bind to the inner table.
         duplicated: sql<number>`exists (
           select 1 from contact_point other join person other_person on other_person.id = other.person_id
-          where other.channel = ${contactPoint.channel} and other.address_key = ${contactPoint.addressKey}
-            and other.person_id <> ${contactPoint.personId} and other_person.status = 'ACTIVE')`,
+          where other.channel = contact_point.channel and other.address_key = contact_point.address_key
+            and other.person_id <> contact_point.person_id and other_person.status = 'ACTIVE')`,
       })
       .from(contactPoint)
       .where(sql`${contactPoint.personId} in ${ids}`)

@@ -1,0 +1,61 @@
+/**
+ * `npm run -s token -- agency [--org 991825827] [--scope SCOPE ...] [--ttl SECONDS]`
+ * `npm run -s token -- citizen --pid IDENTITY_NUMBER [--ttl SECONDS]`
+ *
+ * Mints a token with the development signing key (data/dev-signing-key.json). Prints the
+ * token alone on stdout. Refuses when the service is configured with real issuers.
+ */
+import { parseArgs } from 'node:util';
+import { ALL_SCOPES } from '../auth/scopes';
+import { loadOrCreateDevKey } from '../auth/keys';
+import { mintDevToken } from '../auth/tokens';
+import { loadConfig } from '../config';
+import { isValidIdentityNumber } from '../domain/identity-number';
+
+const USAGE = `usage:
+  npm run -s token -- agency [--org 991825827] [--scope SCOPE]... [--ttl SECONDS]
+  npm run -s token -- citizen --pid IDENTITY_NUMBER [--ttl SECONDS]
+Agency scopes default to all of: ${ALL_SCOPES.join(' ')}`;
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<string> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      org: { type: 'string', default: '991825827' },
+      scope: { type: 'string', multiple: true },
+      pid: { type: 'string' },
+      ttl: { type: 'string', default: String(12 * 3600) },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return USAGE;
+  const kind = positionals[0];
+  const ttl = Number(values.ttl);
+  if (!Number.isInteger(ttl) || ttl < 1) throw new UsageError(`--ttl must be a positive number of seconds`);
+  const config = loadConfig();
+  if (config.auth.mode !== 'development') {
+    throw new UsageError('the service is configured with real token issuers (KRR_*_ISSUER); get tokens from them, not from this command');
+  }
+  const key = await loadOrCreateDevKey(config.auth.keyFile);
+  if (kind === 'agency') {
+    if (!/^\d{9}$/.test(values.org)) throw new UsageError('--org must be a 9-digit organisation number');
+    return mintDevToken(config.auth, key, { agency: { orgNumber: values.org, scopes: values.scope ?? ALL_SCOPES } }, ttl);
+  }
+  if (kind === 'citizen') {
+    if (!values.pid || !isValidIdentityNumber(values.pid)) throw new UsageError('--pid must be a valid identity number');
+    return mintDevToken(config.auth, key, { citizen: { pid: values.pid } }, ttl);
+  }
+  throw new UsageError(kind ? `unknown token kind "${kind}"` : 'say which kind of token: agency or citizen');
+}
+
+main(process.argv.slice(2)).then(
+  (out) => process.stdout.write(`${out}\n`),
+  (error) => {
+    process.stderr.write(`token: ${error instanceof Error ? error.message : String(error)}\n`);
+    if (error instanceof UsageError) process.stderr.write(`${USAGE}\n`);
+    process.exit(2);
+  },
+);

@@ -1,0 +1,76 @@
+import 'reflect-metadata';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { ALL_SCOPES } from '../../src/auth/scopes';
+import { createTokenVerifier, mintDevToken } from '../../src/auth/tokens';
+import { loadConfig, type Config } from '../../src/config';
+import { buildRegisterSchema } from '../../src/graphql/schema';
+import { graphiqlDefaults } from '../../src/http/graphiql-defaults';
+import { createLogger } from '../../src/logger';
+import { createServer, type RegisterServer } from '../../src/server';
+import { openStore, type Store } from '../../src/store/database';
+import { replacePerson, type PersonRecord } from '../../src/store/person-writer';
+
+const schema = buildRegisterSchema();
+
+export interface TestRegister {
+  config: Config;
+  store: Store;
+  server: RegisterServer;
+  agencyToken(scopes?: readonly string[], orgNumber?: string): Promise<string>;
+  citizenToken(pid: string): Promise<string>;
+  /** Runs an operation through Apollo Server with the context a real request would get. */
+  execute<TData, TVars extends Record<string, unknown>>(
+    document: TypedDocumentNode<TData, TVars>,
+    variables: TVars,
+    token?: string,
+  ): Promise<{ data?: TData | null; errors?: readonly { message: string; path?: readonly (string | number)[]; extensions?: Record<string, unknown> }[] }>;
+  put(...people: PersonRecord[]): void;
+  /** Listens on a free loopback port; returns the base URL. */
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** A register on a fresh temporary database with development tokens, as `npm start` builds it. */
+export async function createTestRegister(env: Record<string, string> = {}): Promise<TestRegister> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'krr-test-'));
+  const config = loadConfig({ NODE_ENV: 'test', KRR_DATA_DIR: dir, ...env });
+  const store = openStore(config.dbPath);
+  const verifier = await createTokenVerifier(config.auth);
+  if (config.auth.mode !== 'development' || !verifier.devKey) throw new Error('test register needs development auth');
+  const auth = config.auth;
+  const devKey = verifier.devKey;
+  const server = await createServer({ schema, store, verifier, logger: createLogger('silent'), graphiql: graphiqlDefaults(config, []) });
+  let listening = false;
+
+  return {
+    config,
+    store,
+    server,
+    agencyToken: (scopes = ALL_SCOPES, orgNumber = '991825827') => mintDevToken(auth, devKey, { agency: { orgNumber, scopes } }),
+    citizenToken: (pid) => mintDevToken(auth, devKey, { citizen: { pid } }),
+    async execute(document, variables, token) {
+      const contextValue = await server.createContext(token ? `Bearer ${token}` : undefined);
+      const response = await server.apollo.executeOperation({ query: document, variables }, { contextValue });
+      if (response.body.kind !== 'single') throw new Error('expected a single result');
+      return response.body.singleResult as never;
+    },
+    put(...people) {
+      store.db.transaction((tx) => {
+        for (const p of people) replacePerson(tx, p, 'TEST', new Date());
+      });
+    },
+    async listen() {
+      await new Promise<void>((resolve) => server.httpServer.listen(0, '127.0.0.1', resolve));
+      listening = true;
+      return `http://127.0.0.1:${(server.httpServer.address() as AddressInfo).port}`;
+    },
+    async close() {
+      if (listening) await server.apollo.stop();
+      store.close();
+    },
+  };
+}
