@@ -7,4 +7,6 @@ module.exports = {
   // jose 6 is ESM-only; let swc turn it into CommonJS for jest.
   transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   testTimeout: 30000,
+  // type-graphql's decorators need the metadata API before any schema class loads.
+  setupFiles: ['reflect-metadata'],
 };

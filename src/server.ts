@@ -81,6 +81,9 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
     introspection: true,
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
+    // main.ts owns SIGTERM/SIGINT: it closes the database after Apollo stops and exits 0.
+    // Apollo's own handler would re-raise the signal and end the process with 143.
+    stopOnTerminationSignals: false,
     formatError: formatError(logger),
     logger: {
       debug: (m) => logger.debug(m),

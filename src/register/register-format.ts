@@ -1,0 +1,302 @@
+/**
+ * The register's own JSON (KRR's REST API: snake_case, Norwegian) and how it maps to this
+ * service's model. `PERSON_FIELDS` names every field of a register person exactly once;
+ * the import reads it register -> internal, and serving the register's REST API
+ * (`{"personer":[...]}`) reads the same table internal -> register with each codec's `format`.
+ */
+import type { NotificationStatus, PersonStatus } from '../domain/contact-rules';
+import { normaliseEmail, normaliseMobile, type Result } from '../domain/contact-address';
+import { isValidIdentityNumber, maskIdentityNumber, maskIdentityNumbersIn } from '../domain/identity-number';
+import { LANGUAGES } from '../domain/language';
+import type { ChannelRecord, PersonRecord } from '../store/person-writer';
+
+/** Converts one field's value between the register's JSON and the internal model. */
+export interface Codec<T> {
+  parse(value: unknown): Result<T>;
+  format(value: T): string;
+}
+
+/** A value for a reason: short, and never an identity number in full. */
+function show(value: unknown): string {
+  // Masked before it is cut, so a cut cannot leave most of a number unmasked.
+  const text = maskIdentityNumbersIn(JSON.stringify(value) ?? String(value));
+  return text.length > 40 ? `${text.slice(0, 40)}...` : text;
+}
+
+/** A closed list of register codes, each paired with its internal value. */
+function codeList<R extends string, I>(pairs: readonly (readonly [R, I])[]): Codec<I> {
+  const codes = pairs.map(([code]) => code).join(', ');
+  return {
+    parse(value) {
+      const pair = pairs.find(([code]) => code === value);
+      return pair ? { ok: true, value: pair[1] } : { ok: false, reason: `must be one of ${codes}, got ${show(value)}` };
+    },
+    format(value) {
+      const pair = pairs.find(([, internal]) => internal === value);
+      if (!pair) throw new Error(`no register code for ${String(value)}`);
+      return pair[0];
+    },
+  };
+}
+
+export const STATUS = codeList<string, PersonStatus>([
+  ['AKTIV', 'ACTIVE'],
+  ['SLETTET', 'DELETED'],
+  ['IKKE_REGISTRERT', 'NOT_REGISTERED'],
+]);
+/** `reservasjon` and the `_duplisert` flags. */
+export const YES_NO = codeList<string, boolean>([
+  ['JA', true],
+  ['NEI', false],
+]);
+export const NOTIFICATION_STATUS = codeList<string, NotificationStatus>([
+  ['KAN_VARSLES', 'CAN_BE_NOTIFIED'],
+  ['KAN_IKKE_VARSLES', 'CANNOT_BE_NOTIFIED'],
+]);
+export const LANGUAGE = codeList(LANGUAGES.map((code) => [code, code] as const));
+
+/** A string field checked (and normalised) by `check`; anything but a string is refused. */
+function stringCodec(check: (text: string) => Result<string>): Codec<string> {
+  return {
+    parse: (value) => (typeof value === 'string' ? check(value) : { ok: false, reason: `must be a string, got ${show(value)}` }),
+    format: (value) => value,
+  };
+}
+
+const IDENTITY_NUMBER = stringCodec((text) =>
+  isValidIdentityNumber(text)
+    ? { ok: true, value: text }
+    : { ok: false, reason: `"${maskIdentityNumber(text)}" is not a valid identity number (11 digits with matching check digits)` },
+);
+const EMAIL = stringCodec(normaliseEmail);
+/** The register gives both `41514965` and `+4799999999`; the service keeps E.164 only. */
+const MOBILE = stringCodec(normaliseMobile);
+const MAILBOX_ADDRESS = stringCodec((text) => (text.trim() ? { ok: true, value: text.trim() } : { ok: false, reason: 'is empty' }));
+const ORG_NUMBER = stringCodec((text) =>
+  /^\d{9}$/.test(text) ? { ok: true, value: text } : { ok: false, reason: 'is not a 9-digit organisation number' },
+);
+const CERTIFICATE = stringCodec((text) => {
+  const compact = text.replace(/\s+/g, '');
+  return compact.length > 0 && compact.length % 4 === 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(compact)
+    ? { ok: true, value: compact }
+    : { ok: false, reason: 'is not a base64 certificate' };
+});
+
+const TIMESTAMP: Codec<Date> = {
+  parse: (value) => (typeof value === 'string' ? registerTimestamp(value) : { ok: false, reason: `must be a timestamp string, got ${show(value)}` }),
+  format: (value) => value.toISOString(),
+};
+
+/** One field of a register person. Paths are dotted: `kontaktinformasjon.epostadresse`, `email.address`. */
+export interface FieldMapping {
+  register: string;
+  internal: string;
+  codec: Codec<unknown>;
+  /** The import refuses a person without it. */
+  required?: true;
+  /** Required when this other register field is given (a channel's `_oppdatert` belongs to its address). */
+  requiredWith?: string;
+  /** Derived by this service from other fields: accepted and ignored on import, produced when serving. */
+  computed?: true;
+}
+
+function channelFields(name: 'epostadresse' | 'mobiltelefonnummer', internal: 'email' | 'mobile', address: Codec<string>): FieldMapping[] {
+  const at = `kontaktinformasjon.${name}`;
+  return [
+    { register: at, internal: `${internal}.address`, codec: address },
+    { register: `${at}_oppdatert`, internal: `${internal}.updatedAt`, codec: TIMESTAMP, requiredWith: at },
+    { register: `${at}_sist_verifisert`, internal: `${internal}.lastVerifiedAt`, codec: TIMESTAMP },
+    { register: `${at}_sist_validert`, internal: `${internal}.lastValidatedAt`, codec: TIMESTAMP },
+    // Shared with someone else: only the whole register knows, so the service works it out.
+    { register: `${at}_duplisert`, internal: `${internal}.duplicated`, codec: YES_NO, computed: true },
+  ];
+}
+
+export const PERSON_FIELDS: readonly FieldMapping[] = [
+  { register: 'personidentifikator', internal: 'id', codec: IDENTITY_NUMBER, required: true },
+  { register: 'status', internal: 'status', codec: STATUS, required: true },
+  { register: 'reservasjon', internal: 'reserved', codec: YES_NO },
+  { register: 'reservasjonstidspunkt', internal: 'reservedAt', codec: TIMESTAMP },
+  { register: 'reservasjon_oppdatert', internal: 'reservationUpdatedAt', codec: TIMESTAMP },
+  // Depends on the clock (the 18-month rule), so a stored copy would go stale.
+  { register: 'varslingsstatus', internal: 'notificationStatus', codec: NOTIFICATION_STATUS, computed: true },
+  ...channelFields('epostadresse', 'email', EMAIL),
+  ...channelFields('mobiltelefonnummer', 'mobile', MOBILE),
+  {
+    register: 'digital_post.postkasseadresse',
+    internal: 'digitalPost.mailboxAddress',
+    codec: MAILBOX_ADDRESS,
+    requiredWith: 'digital_post.postkasseleverandoeradresse',
+  },
+  {
+    register: 'digital_post.postkasseleverandoeradresse',
+    internal: 'digitalPost.providerOrgNumber',
+    codec: ORG_NUMBER,
+    requiredWith: 'digital_post.postkasseadresse',
+  },
+  { register: 'sertifikat', internal: 'digitalPost.certificate', codec: CERTIFICATE },
+  { register: 'spraak', internal: 'language', codec: LANGUAGE },
+  { register: 'spraak_oppdatert', internal: 'languageUpdatedAt', codec: TIMESTAMP },
+];
+
+type JsonObject = Record<string, unknown>;
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Absent and `null` are the same thing in the register's JSON. */
+function getPath(obj: JsonObject, path: string): unknown {
+  let value: unknown = obj;
+  for (const key of path.split('.')) value = isObject(value) ? value[key] : undefined;
+  return value ?? undefined;
+}
+
+function setPath(obj: JsonObject, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let target = obj;
+  for (const key of keys.slice(0, -1)) target = (target[key] ??= {}) as JsonObject;
+  target[keys[keys.length - 1]] = value;
+}
+
+/** Top-level register keys, each with the keys allowed inside it (`null` for a plain value). */
+const REGISTER_KEYS = new Map<string, Set<string> | null>();
+for (const { register } of PERSON_FIELDS) {
+  const [top, inner] = register.split('.');
+  if (inner === undefined) REGISTER_KEYS.set(top, null);
+  else REGISTER_KEYS.set(top, (REGISTER_KEYS.get(top) ?? new Set<string>()).add(inner));
+}
+
+/** Unknown keys are refused rather than dropped, so a misspelt field cannot vanish silently. */
+function unknownKeyProblems(obj: JsonObject): string[] {
+  const problems: string[] = [];
+  const unknown = (path: string) => problems.push(`${maskIdentityNumbersIn(path)}: is not a field of a register person`);
+  for (const [key, value] of Object.entries(obj)) {
+    if (!REGISTER_KEYS.has(key)) unknown(key);
+    const inner = REGISTER_KEYS.get(key);
+    if (!inner || value === null) continue;
+    if (!isObject(value)) problems.push(`${key}: must be an object, got ${show(value)}`);
+    else for (const innerKey of Object.keys(value)) if (!inner.has(innerKey)) unknown(`${key}.${innerKey}`);
+  }
+  return problems;
+}
+
+/** The import's view of a person while its fields are read one by one. */
+interface Draft {
+  id?: string;
+  status?: PersonStatus;
+  reserved?: boolean;
+  reservedAt?: Date;
+  reservationUpdatedAt?: Date;
+  language?: PersonRecord['language'];
+  languageUpdatedAt?: Date;
+  email?: Partial<ChannelRecord>;
+  mobile?: Partial<ChannelRecord>;
+  digitalPost?: Partial<NonNullable<PersonRecord['digitalPost']>>;
+}
+
+function channelRecord(draft: Partial<ChannelRecord> | undefined): ChannelRecord | null {
+  if (!draft?.address || !draft.updatedAt) return null;
+  return { address: draft.address, updatedAt: draft.updatedAt, lastVerifiedAt: draft.lastVerifiedAt ?? null, lastValidatedAt: draft.lastValidatedAt ?? null };
+}
+
+export type RegisterPersonResult =
+  | { ok: true; position: number; record: PersonRecord }
+  | { ok: true; position: number; skip: 'NOT_REGISTERED'; id: string }
+  | { ok: false; position: number; reason: string };
+
+/**
+ * Reads one person of the register's JSON. Every problem in the person is reported (joined
+ * by "; "), each naming its field. `now` is the person's `updatedAt` when the record has no
+ * timestamp at all.
+ */
+export function parseRegisterPerson(obj: unknown, position: number, now: Date): RegisterPersonResult {
+  if (!isObject(obj)) return { ok: false, position, reason: `is not a JSON object, got ${show(obj)}` };
+  const problems = unknownKeyProblems(obj);
+  const draft: Draft = {};
+  const timestamps: Date[] = [];
+  for (const field of PERSON_FIELDS) {
+    if (field.computed) continue;
+    const raw = getPath(obj, field.register);
+    if (raw === undefined) {
+      if (field.required) problems.push(`${field.register}: is required`);
+      else if (field.requiredWith && getPath(obj, field.requiredWith) !== undefined) {
+        problems.push(`${field.register}: is required when ${field.requiredWith} is given`);
+      }
+      continue;
+    }
+    const parsed = field.codec.parse(raw);
+    if (!parsed.ok) {
+      problems.push(`${field.register}: ${parsed.reason}`);
+      continue;
+    }
+    setPath(draft as JsonObject, field.internal, parsed.value);
+    if (parsed.value instanceof Date) timestamps.push(parsed.value);
+  }
+  // The certificate encrypts post to the mailbox, and the store keeps it with the mailbox.
+  if (getPath(obj, 'sertifikat') !== undefined && getPath(obj, 'digital_post.postkasseadresse') === undefined) {
+    problems.push('sertifikat: is given without digital_post.postkasseadresse');
+  }
+  if (problems.length > 0) return { ok: false, position, reason: problems.join('; ') };
+
+  const { id, status } = draft;
+  if (id === undefined || status === undefined) throw new Error('unreachable: required fields were checked');
+  if (status === 'NOT_REGISTERED') return { ok: true, position, skip: 'NOT_REGISTERED', id };
+  // Only an active person has contact information, a mailbox or a certificate.
+  const active = status === 'ACTIVE';
+  const digitalPost = draft.digitalPost;
+  const latest = timestamps.reduce<Date | null>((a, b) => (a && a >= b ? a : b), null);
+  return {
+    ok: true,
+    position,
+    record: {
+      id,
+      status,
+      reserved: draft.reserved ?? false,
+      reservedAt: draft.reservedAt ?? null,
+      reservationUpdatedAt: draft.reservationUpdatedAt ?? null,
+      language: draft.language ?? null,
+      languageUpdatedAt: draft.languageUpdatedAt ?? null,
+      updatedAt: latest ?? now,
+      email: active ? channelRecord(draft.email) : null,
+      mobile: active ? channelRecord(draft.mobile) : null,
+      digitalPost:
+        active && digitalPost?.mailboxAddress && digitalPost.providerOrgNumber
+          ? { mailboxAddress: digitalPost.mailboxAddress, providerOrgNumber: digitalPost.providerOrgNumber, certificate: digitalPost.certificate ?? null }
+          : null,
+    },
+  };
+}
+
+// The register writes offsets as `+02`, `+0200` or `+02:00`, or `Z`, with 0 to 9 fraction digits.
+const TIMESTAMP_PATTERN = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:(Z)|([+-])(\d{2})(?::?(\d{2}))?)$/;
+const EXAMPLE = '2023-06-29T10:14:52+02:00';
+
+/**
+ * Parses one of the register's timestamps to the instant it names. Strict: a date without
+ * a time, a time without a UTC offset or a date that does not exist (30 February) is refused,
+ * since guessing the zone would shift the 18-month rule by hours. Fractions beyond
+ * milliseconds are cut off.
+ */
+export function registerTimestamp(text: string): Result<Date> {
+  const m = TIMESTAMP_PATTERN.exec(text);
+  if (!m) {
+    if (/^\d{4}-\d{2}-\d{2}$/.test(text)) return { ok: false, reason: `is a date without a time of day (expected e.g. ${EXAMPLE})` };
+    if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?$/.test(text)) return { ok: false, reason: `has no UTC offset (expected Z or e.g. +02:00)` };
+    return { ok: false, reason: `is not a timestamp like ${EXAMPLE}, got ${show(text)}` };
+  }
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number);
+  const millis = Number((m[7] ?? '').padEnd(3, '0').slice(0, 3));
+  const offsetHours = Number(m[10] ?? 0);
+  const offsetMinutes = Number(m[11] ?? 0);
+  if (offsetHours > 18 || offsetMinutes > 59) return { ok: false, reason: `has an impossible UTC offset, got ${show(text)}` };
+  // setUTCFullYear, unlike Date.UTC, does not read years 0-99 as 1900-1999.
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  const realDate = date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+  if (!realDate || hour > 23 || minute > 59 || second > 59) return { ok: false, reason: `is not a real date and time, got ${show(text)}` };
+  const sign = m[9] === '-' ? -1 : 1;
+  const offsetMs = m[8] ? 0 : sign * (offsetHours * 60 + offsetMinutes) * 60_000;
+  date.setUTCHours(hour, minute, second, millis);
+  return { ok: true, value: new Date(date.getTime() - offsetMs) };
+}

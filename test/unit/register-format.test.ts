@@ -1,0 +1,248 @@
+import { checkDigitsFor } from '../../src/domain/identity-number';
+import {
+  LANGUAGE,
+  NOTIFICATION_STATUS,
+  PERSON_FIELDS,
+  STATUS,
+  YES_NO,
+  parseRegisterPerson,
+  registerTimestamp,
+  type RegisterPersonResult,
+} from '../../src/register/register-format';
+import type { PersonRecord } from '../../src/store/person-writer';
+
+const ID = '01859012325'; // synthetic: 1 May 1990, month + 80
+const NOW = new Date('2026-06-15T12:00:00.000Z');
+
+function record(result: RegisterPersonResult): PersonRecord {
+  if (!result.ok || !('record' in result)) throw new Error(`expected a record, got ${JSON.stringify(result)}`);
+  return result.record;
+}
+
+function reason(result: RegisterPersonResult): string {
+  if (result.ok) throw new Error(`expected a problem, got ${JSON.stringify(result)}`);
+  return result.reason;
+}
+
+const active = (extra: Record<string, unknown> = {}) => ({ personidentifikator: ID, status: 'AKTIV', reservasjon: 'NEI', ...extra });
+
+describe('registerTimestamp', () => {
+  it.each([
+    ['2023-06-29T10:14:52+02', '2023-06-29T08:14:52.000Z'],
+    ['2023-06-29T10:14:52+0200', '2023-06-29T08:14:52.000Z'],
+    ['2023-06-29T10:14:52+02:00', '2023-06-29T08:14:52.000Z'],
+    ['2023-08-05T10:45:15.768Z', '2023-08-05T10:45:15.768Z'],
+    ['2023-08-05T10:45:15.5Z', '2023-08-05T10:45:15.500Z'],
+    ['2023-08-05T10:45:15.123456789Z', '2023-08-05T10:45:15.123Z'],
+    ['2023-01-01T00:30:00-05:30', '2023-01-01T06:00:00.000Z'],
+    ['2024-02-29T23:59:59+01:00', '2024-02-29T22:59:59.000Z'],
+    ['0099-01-01T00:00:00Z', '0099-01-01T00:00:00.000Z'],
+  ])('reads %s as the instant %s', (text, instant) => {
+    const result = registerTimestamp(text);
+    expect(result).toEqual({ ok: true, value: new Date(instant) });
+  });
+
+  it.each([
+    ['2023-06-29', /date without a time/],
+    ['2023-06-29T10:14:52', /no UTC offset/],
+    ['2023-06-29T10:14:52.123', /no UTC offset/],
+    ['2023-02-30T10:00:00+01:00', /not a real date/],
+    ['2023-02-29T10:00:00Z', /not a real date/],
+    ['2023-13-01T10:00:00Z', /not a real date/],
+    ['2023-06-29T24:00:00Z', /not a real date/],
+    ['2023-06-29T10:60:00Z', /not a real date/],
+    ['2023-06-29T10:14:52.1234567890Z', /not a timestamp/],
+    ['2023-06-29T10:14:52+2', /not a timestamp/],
+    ['2023-06-29T10:14:52+25:00', /impossible UTC offset/],
+    ['2023-06-29 10:14:52Z', /not a timestamp/],
+    ['2023-06-29t10:14:52z', /not a timestamp/],
+    ['', /not a timestamp/],
+  ])('refuses %s', (text, expected) => {
+    const result = registerTimestamp(text);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.reason).toMatch(expected);
+  });
+});
+
+describe('code lists map both ways', () => {
+  it.each([
+    [STATUS, 'AKTIV', 'ACTIVE'],
+    [STATUS, 'SLETTET', 'DELETED'],
+    [STATUS, 'IKKE_REGISTRERT', 'NOT_REGISTERED'],
+    [YES_NO, 'JA', true],
+    [YES_NO, 'NEI', false],
+    [NOTIFICATION_STATUS, 'KAN_VARSLES', 'CAN_BE_NOTIFIED'],
+    [NOTIFICATION_STATUS, 'KAN_IKKE_VARSLES', 'CANNOT_BE_NOTIFIED'],
+    [LANGUAGE, 'se', 'se'],
+  ])('%#: %s <-> %s', (codec, register, internal) => {
+    expect(codec.parse(register)).toEqual({ ok: true, value: internal });
+    expect(codec.format(internal as never)).toBe(register);
+  });
+
+  it('names the allowed codes when a value is not one of them', () => {
+    expect(STATUS.parse('ACTIVE')).toEqual({ ok: false, reason: 'must be one of AKTIV, SLETTET, IKKE_REGISTRERT, got "ACTIVE"' });
+  });
+
+  it('names each register field once', () => {
+    const names = PERSON_FIELDS.map((f) => f.register);
+    expect(new Set(names).size).toBe(names.length);
+  });
+});
+
+describe('parseRegisterPerson', () => {
+  it('reads an active person with both channels, a mailbox and mixed timestamp formats', () => {
+    const result = parseRegisterPerson(
+      active({
+        varslingsstatus: 'KAN_VARSLES',
+        kontaktinformasjon: {
+          epostadresse: 'Ola.Nordmann@example.com',
+          epostadresse_oppdatert: '2023-06-29T10:14:52+02',
+          epostadresse_sist_verifisert: '2025-11-03T08:00:00+0100',
+          epostadresse_sist_validert: '2023-06-29T10:15:40.123+02:00',
+          epostadresse_duplisert: 'NEI',
+          mobiltelefonnummer: '41514965',
+          mobiltelefonnummer_oppdatert: '2024-02-10T12:30:00+0100',
+          mobiltelefonnummer_duplisert: 'JA',
+        },
+        digital_post: { postkasseadresse: 'ola.nordmann#9YDT', postkasseleverandoeradresse: '984661185' },
+        sertifikat: 'MIIBc3ludGg+/w==',
+        spraak: 'nb',
+        spraak_oppdatert: '2022-01-05T14:00:00+01:00',
+      }),
+      1,
+      NOW,
+    );
+    expect(record(result)).toEqual({
+      id: ID,
+      status: 'ACTIVE',
+      reserved: false,
+      reservedAt: null,
+      reservationUpdatedAt: null,
+      language: 'nb',
+      languageUpdatedAt: new Date('2022-01-05T13:00:00Z'),
+      // The latest timestamp anywhere in the record.
+      updatedAt: new Date('2025-11-03T07:00:00Z'),
+      email: {
+        address: 'Ola.Nordmann@example.com',
+        updatedAt: new Date('2023-06-29T08:14:52Z'),
+        lastVerifiedAt: new Date('2025-11-03T07:00:00Z'),
+        lastValidatedAt: new Date('2023-06-29T08:15:40.123Z'),
+      },
+      mobile: { address: '+4741514965', updatedAt: new Date('2024-02-10T11:30:00Z'), lastVerifiedAt: null, lastValidatedAt: null },
+      digitalPost: { mailboxAddress: 'ola.nordmann#9YDT', providerOrgNumber: '984661185', certificate: 'MIIBc3ludGg+/w==' },
+    });
+  });
+
+  it('normalises every accepted mobile form to E.164', () => {
+    for (const mobile of ['+4799999999', '99999999', '0047 99 99 99 99']) {
+      const result = parseRegisterPerson(
+        active({ kontaktinformasjon: { mobiltelefonnummer: mobile, mobiltelefonnummer_oppdatert: '2024-01-01T00:00:00Z' } }),
+        1,
+        NOW,
+      );
+      expect(record(result).mobile?.address).toBe('+4799999999');
+    }
+  });
+
+  it('reads a reservation with its timestamps', () => {
+    const r = record(
+      parseRegisterPerson(active({ reservasjon: 'JA', reservasjonstidspunkt: '2023-06-13T13:42:34+02', reservasjon_oppdatert: '2023-06-13T13:42:34+02' }), 1, NOW),
+    );
+    expect(r).toMatchObject({ reserved: true, reservedAt: new Date('2023-06-13T11:42:34Z'), reservationUpdatedAt: new Date('2023-06-13T11:42:34Z') });
+  });
+
+  it('skips a person who is not registered', () => {
+    expect(parseRegisterPerson({ personidentifikator: ID, status: 'IKKE_REGISTRERT' }, 4, NOW)).toEqual({ ok: true, position: 4, skip: 'NOT_REGISTERED', id: ID });
+  });
+
+  it('keeps a deleted person but drops contact information, mailbox and certificate', () => {
+    const r = record(
+      parseRegisterPerson(
+        {
+          personidentifikator: ID,
+          status: 'SLETTET',
+          kontaktinformasjon: { epostadresse: 'ola@example.com', epostadresse_oppdatert: '2023-06-29T10:14:52Z' },
+          digital_post: { postkasseadresse: 'ola#1', postkasseleverandoeradresse: '984661185' },
+          sertifikat: 'MIIB',
+        },
+        1,
+        NOW,
+      ),
+    );
+    expect(r).toMatchObject({ status: 'DELETED', reserved: false, email: null, mobile: null, digitalPost: null });
+  });
+
+  it('uses the import time when the record has no timestamp at all', () => {
+    expect(record(parseRegisterPerson(active(), 1, NOW)).updatedAt).toEqual(NOW);
+  });
+
+  it('treats null as absent', () => {
+    const r = record(
+      parseRegisterPerson(
+        active({
+          reservasjonstidspunkt: null,
+          kontaktinformasjon: { epostadresse: 'a@example.com', epostadresse_oppdatert: '2024-01-01T00:00:00Z', epostadresse_sist_verifisert: null, mobiltelefonnummer: null },
+          digital_post: null,
+          spraak: null,
+        }),
+        1,
+        NOW,
+      ),
+    );
+    expect(r).toMatchObject({ reservedAt: null, language: null, digitalPost: null, mobile: null, email: { lastVerifiedAt: null } });
+  });
+
+  it('ignores the computed fields varslingsstatus and _duplisert, whatever they say', () => {
+    const result = parseRegisterPerson(active({ varslingsstatus: 'rubbish', kontaktinformasjon: { epostadresse_duplisert: 'maybe' } }), 1, NOW);
+    expect(result.ok).toBe(true);
+  });
+
+  it.each([
+    [{ ...active(), reservert: 'JA' }, 'reservert: is not a field of a register person'],
+    [active({ kontaktinformasjon: { epostadresse_oppdatret: '2024-01-01T00:00:00Z' } }), 'kontaktinformasjon.epostadresse_oppdatret: is not a field of a register person'],
+    [active({ kontaktinformasjon: 'ola@example.com' }), 'kontaktinformasjon: must be an object, got "ola@example.com"'],
+    [active({ kontaktinformasjon: { epostadresse: 'ola@', epostadresse_oppdatert: '2024-01-01T00:00:00Z' } }), 'kontaktinformasjon.epostadresse: is not a valid email address'],
+    [
+      active({ kontaktinformasjon: { mobiltelefonnummer: '22225555', mobiltelefonnummer_oppdatert: '2024-01-01T00:00:00Z' } }),
+      'kontaktinformasjon.mobiltelefonnummer: is not a Norwegian mobile number (it must start with 4 or 9)',
+    ],
+    [
+      active({ kontaktinformasjon: { mobiltelefonnummer: 41514965, mobiltelefonnummer_oppdatert: '2024-01-01T00:00:00Z' } }),
+      'kontaktinformasjon.mobiltelefonnummer: must be a string, got 41514965',
+    ],
+    [active({ kontaktinformasjon: { epostadresse: 'ola@example.com' } }), 'kontaktinformasjon.epostadresse_oppdatert: is required when kontaktinformasjon.epostadresse is given'],
+    [active({ digital_post: { postkasseadresse: 'ola#1' } }), 'digital_post.postkasseleverandoeradresse: is required when digital_post.postkasseadresse is given'],
+    [active({ digital_post: { postkasseadresse: 'ola#1', postkasseleverandoeradresse: '98466118' } }), 'digital_post.postkasseleverandoeradresse: is not a 9-digit organisation number'],
+    [active({ sertifikat: 'MIIB' }), 'sertifikat: is given without digital_post.postkasseadresse'],
+    [active({ spraak: 'sv' }), 'spraak: must be one of nb, nn, en, se, got "sv"'],
+    [active({ spraak: 'nb', spraak_oppdatert: '2024-01-01' }), 'spraak_oppdatert: is a date without a time of day (expected e.g. 2023-06-29T10:14:52+02:00)'],
+    [active({ reservasjon: true }), 'reservasjon: must be one of JA, NEI, got true'],
+    [{ personidentifikator: ID }, 'status: is required'],
+    [{ status: 'AKTIV' }, 'personidentifikator: is required'],
+    [[active()], 'is not a JSON object, got [{"personidentifikator":"018590*****","s...'],
+  ])('refuses a bad field and names it: %#', (input, expected) => {
+    expect(reason(parseRegisterPerson(input, 3, NOW))).toBe(expected);
+  });
+
+  it('reports every problem of a record, not just the first', () => {
+    const r = reason(parseRegisterPerson({ personidentifikator: ID, status: 'AKTIVE', spraak: 'de', reservert: 'JA' }, 1, NOW));
+    expect(r.split('; ')).toEqual([
+      'reservert: is not a field of a register person',
+      'status: must be one of AKTIV, SLETTET, IKKE_REGISTRERT, got "AKTIVE"',
+      'spraak: must be one of nb, nn, en, se, got "de"',
+    ]);
+  });
+
+  it('never shows an identity number whole in a reason', () => {
+    const wrongCheck = `${ID.slice(0, 9)}${ID[9] === '9' ? '0' : '9'}${ID[10]}`;
+    const anotherValid = `019080123${checkDigitsFor('019080123') ?? ''}`;
+    const problems = [
+      reason(parseRegisterPerson({ personidentifikator: wrongCheck, status: 'AKTIV' }, 1, NOW)),
+      reason(parseRegisterPerson({ personidentifikator: ID, status: anotherValid }, 1, NOW)),
+      reason(parseRegisterPerson({ personidentifikator: ID, status: 'AKTIV', [anotherValid]: 1 }, 1, NOW)),
+      reason(parseRegisterPerson(active({ kontaktinformasjon: { mobiltelefonnummer: anotherValid, mobiltelefonnummer_oppdatert: '2024-01-01T00:00:00Z' } }), 1, NOW)),
+    ];
+    expect(problems[0]).toBe('personidentifikator: "018590*****" is not a valid identity number (11 digits with matching check digits)');
+    for (const problem of problems) expect(problem).not.toMatch(/\d{11}/);
+  });
+});
