@@ -84,3 +84,45 @@ export const changeLog = sqliteTable(
 export type PersonRow = typeof person.$inferSelect;
 export type ContactPointRow = typeof contactPoint.$inferSelect;
 export type DigitalPostRow = typeof digitalPost.$inferSelect;
+
+/**
+ * One pending one-time code per person and channel: a new code replaces the old one. Only
+ * a salted scrypt hash of the code is kept. A code is for the address it was sent to.
+ */
+export const verificationCode = sqliteTable(
+  'verification_code',
+  {
+    personId: text('person_id')
+      .notNull()
+      .references(() => person.id, { onDelete: 'cascade' }),
+    channel: text('channel', { enum: ['EMAIL', 'MOBILE'] }).notNull(),
+    address: text('address').notNull(),
+    /** `salt:hash`, both hex. */
+    codeHash: text('code_hash').notNull(),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+    expiresAt: integer('expires_at', { mode: 'timestamp_ms' }).notNull(),
+    /** Wrong codes tried so far; at the limit the code is locked. */
+    failedAttempts: integer('failed_attempts').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.personId, t.channel] })],
+);
+
+/**
+ * Who looked up whom: one row per person per agency request, written in one statement at
+ * the end of the request. Kept apart from `change_log`: a lookup changes nothing.
+ */
+export const lookupAudit = sqliteTable(
+  'lookup_audit',
+  {
+    id: integer('id').primaryKey(),
+    personId: text('person_id').notNull(),
+    agencyOrgNumber: text('agency_org_number').notNull(),
+    lookedUpAt: integer('looked_up_at', { mode: 'timestamp_ms' }).notNull(),
+    /** The scopes the request actually used, space-separated (may be empty). */
+    scopes: text('scopes').notNull(),
+  },
+  (t) => [index('lookup_audit_person_idx').on(t.personId, t.id)],
+);
+
+export type VerificationCodeRow = typeof verificationCode.$inferSelect;
+export type LookupAuditRow = typeof lookupAudit.$inferSelect;

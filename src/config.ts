@@ -25,6 +25,10 @@ export interface Config {
   seedCount: number;
   logLevel: string;
   auth: AuthConfig;
+  /** Where the development notifier appends outgoing messages (JSON Lines). */
+  outboxFile: string;
+  /** How long a one-time code stays valid. */
+  codeTtlSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -104,6 +108,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     seedCount: integer(env, 'KRR_SEED_COUNT', 10_000, 0, 10_000_000, problems),
     logLevel: env.LOG_LEVEL || (nodeEnv === 'test' ? 'silent' : 'info'),
     auth,
+    outboxFile: env.KRR_OUTBOX_FILE ? path.resolve(env.KRR_OUTBOX_FILE) : path.join(dataDir, 'outbox.jsonl'),
+    codeTtlSeconds: integer(env, 'KRR_CODE_TTL_SECONDS', 600, 30, 86_400, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -7,6 +7,7 @@ import { ConfigError, loadConfig, type Config } from './config';
 import { buildRegisterSchema } from './graphql/schema';
 import { graphiqlDefaults } from './http/graphiql-defaults';
 import { createLogger, type Logger } from './logger';
+import { OutboxFileNotifier } from './notify/notifier';
 import { createServer } from './server';
 import { openStore } from './store/database';
 import { countPeople, syntheticSampleIds } from './store/person-writer';
@@ -43,6 +44,8 @@ export async function start(config: Config, logger: Logger) {
     verifier,
     logger,
     graphiql: graphiqlDefaults(config, sampleIds),
+    notifier: new OutboxFileNotifier(config.outboxFile),
+    codeTtlSeconds: config.codeTtlSeconds,
   });
 
   await new Promise<void>((resolve, reject) => {

@@ -1,4 +1,4 @@
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
@@ -15,6 +15,10 @@ import { GRAPHIQL_ASSET_PATH, graphiqlAssets, graphiqlPage, type GraphiqlPageOpt
 import { createLoaders } from './loaders';
 import type { Logger } from './logger';
 import type { Store } from './store/database';
+import type { Notifier } from './notify/notifier';
+import { SelfService } from './services/self-service';
+import { AuditStore } from './store/audit.store';
+import { CitizenStore } from './store/citizen.store';
 import { PersonStore } from './store/person.store';
 
 export interface ServerDeps {
@@ -23,6 +27,8 @@ export interface ServerDeps {
   verifier: TokenVerifier;
   logger: Logger;
   graphiql: GraphiqlPageOptions | null;
+  notifier: Notifier;
+  codeTtlSeconds: number;
   /** Request bodies larger than this are refused with 413. */
   maxBodyBytes?: number;
 }
@@ -69,12 +75,43 @@ function formatError(logger: Logger) {
   };
 }
 
+/**
+ * Writes the request's agency lookups to the audit log in one statement, before the
+ * response leaves. If that write fails the data is withheld: no lookup goes unrecorded.
+ */
+function lookupAuditPlugin(audit: AuditStore, logger: Logger): ApolloServerPlugin<Context> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ contextValue, response }) {
+          const { viewer, lookups, now } = contextValue;
+          if (viewer.kind !== 'agency' || lookups.personIds.size === 0) return;
+          try {
+            audit.recordLookups(viewer.orgNumber, [...lookups.personIds], [...lookups.scopes], now);
+          } catch (error) {
+            const errorId = randomUUID();
+            logger.error({ errorId, err: error }, 'could not write the lookup audit log; answer withheld');
+            if (response.body.kind === 'single') {
+              response.body.singleResult = {
+                errors: [{ message: `Internal server error (error id ${errorId})`, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, errorId } }],
+              };
+            }
+            response.http.status = 500;
+          }
+        },
+      };
+    },
+  };
+}
+
 export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
   const { schema, store, verifier, logger } = deps;
   const app = express();
   app.disable('x-powered-by');
   const httpServer = http.createServer(app);
   const people = new PersonStore(store.db);
+  const audit = new AuditStore(store);
+  const selfService = new SelfService(new CitizenStore(store.db), deps.notifier, logger, deps.codeTtlSeconds);
 
   const apollo = new ApolloServer<Context>({
     schema,
@@ -91,13 +128,20 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
       warn: (m) => logger.warn(m),
       error: (m) => logger.error(m),
     },
-    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginDrainHttpServer({ httpServer })],
+    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginDrainHttpServer({ httpServer }), lookupAuditPlugin(audit, logger)],
   });
   await apollo.start();
 
   async function createContext(authorization: string | undefined): Promise<Context> {
     const viewer = await authenticate(authorization, verifier);
-    return { viewer, loaders: createLoaders(people), now: new Date() };
+    return {
+      viewer,
+      loaders: createLoaders(people),
+      now: new Date(),
+      selfService,
+      audit,
+      lookups: { personIds: new Set(), scopes: new Set() },
+    };
   }
 
   app.get('/healthz', (_req, res) => {

@@ -25,8 +25,11 @@ export const authChecker: AuthCheckerFn<Context> = ({ context, info }, roles) =>
       if (viewer.kind !== 'agency') throw forbidden(`${info.fieldName} is for agencies (Maskinporten tokens) only`);
     } else if (role === Role.CITIZEN) {
       if (viewer.kind !== 'citizen') throw forbidden(`${info.fieldName} is for citizens (ID-porten tokens) only`);
-    } else if (viewer.kind === 'agency' && !viewer.scopes.has(role)) {
-      throw forbidden(`${info.parentType.name}.${info.fieldName} requires the scope ${role}`, { requiredScope: role });
+    } else if (viewer.kind === 'agency') {
+      if (!viewer.scopes.has(role)) {
+        throw forbidden(`${info.parentType.name}.${info.fieldName} requires the scope ${role}`, { requiredScope: role });
+      }
+      context.lookups.scopes.add(role);
     }
   }
   return true;

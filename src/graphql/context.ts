@@ -1,5 +1,14 @@
 import type { Viewer } from '../auth/viewer';
 import type { Loaders } from '../loaders';
+import type { SelfService } from '../services/self-service';
+import type { AuditStore } from '../store/audit.store';
+
+/** What one agency request looked at: written to the audit log once, when the response goes. */
+export interface LookupRecord {
+  personIds: Set<string>;
+  /** Scopes that let a field through, i.e. the scopes the request actually used. */
+  scopes: Set<string>;
+}
 
 /** What every resolver gets for one request. Built fresh per request in `createContext`. */
 export interface Context {
@@ -7,4 +16,7 @@ export interface Context {
   loaders: Loaders;
   /** The request's clock: every rule in one response is judged at the same instant. */
   now: Date;
+  selfService: SelfService;
+  audit: AuditStore;
+  lookups: LookupRecord;
 }

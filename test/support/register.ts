@@ -10,6 +10,7 @@ import { loadConfig, type Config } from '../../src/config';
 import { buildRegisterSchema } from '../../src/graphql/schema';
 import { graphiqlDefaults } from '../../src/http/graphiql-defaults';
 import { createLogger } from '../../src/logger';
+import { OutboxFileNotifier } from '../../src/notify/notifier';
 import { createServer, type RegisterServer } from '../../src/server';
 import { openStore, type Store } from '../../src/store/database';
 import { replacePerson, type PersonRecord } from '../../src/store/person-writer';
@@ -43,7 +44,15 @@ export async function createTestRegister(env: Record<string, string> = {}): Prom
   if (config.auth.mode !== 'development' || !verifier.devKey) throw new Error('test register needs development auth');
   const auth = config.auth;
   const devKey = verifier.devKey;
-  const server = await createServer({ schema, store, verifier, logger: createLogger('silent'), graphiql: graphiqlDefaults(config, []) });
+  const server = await createServer({
+    schema,
+    store,
+    verifier,
+    logger: createLogger('silent'),
+    graphiql: graphiqlDefaults(config, []),
+    notifier: new OutboxFileNotifier(config.outboxFile),
+    codeTtlSeconds: config.codeTtlSeconds,
+  });
   let listening = false;
 
   return {

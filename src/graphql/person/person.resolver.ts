@@ -40,7 +40,7 @@ export function assertLookupIds(ids: readonly string[]): void {
   }
 }
 
-async function loadPerson(ctx: Context, id: string): Promise<Person> {
+export async function loadPerson(ctx: Context, id: string): Promise<Person> {
   return { id, row: await ctx.loaders.person.load(id) };
 }
 
@@ -73,6 +73,7 @@ export class PersonResolver {
   })
   async persons(@Arg('ids', () => [String]) ids: string[], @Ctx() ctx: Context): Promise<Person[]> {
     assertLookupIds(ids);
+    for (const id of ids) ctx.lookups.personIds.add(id);
     return Promise.all(ids.map((id) => loadPerson(ctx, id)));
   }
 
@@ -80,6 +81,7 @@ export class PersonResolver {
   @Query(() => Person, { nullable: true, description: 'Look up one person. Same rules as `persons`.' })
   async person(@Arg('id') id: string, @Ctx() ctx: Context): Promise<Person> {
     assertLookupIds([id]);
+    ctx.lookups.personIds.add(id);
     return loadPerson(ctx, id);
   }
 
