@@ -9,6 +9,15 @@ export const ErrorCode = {
   UNAUTHENTICATED: 'UNAUTHENTICATED',
   FORBIDDEN: 'FORBIDDEN',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+  /** No code is pending for that channel (never sent, already used, or replaced). */
+  CODE_NOT_FOUND: 'CODE_NOT_FOUND',
+  CODE_EXPIRED: 'CODE_EXPIRED',
+  /** Too many wrong attempts: ask for a new code. */
+  CODE_LOCKED: 'CODE_LOCKED',
+  /** Wrong code; `extensions.attemptsLeft` says how many tries remain. */
+  CODE_INVALID: 'CODE_INVALID',
+  /** The change was saved but the code could not be sent; ask for a new one. */
+  CODE_NOT_SENT: 'CODE_NOT_SENT',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -27,4 +36,8 @@ export function unauthenticated(message: string): GraphQLError {
 
 export function forbidden(message: string, extensions: Record<string, unknown> = {}): GraphQLError {
   return new GraphQLError(message, { extensions: { code: ErrorCode.FORBIDDEN, ...extensions } });
+}
+
+export function refused(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
+  return new GraphQLError(message, { extensions: { code, ...extensions } });
 }

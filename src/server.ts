@@ -41,26 +41,16 @@ export interface RegisterServer {
   createContext(authorization: string | undefined): Promise<Context>;
 }
 
-const EXPECTED_CODES = new Set<string>([
-  ErrorCode.BAD_USER_INPUT,
-  ErrorCode.UNAUTHENTICATED,
-  ErrorCode.FORBIDDEN,
-  'GRAPHQL_PARSE_FAILED',
-  'GRAPHQL_VALIDATION_FAILED',
-  'BAD_REQUEST',
-  'PERSISTED_QUERY_NOT_FOUND',
-  'PERSISTED_QUERY_NOT_SUPPORTED',
-  'OPERATION_RESOLUTION_FAILURE',
-]);
-
 /**
  * Errors a client can act on pass through (identity numbers masked). Anything else is a
  * fault of ours: the client gets a generic message and an id to quote; the log gets the rest.
  */
 function formatError(logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    // A resolver that meant to refuse threw a GraphQLError with its own code; Apollo gives
+    // everything else (a plain Error, a bug) INTERNAL_SERVER_ERROR.
     const code = formatted.extensions?.code;
-    if (typeof code === 'string' && EXPECTED_CODES.has(code)) {
+    if (typeof code === 'string' && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
       return { ...formatted, message: maskIdentityNumbersIn(formatted.message) };
     }
     const errorId = randomUUID();

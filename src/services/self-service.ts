@@ -1,8 +1,7 @@
-import { GraphQLError } from 'graphql';
 import { emailKey, maskEmail, maskMobile, normaliseEmail, normaliseMobile } from '../domain/contact-address';
 import { maskIdentityNumber } from '../domain/identity-number';
 import type { LanguageCode } from '../domain/language';
-import { badUserInput } from '../errors';
+import { badUserInput, ErrorCode, refused } from '../errors';
 import type { Logger } from '../logger';
 import type { Channel, Notifier } from '../notify/notifier';
 import type { ChannelChange, CitizenStore } from '../store/citizen.store';
@@ -10,22 +9,6 @@ import { codeMatches, hashCode, newCode } from './verification-code';
 
 /** Wrong codes allowed before a code is locked. */
 export const MAX_CODE_ATTEMPTS = 5;
-
-/** Stable codes for the ways verification can fail. */
-export const VerificationErrorCode = {
-  /** No code is pending for that channel (never sent, already used, or replaced by a new address). */
-  CODE_NOT_FOUND: 'CODE_NOT_FOUND',
-  CODE_EXPIRED: 'CODE_EXPIRED',
-  /** Too many wrong attempts: ask for a new code. */
-  CODE_LOCKED: 'CODE_LOCKED',
-  /** Wrong code; `extensions.attemptsLeft` says how many tries remain. */
-  CODE_INVALID: 'CODE_INVALID',
-  /** The change was saved but the code could not be sent; ask for it again. */
-  CODE_NOT_SENT: 'CODE_NOT_SENT',
-} as const;
-
-const verificationError = (code: keyof typeof VerificationErrorCode, message: string, extensions: Record<string, unknown> = {}) =>
-  new GraphQLError(message, { extensions: { code, ...extensions } });
 
 export interface ContactInfoInput {
   email?: string | null;
@@ -87,22 +70,22 @@ export class SelfService {
     if (!/^\d{6}$/.test(code)) throw badUserInput('code must be the 6 digits that were sent', { fields: ['code'] });
     const pending = this.store.pendingCode(pid, channel);
     const now = this.clock();
-    if (!pending) throw verificationError('CODE_NOT_FOUND', 'No code is waiting for this channel: set the address or ask for a new code');
+    if (!pending) throw refused(ErrorCode.CODE_NOT_FOUND, 'No code is waiting for this channel: set the address or ask for a new code');
     if (pending.failedAttempts >= MAX_CODE_ATTEMPTS) {
-      throw verificationError('CODE_LOCKED', 'This code is locked after too many wrong attempts: ask for a new code');
+      throw refused(ErrorCode.CODE_LOCKED, 'This code is locked after too many wrong attempts: ask for a new code');
     }
-    if (pending.expiresAt.getTime() <= now.getTime()) throw verificationError('CODE_EXPIRED', 'This code has expired: ask for a new code');
+    if (pending.expiresAt.getTime() <= now.getTime()) throw refused(ErrorCode.CODE_EXPIRED, 'This code has expired: ask for a new code');
 
     if (!(await codeMatches(code, pending.codeHash))) {
       const attempts = this.store.countFailedAttempt(pid, channel, pending.codeHash);
-      if (attempts === null) throw verificationError('CODE_NOT_FOUND', 'The code was replaced meanwhile: use the newest code');
+      if (attempts === null) throw refused(ErrorCode.CODE_NOT_FOUND, 'The code was replaced meanwhile: use the newest code');
       const attemptsLeft = Math.max(MAX_CODE_ATTEMPTS - attempts, 0);
-      if (attemptsLeft === 0) throw verificationError('CODE_LOCKED', 'Wrong code; the code is now locked: ask for a new code');
-      throw verificationError('CODE_INVALID', `Wrong code: ${attemptsLeft} attempt${attemptsLeft === 1 ? '' : 's'} left`, { attemptsLeft });
+      if (attemptsLeft === 0) throw refused(ErrorCode.CODE_LOCKED, 'Wrong code; the code is now locked: ask for a new code');
+      throw refused(ErrorCode.CODE_INVALID, `Wrong code: ${attemptsLeft} attempt${attemptsLeft === 1 ? '' : 's'} left`, { attemptsLeft });
     }
     // Re-checked inside the write: a concurrent attempt may have used or locked it meanwhile.
     if (!this.store.consumeCode(pid, channel, pending.codeHash, MAX_CODE_ATTEMPTS, this.clock())) {
-      throw verificationError('CODE_NOT_FOUND', 'The code was used, replaced or locked meanwhile: ask for a new code');
+      throw refused(ErrorCode.CODE_NOT_FOUND, 'The code was used, replaced or locked meanwhile: ask for a new code');
     }
   }
 
@@ -145,7 +128,7 @@ export class SelfService {
       }
     }
     if (failed.length > 0) {
-      throw verificationError('CODE_NOT_SENT', `Your details were saved, but the code could not be sent (${failed.join(', ')}): ask for a new code`, {
+      throw refused(ErrorCode.CODE_NOT_SENT, `Your details were saved, but the code could not be sent (${failed.join(', ')}): ask for a new code`, {
         channels: failed,
       });
     }

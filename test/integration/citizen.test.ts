@@ -1,0 +1,331 @@
+import {
+  ConfirmContactInfoDocument,
+  DeleteContactInfoDocument,
+  MeDocument,
+  MyLookupsDocument,
+  ResendVerificationCodeDocument,
+  SetLanguageDocument,
+  SetReservationDocument,
+  UpdateContactInfoDocument,
+  VerifyContactDocument,
+  LookUpPeopleDocument,
+  ReservationOnlyDocument,
+} from '../generated/graphql';
+import { Scope } from '../../src/auth/scopes';
+import { createLogger } from '../../src/logger';
+import { SelfService } from '../../src/services/self-service';
+import { CitizenStore } from '../../src/store/citizen.store';
+import { aPerson, syntheticIds } from '../support/people';
+import { latestCode, readOutbox } from '../support/outbox';
+import { createTestRegister, type TestRegister } from '../support/register';
+
+let register: TestRegister;
+const ids = syntheticIds(40, 99);
+let next = 0;
+/** A fresh citizen (not yet registered) and their token, for each test. */
+async function newCitizen() {
+  const pid = ids[next++];
+  return { pid, token: await register.citizenToken(pid) };
+}
+const changeLog = () => register.store.sqlite.prepare('select change_number n, person_id p, kind from change_log order by change_number').all() as { n: number; p: string; kind: string }[];
+const outbox = () => register.config.outboxFile;
+
+beforeAll(async () => {
+  register = await createTestRegister();
+});
+afterAll(() => register.close());
+
+describe('me', () => {
+  it('is NOT_REGISTERED before the first write', async () => {
+    const { pid, token } = await newCitizen();
+    const { data, errors } = await register.execute(MeDocument, {}, token);
+    expect(errors).toBeUndefined();
+    expect(data?.me).toMatchObject({ id: pid, status: 'NOT_REGISTERED', contactInfo: null });
+  });
+});
+
+describe('updateContactInfo', () => {
+  it('registers the citizen as ACTIVE, stores the mobile in E.164, stamps updatedAt and sends a code to each address', async () => {
+    const { pid, token } = await newCitizen();
+    const before = Date.now();
+    const { data, errors } = await register.execute(UpdateContactInfoDocument, { input: { email: 'Kari.Nordmann@Example.no', mobile: '415 14 965' } }, token);
+    expect(errors).toBeUndefined();
+    expect(data?.updateContactInfo).toMatchObject({
+      id: pid,
+      status: 'ACTIVE',
+      contactInfo: { email: { address: 'Kari.Nordmann@Example.no', lastValidatedAt: null }, mobile: { number: '+4741514965', lastVerifiedAt: null } },
+    });
+    expect(new Date(data!.updateContactInfo.contactInfo!.email!.updatedAt).getTime()).toBeGreaterThanOrEqual(before - 5);
+    const sent = readOutbox(outbox()).slice(-2);
+    expect(sent.map((m) => [m.channel, m.recipient])).toEqual([
+      ['EMAIL', 'Kari.Nordmann@Example.no'],
+      ['MOBILE', '+4741514965'],
+    ]);
+    expect(sent[0].text).toMatch(/\b\d{6}\b/);
+  });
+
+  it('refuses bad input naming the field, and writes nothing', async () => {
+    const { pid, token } = await newCitizen();
+    const logBefore = changeLog().length;
+    const badEmail = await register.execute(UpdateContactInfoDocument, { input: { email: 'not-an-email', mobile: '99999999' } }, token);
+    expect(badEmail.errors?.[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', fields: ['email'] } });
+    expect(badEmail.errors?.[0].message).toMatch(/email is not a valid email address/);
+    const badMobile = await register.execute(UpdateContactInfoDocument, { input: { mobile: '22225555' } }, token);
+    expect(badMobile.errors?.[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', fields: ['mobile'] } });
+    const tooLong = await register.execute(UpdateContactInfoDocument, { input: { email: `${'a'.repeat(60)}@${'b'.repeat(200)}.no` } }, token);
+    expect(tooLong.errors?.[0].message).toMatch(/longer than 254/);
+    const nothing = await register.execute(UpdateContactInfoDocument, { input: {} }, token);
+    expect(nothing.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    expect(changeLog().length).toBe(logBefore);
+    expect((await register.execute(MeDocument, {}, token)).data?.me?.status).toBe('NOT_REGISTERED');
+    expect(readOutbox(outbox()).some((m) => m.recipient === '+4799999999' && m.at > new Date(Date.now() - 5000).toISOString())).toBe(false);
+    void pid;
+  });
+
+  it('keeps the proof stamps when the same address is set again, and clears them for a new address', async () => {
+    const { token } = await newCitizen();
+    await register.execute(UpdateContactInfoDocument, { input: { mobile: '+4791111111' } }, token);
+    await register.execute(VerifyContactDocument, { channel: 'MOBILE', code: latestCode(outbox(), '+4791111111') }, token);
+    const same = await register.execute(UpdateContactInfoDocument, { input: { mobile: '91111111' } }, token);
+    expect(same.data?.updateContactInfo.contactInfo?.mobile?.lastVerifiedAt).not.toBeNull();
+    const changed = await register.execute(UpdateContactInfoDocument, { input: { mobile: '92222222' } }, token);
+    expect(changed.data?.updateContactInfo.contactInfo?.mobile).toMatchObject({ number: '+4792222222', lastVerifiedAt: null });
+  });
+});
+
+describe('verifyContact', () => {
+  it('stamps lastValidatedAt on the email with the right code, once', async () => {
+    const { token } = await newCitizen();
+    await register.execute(UpdateContactInfoDocument, { input: { email: 'ola@example.org' } }, token);
+    const code = latestCode(outbox(), 'ola@example.org');
+    const ok = await register.execute(VerifyContactDocument, { channel: 'EMAIL', code }, token);
+    expect(ok.errors).toBeUndefined();
+    expect(ok.data?.verifyContact.contactInfo?.email?.lastValidatedAt).not.toBeNull();
+    const again = await register.execute(VerifyContactDocument, { channel: 'EMAIL', code }, token);
+    expect(again.errors?.[0].extensions?.code).toBe('CODE_NOT_FOUND');
+  });
+
+  it('stamps lastVerifiedAt on the mobile', async () => {
+    const { token } = await newCitizen();
+    await register.execute(UpdateContactInfoDocument, { input: { mobile: '0047 93333333' } }, token);
+    const ok = await register.execute(VerifyContactDocument, { channel: 'MOBILE', code: latestCode(outbox(), '+4793333333') }, token);
+    expect(ok.data?.verifyContact.contactInfo?.mobile?.lastVerifiedAt).not.toBeNull();
+  });
+
+  it('counts wrong codes and locks the code after five, even for the right code', async () => {
+    const { token } = await newCitizen();
+    await register.execute(UpdateContactInfoDocument, { input: { email: 'lock@example.org' } }, token);
+    const right = latestCode(outbox(), 'lock@example.org');
+    const wrong = right === '000000' ? '111111' : '000000';
+    const codes: unknown[] = [];
+    for (let i = 0; i < 5; i++) {
+      const { errors } = await register.execute(VerifyContactDocument, { channel: 'EMAIL', code: wrong }, token);
+      codes.push([errors?.[0].extensions?.code, errors?.[0].extensions?.attemptsLeft]);
+    }
+    expect(codes).toEqual([
+      ['CODE_INVALID', 4],
+      ['CODE_INVALID', 3],
+      ['CODE_INVALID', 2],
+      ['CODE_INVALID', 1],
+      ['CODE_LOCKED', undefined],
+    ]);
+    const locked = await register.execute(VerifyContactDocument, { channel: 'EMAIL', code: right }, token);
+    expect(locked.errors?.[0].extensions?.code).toBe('CODE_LOCKED');
+    // A new code unlocks the way again.
+    await register.execute(ResendVerificationCodeDocument, { channel: 'EMAIL' }, token);
+    const fresh = await register.execute(VerifyContactDocument, { channel: 'EMAIL', code: latestCode(outbox(), 'lock@example.org') }, token);
+    expect(fresh.errors).toBeUndefined();
+  });
+
+  it('refuses an expired code', async () => {
+    const { pid, token } = await newCitizen();
+    await register.execute(UpdateContactInfoDocument, { input: { email: 'late@example.org' } }, token);
+    register.store.sqlite.prepare('update verification_code set expires_at = ? where person_id = ?').run(Date.now() - 1, pid);
+    const { errors } = await register.execute(VerifyContactDocument, { channel: 'EMAIL', code: latestCode(outbox(), 'late@example.org') }, token);
+    expect(errors?.[0].extensions?.code).toBe('CODE_EXPIRED');
+  });
+
+  it('refuses a code for a channel with nothing pending, and a code that is not six digits', async () => {
+    const { token } = await newCitizen();
+    await register.execute(UpdateContactInfoDocument, { input: { email: 'x@example.org' } }, token);
+    expect((await register.execute(VerifyContactDocument, { channel: 'MOBILE', code: '123456' }, token)).errors?.[0].extensions?.code).toBe('CODE_NOT_FOUND');
+    expect((await register.execute(VerifyContactDocument, { channel: 'EMAIL', code: '12 34' }, token)).errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('keeps codes only as salted hashes', async () => {
+    const { pid, token } = await newCitizen();
+    await register.execute(UpdateContactInfoDocument, { input: { email: 'hash@example.org' } }, token);
+    const code = latestCode(outbox(), 'hash@example.org');
+    const row = register.store.sqlite.prepare('select * from verification_code where person_id = ?').get(pid) as Record<string, unknown>;
+    expect(JSON.stringify(row)).not.toContain(code);
+    expect(row.code_hash).toMatch(/^[0-9a-f]{32}:[0-9a-f]{64}$/);
+  });
+
+  it('makes a code sent to an old address useless once the address changes', async () => {
+    const { token } = await newCitizen();
+    await register.execute(UpdateContactInfoDocument, { input: { email: 'old@example.org' } }, token);
+    const oldCode = latestCode(outbox(), 'old@example.org');
+    await register.execute(UpdateContactInfoDocument, { input: { email: 'new@example.org' } }, token);
+    const newCode = latestCode(outbox(), 'new@example.org');
+    if (oldCode !== newCode) {
+      expect((await register.execute(VerifyContactDocument, { channel: 'EMAIL', code: oldCode }, token)).errors?.[0].extensions?.code).toBe('CODE_INVALID');
+    }
+    const ok = await register.execute(VerifyContactDocument, { channel: 'EMAIL', code: newCode }, token);
+    expect(ok.data?.verifyContact.contactInfo?.email).toMatchObject({ address: 'new@example.org' });
+  });
+});
+
+describe('confirm, reservation, language, delete', () => {
+  it('confirmContactInfo stamps lastVerifiedAt on every channel and makes stale channels usable again', async () => {
+    const { pid, token } = await newCitizen();
+    await register.execute(UpdateContactInfoDocument, { input: { email: 'c@example.org', mobile: '94444444' } }, token);
+    const longAgo = Date.now() - 3 * 365 * 86_400_000;
+    register.store.sqlite.prepare('update contact_point set updated_at = ?, last_verified_at = null where person_id = ?').run(longAgo, pid);
+    const stale = await register.execute(MeDocument, {}, token);
+    expect(stale.data?.me?.notificationStatus).toBe('CANNOT_BE_NOTIFIED');
+    const { data } = await register.execute(ConfirmContactInfoDocument, {}, token);
+    expect(data?.confirmContactInfo.contactInfo).toMatchObject({
+      email: { usableForNotification: true },
+      mobile: { usableForNotification: true },
+    });
+    expect(data?.confirmContactInfo.contactInfo?.email?.lastVerifiedAt).toBe(data?.confirmContactInfo.contactInfo?.mobile?.lastVerifiedAt);
+    expect((await register.execute(MeDocument, {}, token)).data?.me?.notificationStatus).toBe('CAN_BE_NOTIFIED');
+  });
+
+  it('confirmContactInfo with nothing to confirm is BAD_USER_INPUT', async () => {
+    const { token } = await newCitizen();
+    expect((await register.execute(ConfirmContactInfoDocument, {}, token)).errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('setReservation turns the reservation on and off with its timestamps', async () => {
+    const { token } = await newCitizen();
+    await register.execute(UpdateContactInfoDocument, { input: { mobile: '95555555' } }, token);
+    const on = await register.execute(SetReservationDocument, { reserved: true }, token);
+    expect(on.data?.setReservation).toMatchObject({ status: 'ACTIVE', reservation: { reserved: true }, notificationStatus: 'CANNOT_BE_NOTIFIED' });
+    expect(on.data?.setReservation.reservation?.reservedAt).not.toBeNull();
+    const off = await register.execute(SetReservationDocument, { reserved: false }, token);
+    expect(off.data?.setReservation).toMatchObject({ reservation: { reserved: false, reservedAt: null }, notificationStatus: 'CAN_BE_NOTIFIED' });
+    expect(off.data?.setReservation.reservation?.updatedAt).not.toBeNull();
+  });
+
+  it('setLanguage sets the language and its timestamp', async () => {
+    const { token } = await newCitizen();
+    const { data } = await register.execute(SetLanguageDocument, { language: 'NN' }, token);
+    expect(data?.setLanguage.language).toBe('NN');
+    expect(data?.setLanguage.languageUpdatedAt).not.toBeNull();
+  });
+
+  it('deleteContactInfo removes both channels and pending codes', async () => {
+    const { pid, token } = await newCitizen();
+    await register.execute(UpdateContactInfoDocument, { input: { email: 'd@example.org', mobile: '96666666' } }, token);
+    const { data } = await register.execute(DeleteContactInfoDocument, {}, token);
+    expect(data?.deleteContactInfo).toEqual({ contactInfo: { email: null, mobile: null }, notificationStatus: 'CANNOT_BE_NOTIFIED' });
+    expect(register.store.sqlite.prepare('select count(*) n from verification_code where person_id = ?').get(pid)).toEqual({ n: 0 });
+  });
+});
+
+describe('change log', () => {
+  it('gives every change the next number in the same transaction, with no gaps under concurrent writes', async () => {
+    const citizens = await Promise.all(Array.from({ length: 12 }, () => newCitizen()));
+    const base = await register.listen();
+    const post = (token: string, query: string, variables: object) =>
+      fetch(`${base}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query, variables }),
+      }).then((r) => r.json() as Promise<{ errors?: unknown[] }>);
+    const before = changeLog();
+    const results = await Promise.all(
+      citizens.flatMap(({ token }, i) => [
+        post(token, 'mutation($m: String!) { updateContactInfo(input: { mobile: $m }) { id } }', { m: `9${String(7000000 + i).padStart(7, '0')}` }),
+        post(token, 'mutation { setReservation(reserved: true) { id } }', {}),
+        post(token, 'mutation { setLanguage(language: EN) { id } }', {}),
+        // A failing write in the middle of the stream must not take a number.
+        post(token, 'mutation { updateContactInfo(input: { mobile: "123" }) { id } }', {}),
+      ]),
+    );
+    expect(results.filter((r) => r.errors).length).toBe(12);
+    const added = changeLog().slice(before.length);
+    expect(added).toHaveLength(36);
+    const numbers = changeLog().map((c) => c.n);
+    expect(numbers).toEqual(Array.from({ length: numbers.length }, (_, i) => i + 1));
+    // Each person row carries the number of its own latest change.
+    for (const { pid } of citizens) {
+      const last = Math.max(...changeLog().filter((c) => c.p === pid).map((c) => c.n));
+      expect(register.store.sqlite.prepare('select change_number n from person where id = ?').get(pid)).toEqual({ n: last });
+    }
+  });
+});
+
+describe('lookup audit log', () => {
+  it('records each agency lookup once per request, with the agency and the scopes used, and shows it to the citizen', async () => {
+    const { pid, token } = await newCitizen();
+    await register.execute(UpdateContactInfoDocument, { input: { email: 'seen@example.org' } }, token);
+    const [other] = syntheticIds(1, 5);
+    register.put(aPerson(other));
+
+    const full = await register.agencyToken(undefined, '974760673');
+    await register.execute(LookUpPeopleDocument, { ids: [pid, pid, other] }, full);
+    const statusOnly = await register.agencyToken([Scope.CONTACT_INFO], '889640782');
+    await register.execute(ReservationOnlyDocument, { ids: [pid] }, statusOnly);
+
+    const { data, errors } = await register.execute(MyLookupsDocument, { first: 10 }, token);
+    expect(errors).toBeUndefined();
+    const lookups = data!.me!.lookups!;
+    expect(lookups.totalCount).toBe(2);
+    expect(lookups.edges.map((e) => [e.node.agencyOrgNumber, e.node.scopes])).toEqual([
+      ['889640782', []],
+      ['974760673', [Scope.CONTACT_INFO, Scope.DIGITAL_POST].sort()],
+    ]);
+  });
+
+  it('pages with first and after', async () => {
+    const { pid, token } = await newCitizen();
+    await register.execute(SetLanguageDocument, { language: 'NB' }, token);
+    const agency = await register.agencyToken([]);
+    for (let i = 0; i < 5; i++) await register.execute(ReservationOnlyDocument, { ids: [pid] }, agency);
+    const first = await register.execute(MyLookupsDocument, { first: 2 }, token);
+    expect(first.data?.me?.lookups?.edges).toHaveLength(2);
+    expect(first.data?.me?.lookups?.pageInfo.hasNextPage).toBe(true);
+    const rest = await register.execute(MyLookupsDocument, { first: 10, after: first.data?.me?.lookups?.pageInfo.endCursor }, token);
+    expect(rest.data?.me?.lookups?.edges).toHaveLength(3);
+    expect(rest.data?.me?.lookups?.pageInfo.hasNextPage).toBe(false);
+    expect((await register.execute(MyLookupsDocument, { first: 1000 }, token)).errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    expect((await register.execute(MyLookupsDocument, { after: 'bm9wZQ' }, token)).errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('costs one insert per lookup request', async () => {
+    const agency = await register.agencyToken([]);
+    const manyIds = syntheticIds(500, 77);
+    const before = register.store.sqlite.prepare('select count(*) n from lookup_audit').get() as { n: number };
+    const statements = register.store.statements.count;
+    await register.execute(ReservationOnlyDocument, { ids: manyIds }, agency);
+    // One read of person, one insert into lookup_audit.
+    expect(register.store.statements.count - statements).toBe(2);
+    expect(register.store.sqlite.prepare('select count(*) n from lookup_audit').get()).toEqual({ n: before.n + 500 });
+  });
+});
+
+describe('when things fail', () => {
+  it('keeps the change and says CODE_NOT_SENT when the code cannot be sent', async () => {
+    const { pid } = await newCitizen();
+    const failing = { send: async () => Promise.reject(new Error('gateway down')) };
+    const service = new SelfService(new CitizenStore(register.store.db), failing, createLogger('silent'), 600);
+    await expect(service.updateContactInfo(pid, { email: 'unsent@example.org' })).rejects.toMatchObject({ extensions: { code: 'CODE_NOT_SENT' } });
+    expect(register.store.sqlite.prepare('select address from contact_point where person_id = ?').get(pid)).toEqual({ address: 'unsent@example.org' });
+  });
+
+  it('withholds an agency answer whose lookup could not be written to the audit log', async () => {
+    const [someone] = syntheticIds(1, 4242);
+    register.put(aPerson(someone));
+    register.store.sqlite.exec('alter table lookup_audit rename to lookup_audit_away');
+    try {
+      const { data, errors } = await register.execute(ReservationOnlyDocument, { ids: [someone] }, await register.agencyToken());
+      expect(data).toBeUndefined();
+      expect(errors?.[0].extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+      expect(errors?.[0].extensions?.errorId).toMatch(/^[0-9a-f-]{36}$/);
+    } finally {
+      register.store.sqlite.exec('alter table lookup_audit_away rename to lookup_audit');
+    }
+  });
+});
