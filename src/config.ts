@@ -29,6 +29,23 @@ export interface Config {
   outboxFile: string;
   /** How long a one-time code stays valid. */
   codeTtlSeconds: number;
+  limits: {
+    maxDepth: number;
+    maxAliases: number;
+    maxCost: number;
+    /** Lexical tokens in one document (graphql-js parser limit). */
+    maxTokens: number;
+    maxBodyBytes: number;
+    /** Operations in one batched HTTP request; 1 turns batching off. */
+    maxBatch: number;
+    /** Requests per minute per agency (organisation number), citizen (pid) or anonymous IP; 0: off. */
+    ratePerMinute: number;
+  };
+  introspection: boolean;
+  graphiql: boolean;
+  metrics: boolean;
+  /** How long to keep answering, unready, after SIGTERM before the listener closes (for load balancers). */
+  shutdownDelayMs: number;
 }
 
 export class ConfigError extends Error {
@@ -53,6 +70,15 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
     return fallback;
   }
   return n;
+}
+
+function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean, problems: string[]): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (/^(1|true|on|yes)$/i.test(raw)) return true;
+  if (/^(0|false|off|no)$/i.test(raw)) return false;
+  problems.push(`${name} must be true or false, got "${raw}"`);
+  return fallback;
 }
 
 function jwksUri(value: string, name: string, problems: string[]): string {
@@ -110,6 +136,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auth,
     outboxFile: env.KRR_OUTBOX_FILE ? path.resolve(env.KRR_OUTBOX_FILE) : path.join(dataDir, 'outbox.jsonl'),
     codeTtlSeconds: integer(env, 'KRR_CODE_TTL_SECONDS', 600, 30, 86_400, problems),
+    limits: {
+      maxDepth: integer(env, 'KRR_MAX_DEPTH', 10, 2, 100, problems),
+      maxAliases: integer(env, 'KRR_MAX_ALIASES', 30, 0, 1000, problems),
+      maxCost: integer(env, 'KRR_MAX_COST', 60_000, 100, 100_000_000, problems),
+      maxTokens: integer(env, 'KRR_MAX_TOKENS', 10_000, 100, 1_000_000, problems),
+      maxBodyBytes: integer(env, 'KRR_MAX_BODY_BYTES', 256 * 1024, 1024, 100 * 1024 * 1024, problems),
+      maxBatch: integer(env, 'KRR_MAX_BATCH', 1, 1, 100, problems),
+      ratePerMinute: integer(env, 'KRR_RATE_LIMIT_PER_MINUTE', 600, 0, 10_000_000, problems),
+    },
+    introspection: flag(env, 'KRR_INTROSPECTION', nodeEnv !== 'production', problems),
+    graphiql: flag(env, 'KRR_GRAPHIQL', nodeEnv !== 'production', problems),
+    metrics: flag(env, 'KRR_METRICS', true, problems),
+    shutdownDelayMs: integer(env, 'KRR_SHUTDOWN_DELAY_MS', 0, 0, 60_000, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

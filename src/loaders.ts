@@ -15,10 +15,18 @@ export interface Loaders {
  * Fresh loaders for every request: their cache lives exactly as long as one response, so
  * one request never sees another's data and a write is visible to the next request.
  */
-export function createLoaders(people: PersonStore): Loaders {
+export function createLoaders(people: PersonStore, observeBatch: (loader: keyof Loaders, size: number) => void = () => {}): Loaders {
+  const loader = <V>(name: keyof Loaders, load: (ids: readonly string[]) => V[]) =>
+    new DataLoader<string, V>(
+      async (ids) => {
+        observeBatch(name, ids.length);
+        return load(ids);
+      },
+      { maxBatchSize: MAX_BATCH },
+    );
   return {
-    person: new DataLoader(async (ids) => people.people(ids), { maxBatchSize: MAX_BATCH }),
-    contactPoints: new DataLoader(async (ids) => people.contactPoints(ids), { maxBatchSize: MAX_BATCH }),
-    digitalPost: new DataLoader(async (ids) => people.digitalPost(ids), { maxBatchSize: MAX_BATCH }),
+    person: loader('person', (ids) => people.people(ids)),
+    contactPoints: loader('contactPoints', (ids) => people.contactPoints(ids)),
+    digitalPost: loader('digitalPost', (ids) => people.digitalPost(ids)),
   };
 }

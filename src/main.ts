@@ -39,13 +39,13 @@ export async function start(config: Config, logger: Logger) {
   const samples = syntheticSampleIds(store.db, 995);
   const sampleIds = samples.length > 0 ? [...samples, ...unregisteredSamples(new Set(samples), 5)] : [];
   const server = await createServer({
+    config,
     schema: buildRegisterSchema(),
     store,
     verifier,
     logger,
     graphiql: graphiqlDefaults(config, sampleIds),
     notifier: new OutboxFileNotifier(config.outboxFile),
-    codeTtlSeconds: config.codeTtlSeconds,
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -71,7 +71,11 @@ export async function start(config: Config, logger: Logger) {
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      logger.info('shutting down: finishing requests in flight');
+      // Unready first, so a load balancer stops sending; then stop listening and let the
+      // requests in flight finish (Apollo's drain plugin); then close the database.
+      server.markUnready();
+      logger.info({ delayMs: config.shutdownDelayMs }, 'shutting down: unready, finishing requests in flight');
+      if (config.shutdownDelayMs > 0) await new Promise((r) => setTimeout(r, config.shutdownDelayMs));
       await server.apollo.stop();
       store.close();
       logger.info('stopped');

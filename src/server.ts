@@ -14,7 +14,11 @@ import type { Context } from './graphql/context';
 import { GRAPHIQL_ASSET_PATH, graphiqlAssets, graphiqlPage, type GraphiqlPageOptions } from './http/graphiql';
 import { createLoaders } from './loaders';
 import type { Logger } from './logger';
-import type { Store } from './store/database';
+import { requestStatements, StatementCounter, type Store } from './store/database';
+import type { Config } from './config';
+import { operationLimitsPlugin } from './graphql/limits';
+import { Metrics } from './http/metrics';
+import { RequestRateLimiter } from './http/rate-limit';
 import type { Notifier } from './notify/notifier';
 import { SelfService } from './services/self-service';
 import { AuditStore } from './store/audit.store';
@@ -22,23 +26,28 @@ import { CitizenStore } from './store/citizen.store';
 import { PersonStore } from './store/person.store';
 
 export interface ServerDeps {
+  config: Config;
   schema: GraphQLSchema;
   store: Store;
   verifier: TokenVerifier;
   logger: Logger;
-  graphiql: GraphiqlPageOptions | null;
+  /** What the GraphiQL page opens with; the page is served when `config.graphiql` is on. */
+  graphiql: GraphiqlPageOptions;
   notifier: Notifier;
-  codeTtlSeconds: number;
-  /** Request bodies larger than this are refused with 413. */
-  maxBodyBytes?: number;
 }
 
 export interface RegisterServer {
   app: Express;
   httpServer: http.Server;
   apollo: ApolloServer<Context>;
-  /** Builds the context for one request; exported for tests that execute operations directly. */
-  createContext(authorization: string | undefined): Promise<Context>;
+  metrics: Metrics;
+  /**
+   * Builds the context for one request: verifies the token and counts the request against
+   * the caller's rate limit. Used by every entry point (GraphQL, REST, tests).
+   */
+  createContext(authorization: string | undefined, clientIp?: string, requests?: number): Promise<Context>;
+  /** /readyz answers 503 from now on: the first step of a graceful shutdown. */
+  markUnready(): void;
 }
 
 /**
@@ -50,6 +59,10 @@ function formatError(logger: Logger) {
     // A resolver that meant to refuse threw a GraphQLError with its own code; Apollo gives
     // everything else (a plain Error, a bug) INTERNAL_SERVER_ERROR.
     const code = formatted.extensions?.code;
+    // graphql-js reports its token limit as a plain syntax error; give it a code of its own.
+    if (code === 'GRAPHQL_PARSE_FAILED' && /Document contains more than \d+ tokens/.test(formatted.message)) {
+      return { ...formatted, extensions: { ...formatted.extensions, code: 'TOO_MANY_TOKENS' } };
+    }
     if (typeof code === 'string' && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
       return { ...formatted, message: maskIdentityNumbersIn(formatted.message) };
     }
@@ -94,19 +107,84 @@ function lookupAuditPlugin(audit: AuditStore, logger: Logger): ApolloServerPlugi
   };
 }
 
+/** A GraphQL-shaped error body for refusals that happen before GraphQL sees the request. */
+function errorBody(code: string, message: string) {
+  return { errors: [{ message, extensions: { code } }] };
+}
+
+/**
+ * Express's own error page is HTML with a stack trace in development. Every error that
+ * reaches here (unreadable JSON, a body over the limit) gets a JSON answer with a code.
+ */
+function httpErrorHandler(logger: Logger): express.ErrorRequestHandler {
+  return (error, _req, res, next) => {
+    if (res.headersSent) return next(error);
+    const status = typeof error?.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
+    if (status === 413) return void res.status(413).json(errorBody('PAYLOAD_TOO_LARGE', 'The request body is too large'));
+    if (error?.type === 'entity.parse.failed') return void res.status(400).json(errorBody('BAD_REQUEST', 'The request body is not valid JSON'));
+    if (status < 500) return void res.status(status).json(errorBody('BAD_REQUEST', 'The request could not be read'));
+    const errorId = randomUUID();
+    logger.error({ errorId, err: error }, 'unexpected HTTP error');
+    res.status(500).json({ errors: [{ message: `Internal server error (error id ${errorId})`, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, errorId } }] });
+  };
+}
+
+/** Counts the SQL statements of each request (see `requestStatements`) into the metrics. */
+function countStatements(metrics: Metrics): express.RequestHandler {
+  return (_req, res, next) => {
+    const counter = new StatementCounter();
+    res.on('finish', () => metrics.statements.observe(counter.count));
+    requestStatements.run(counter, next);
+  };
+}
+
+/** The root fields of an operation: a bounded name for metrics, unlike client-chosen operation names. */
+function operationLabel(operation: { selectionSet: { selections: readonly { kind: string; name?: { value: string } }[] } } | undefined | null): string {
+  if (!operation) return 'invalid';
+  const fields = operation.selectionSet.selections.flatMap((s) => (s.kind === 'Field' && s.name ? [s.name.value] : []));
+  return [...new Set(fields)].sort().join('+').slice(0, 100) || 'fragments';
+}
+
+function metricsPlugin(metrics: Metrics): ApolloServerPlugin<Context> {
+  return {
+    async requestDidStart() {
+      const started = process.hrtime.bigint();
+      return {
+        async willSendResponse({ operation, response, errors }) {
+          const label = operationLabel(operation);
+          const body = response.body.kind === 'single' ? response.body.singleResult : undefined;
+          const sent = body?.errors ?? errors ?? [];
+          for (const e of sent) metrics.errors.inc({ code: String(e.extensions?.code ?? 'UNKNOWN') });
+          const outcome = sent.length === 0 ? 'ok' : body?.data ? 'error' : 'refused';
+          metrics.requests.inc({ operation: label, outcome });
+          metrics.duration.observe({ operation: label }, Number(process.hrtime.bigint() - started) / 1e9);
+        },
+      };
+    },
+  };
+}
+
 export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
-  const { schema, store, verifier, logger } = deps;
+  const { config, schema, store, verifier, logger } = deps;
+  const { limits } = config;
   const app = express();
   app.disable('x-powered-by');
+  // Behind a load balancer, req.ip is the client's address only if the proxy is trusted;
+  // operators set that in Express terms if they need per-IP limits for anonymous callers.
   const httpServer = http.createServer(app);
   const people = new PersonStore(store.db);
   const audit = new AuditStore(store);
-  const selfService = new SelfService(new CitizenStore(store.db), deps.notifier, logger, deps.codeTtlSeconds);
+  const selfService = new SelfService(new CitizenStore(store.db), deps.notifier, logger, config.codeTtlSeconds);
+  const metrics = new Metrics();
+  const rateLimiter = new RequestRateLimiter(limits.ratePerMinute, (kind) => metrics.rateLimited.inc({ kind }));
+  let ready = true;
 
   const apollo = new ApolloServer<Context>({
     schema,
-    introspection: true,
+    introspection: config.introspection,
     csrfPrevention: true,
+    allowBatchedHttpRequests: limits.maxBatch > 1,
+    parseOptions: { maxTokens: limits.maxTokens },
     includeStacktraceInErrorResponses: false,
     // main.ts owns SIGTERM/SIGINT: it closes the database after Apollo stops and exits 0.
     // Apollo's own handler would re-raise the signal and end the process with 143.
@@ -118,15 +196,22 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
       warn: (m) => logger.warn(m),
       error: (m) => logger.error(m),
     },
-    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginDrainHttpServer({ httpServer }), lookupAuditPlugin(audit, logger)],
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(),
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      operationLimitsPlugin(() => schema, limits),
+      lookupAuditPlugin(audit, logger),
+      metricsPlugin(metrics),
+    ],
   });
   await apollo.start();
 
-  async function createContext(authorization: string | undefined): Promise<Context> {
+  async function createContext(authorization: string | undefined, clientIp?: string, requests = 1): Promise<Context> {
     const viewer = await authenticate(authorization, verifier);
+    await rateLimiter.take(viewer, clientIp, requests);
     return {
       viewer,
-      loaders: createLoaders(people),
+      loaders: createLoaders(people, (loader, size) => metrics.batchSize.observe({ loader }, size)),
       now: new Date(),
       selfService,
       audit,
@@ -138,6 +223,10 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
     res.json({ status: 'ok' });
   });
   app.get('/readyz', (_req, res) => {
+    if (!ready) {
+      res.status(503).json({ status: 'stopping' });
+      return;
+    }
     try {
       store.sqlite.prepare('select 1').get();
       res.json({ status: 'ready' });
@@ -147,7 +236,13 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
     }
   });
 
-  if (deps.graphiql) {
+  if (config.metrics) {
+    app.get('/metrics', async (_req, res) => {
+      res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    });
+  }
+
+  if (config.graphiql) {
     const page = graphiqlPage(deps.graphiql);
     app.use(GRAPHIQL_ASSET_PATH, graphiqlAssets());
     app.get('/graphql', (req, res, next) => {
@@ -158,9 +253,20 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
 
   app.use(
     '/graphql',
-    express.json({ limit: deps.maxBodyBytes ?? 1_000_000 }),
-    expressMiddleware(apollo, { context: ({ req }) => createContext(req.headers.authorization) }),
+    countStatements(metrics),
+    express.json({ limit: limits.maxBodyBytes }),
+    (req, res, next) => {
+      if (Array.isArray(req.body) && req.body.length > limits.maxBatch) {
+        res.status(400).json(errorBody('BATCH_TOO_LARGE', `A batch may hold at most ${limits.maxBatch} operation${limits.maxBatch === 1 ? '' : 's'}`));
+        return;
+      }
+      next();
+    },
+    expressMiddleware(apollo, {
+      context: ({ req }) => createContext(req.headers.authorization, req.ip, Array.isArray(req.body) ? req.body.length : 1),
+    }),
   );
+  app.use(httpErrorHandler(logger));
 
-  return { app, httpServer, apollo, createContext };
+  return { app, httpServer, apollo, metrics, createContext, markUnready: () => void (ready = false) };
 }

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { mkdirSync } from 'node:fs';
@@ -12,6 +13,12 @@ export type Db = BetterSQLite3Database<typeof tables>;
 export class StatementCounter {
   count = 0;
 }
+
+/**
+ * The counter of the request being answered. better-sqlite3 runs statements synchronously
+ * inside the request's async context, so each statement is counted against its request.
+ */
+export const requestStatements = new AsyncLocalStorage<StatementCounter>();
 
 export interface Store {
   sqlite: Database.Database;
@@ -36,6 +43,8 @@ export function openStore(file: string): Store {
   const sqlite = new Database(file, {
     verbose: () => {
       statements.count++;
+      const perRequest = requestStatements.getStore();
+      if (perRequest) perRequest.count++;
     },
   });
   sqlite.pragma('journal_mode = WAL');

@@ -38,20 +38,21 @@ export interface TestRegister {
 /** A register on a fresh temporary database with development tokens, as `npm start` builds it. */
 export async function createTestRegister(env: Record<string, string> = {}): Promise<TestRegister> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'krr-test-'));
-  const config = loadConfig({ NODE_ENV: 'test', KRR_DATA_DIR: dir, ...env });
+  // No rate limit unless a test asks for one: tests send many requests from one agency.
+  const config = loadConfig({ NODE_ENV: 'test', KRR_DATA_DIR: dir, KRR_RATE_LIMIT_PER_MINUTE: '0', ...env });
   const store = openStore(config.dbPath);
   const verifier = await createTokenVerifier(config.auth);
   if (config.auth.mode !== 'development' || !verifier.devKey) throw new Error('test register needs development auth');
   const auth = config.auth;
   const devKey = verifier.devKey;
   const server = await createServer({
+    config,
     schema,
     store,
     verifier,
     logger: createLogger('silent'),
     graphiql: graphiqlDefaults(config, []),
     notifier: new OutboxFileNotifier(config.outboxFile),
-    codeTtlSeconds: config.codeTtlSeconds,
   });
   let listening = false;
 
