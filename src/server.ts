@@ -59,8 +59,9 @@ function formatError(logger: Logger) {
     // A resolver that meant to refuse threw a GraphQLError with its own code; Apollo gives
     // everything else (a plain Error, a bug) INTERNAL_SERVER_ERROR.
     const code = formatted.extensions?.code;
-    // graphql-js reports its token limit as a plain syntax error; give it a code of its own.
-    if (code === 'GRAPHQL_PARSE_FAILED' && /Document contains more than \d+ tokens/.test(formatted.message)) {
+    // graphql-js reports its token limit as a plain syntax error ("more that N tokens" in
+    // graphql 16); give it a code of its own.
+    if (code === 'GRAPHQL_PARSE_FAILED' && /Document contains more tha[nt] \d+ tokens/.test(formatted.message)) {
       return { ...formatted, extensions: { ...formatted.extensions, code: 'TOO_MANY_TOKENS' } };
     }
     if (typeof code === 'string' && code !== ErrorCode.INTERNAL_SERVER_ERROR) {

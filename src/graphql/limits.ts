@@ -43,8 +43,11 @@ function measure(operation: OperationDefinitionNode, document: DocumentNode): { 
     for (const selection of set.selections) {
       let inner = { depth: 0, aliases: 0 };
       if (selection.kind === Kind.FIELD) {
-        if (selection.name.value.startsWith('__')) continue;
         if (selection.alias) aliases++;
+        if (selection.name.value.startsWith('__')) {
+          aliases += selection.selectionSet ? walk(selection.selectionSet, seen).aliases : 0;
+          continue;
+        }
         if (selection.selectionSet) inner = walk(selection.selectionSet, seen);
         inner = { depth: inner.depth + 1, aliases: inner.aliases };
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {

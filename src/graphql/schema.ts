@@ -2,9 +2,10 @@ import { buildSchemaSync } from 'type-graphql';
 import { printSchema, type GraphQLSchema } from 'graphql';
 import { authChecker } from './auth-checker';
 import { CitizenResolver } from './citizen/citizen.resolver';
+import { ChangeFeedResolver } from './feed/feed.resolver';
 import { PersonResolver } from './person/person.resolver';
 
-export const resolvers = [PersonResolver, CitizenResolver] as const;
+export const resolvers = [PersonResolver, CitizenResolver, ChangeFeedResolver] as const;
 
 /** The executable schema, from the type-graphql classes. Built once per process. */
 export function buildRegisterSchema(): GraphQLSchema {

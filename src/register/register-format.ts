@@ -7,13 +7,15 @@
 import type { NotificationStatus, PersonStatus } from '../domain/contact-rules';
 import { normaliseEmail, normaliseMobile, type Result } from '../domain/contact-address';
 import { isValidIdentityNumber, maskIdentityNumber, maskIdentityNumbersIn } from '../domain/identity-number';
-import { LANGUAGES } from '../domain/language';
+import { LANGUAGES, type LanguageCode } from '../domain/language';
 import type { ChannelRecord, PersonRecord } from '../store/person-writer';
 
 /** Converts one field's value between the register's JSON and the internal model. */
 export interface Codec<T> {
   parse(value: unknown): Result<T>;
   format(value: T): string;
+  /** The internal value from the value as this service's GraphQL API writes it; the same when left out. */
+  fromGraphQL?(value: unknown): T;
 }
 
 /** A value for a reason: short, and never an identity number in full. */
@@ -53,7 +55,11 @@ export const NOTIFICATION_STATUS = codeList<string, NotificationStatus>([
   ['KAN_VARSLES', 'CAN_BE_NOTIFIED'],
   ['KAN_IKKE_VARSLES', 'CANNOT_BE_NOTIFIED'],
 ]);
-export const LANGUAGE = codeList(LANGUAGES.map((code) => [code, code] as const));
+export const LANGUAGE: Codec<LanguageCode> = {
+  ...codeList(LANGUAGES.map((code) => [code, code] as const)),
+  // The GraphQL enum's names are the codes upper-cased (NB for nb).
+  fromGraphQL: (value) => String(value).toLowerCase() as LanguageCode,
+};
 
 /** A string field checked (and normalised) by `check`; anything but a string is refused. */
 function stringCodec(check: (text: string) => Result<string>): Codec<string> {
@@ -82,15 +88,22 @@ const CERTIFICATE = stringCodec((text) => {
     : { ok: false, reason: 'is not a base64 certificate' };
 });
 
+/** Read in any of the register's forms; written as ISO 8601 in UTC with milliseconds. */
 const TIMESTAMP: Codec<Date> = {
   parse: (value) => (typeof value === 'string' ? registerTimestamp(value) : { ok: false, reason: `must be a timestamp string, got ${show(value)}` }),
   format: (value) => value.toISOString(),
+  fromGraphQL: (value) => new Date(String(value)),
 };
 
-/** One field of a register person. Paths are dotted: `kontaktinformasjon.epostadresse`, `email.address`. */
+/**
+ * One field of a register person, by its three names. Paths are dotted:
+ * `kontaktinformasjon.epostadresse` (register), `email.address` (internal, what the import
+ * writes), `contactInfo.email.address` (a `Person` of the GraphQL API, what the REST API reads).
+ */
 export interface FieldMapping {
   register: string;
   internal: string;
+  graphql: string;
   codec: Codec<unknown>;
   /** The import refuses a person without it. */
   required?: true;
@@ -100,43 +113,52 @@ export interface FieldMapping {
   computed?: true;
 }
 
-function channelFields(name: 'epostadresse' | 'mobiltelefonnummer', internal: 'email' | 'mobile', address: Codec<string>): FieldMapping[] {
+function channelFields(
+  name: 'epostadresse' | 'mobiltelefonnummer',
+  internal: 'email' | 'mobile',
+  graphqlAddress: 'email.address' | 'mobile.number',
+  address: Codec<string>,
+): FieldMapping[] {
   const at = `kontaktinformasjon.${name}`;
+  const gql = `contactInfo.${internal}`;
   return [
-    { register: at, internal: `${internal}.address`, codec: address },
-    { register: `${at}_oppdatert`, internal: `${internal}.updatedAt`, codec: TIMESTAMP, requiredWith: at },
-    { register: `${at}_sist_verifisert`, internal: `${internal}.lastVerifiedAt`, codec: TIMESTAMP },
-    { register: `${at}_sist_validert`, internal: `${internal}.lastValidatedAt`, codec: TIMESTAMP },
+    { register: at, internal: `${internal}.address`, graphql: `contactInfo.${graphqlAddress}`, codec: address },
+    { register: `${at}_oppdatert`, internal: `${internal}.updatedAt`, graphql: `${gql}.updatedAt`, codec: TIMESTAMP, requiredWith: at },
+    { register: `${at}_sist_verifisert`, internal: `${internal}.lastVerifiedAt`, graphql: `${gql}.lastVerifiedAt`, codec: TIMESTAMP },
+    { register: `${at}_sist_validert`, internal: `${internal}.lastValidatedAt`, graphql: `${gql}.lastValidatedAt`, codec: TIMESTAMP },
     // Shared with someone else: only the whole register knows, so the service works it out.
-    { register: `${at}_duplisert`, internal: `${internal}.duplicated`, codec: YES_NO, computed: true },
+    { register: `${at}_duplisert`, internal: `${internal}.duplicated`, graphql: `${gql}.duplicated`, codec: YES_NO, computed: true },
   ];
 }
 
+/** In the order the register writes a person's keys, so that served JSON reads like the register's. */
 export const PERSON_FIELDS: readonly FieldMapping[] = [
-  { register: 'personidentifikator', internal: 'id', codec: IDENTITY_NUMBER, required: true },
-  { register: 'status', internal: 'status', codec: STATUS, required: true },
-  { register: 'reservasjon', internal: 'reserved', codec: YES_NO },
-  { register: 'reservasjonstidspunkt', internal: 'reservedAt', codec: TIMESTAMP },
-  { register: 'reservasjon_oppdatert', internal: 'reservationUpdatedAt', codec: TIMESTAMP },
+  { register: 'personidentifikator', internal: 'id', graphql: 'id', codec: IDENTITY_NUMBER, required: true },
+  { register: 'reservasjon', internal: 'reserved', graphql: 'reservation.reserved', codec: YES_NO },
+  { register: 'reservasjonstidspunkt', internal: 'reservedAt', graphql: 'reservation.reservedAt', codec: TIMESTAMP },
+  { register: 'reservasjon_oppdatert', internal: 'reservationUpdatedAt', graphql: 'reservation.updatedAt', codec: TIMESTAMP },
+  { register: 'status', internal: 'status', graphql: 'status', codec: STATUS, required: true },
   // Depends on the clock (the 18-month rule), so a stored copy would go stale.
-  { register: 'varslingsstatus', internal: 'notificationStatus', codec: NOTIFICATION_STATUS, computed: true },
-  ...channelFields('epostadresse', 'email', EMAIL),
-  ...channelFields('mobiltelefonnummer', 'mobile', MOBILE),
+  { register: 'varslingsstatus', internal: 'notificationStatus', graphql: 'notificationStatus', codec: NOTIFICATION_STATUS, computed: true },
+  ...channelFields('epostadresse', 'email', 'email.address', EMAIL),
+  ...channelFields('mobiltelefonnummer', 'mobile', 'mobile.number', MOBILE),
   {
     register: 'digital_post.postkasseadresse',
     internal: 'digitalPost.mailboxAddress',
+    graphql: 'digitalMailbox.address',
     codec: MAILBOX_ADDRESS,
     requiredWith: 'digital_post.postkasseleverandoeradresse',
   },
   {
     register: 'digital_post.postkasseleverandoeradresse',
     internal: 'digitalPost.providerOrgNumber',
+    graphql: 'digitalMailbox.providerOrgNumber',
     codec: ORG_NUMBER,
     requiredWith: 'digital_post.postkasseadresse',
   },
-  { register: 'sertifikat', internal: 'digitalPost.certificate', codec: CERTIFICATE },
-  { register: 'spraak', internal: 'language', codec: LANGUAGE },
-  { register: 'spraak_oppdatert', internal: 'languageUpdatedAt', codec: TIMESTAMP },
+  { register: 'sertifikat', internal: 'digitalPost.certificate', graphql: 'certificate', codec: CERTIFICATE },
+  { register: 'spraak', internal: 'language', graphql: 'language', codec: LANGUAGE },
+  { register: 'spraak_oppdatert', internal: 'languageUpdatedAt', graphql: 'languageUpdatedAt', codec: TIMESTAMP },
 ];
 
 type JsonObject = Record<string, unknown>;
@@ -157,6 +179,36 @@ function setPath(obj: JsonObject, path: string, value: unknown): void {
   let target = obj;
   for (const key of keys.slice(0, -1)) target = (target[key] ??= {}) as JsonObject;
   target[keys[keys.length - 1]] = value;
+}
+
+/**
+ * The GraphQL selection set (`{ id status reservation { reserved ... } ... }`) that asks a
+ * `Person` for every field of the table: what `formatRegisterPerson` needs, and no more.
+ */
+export const REGISTER_PERSON_SELECTION: string = (() => {
+  type Tree = Map<string, Tree>;
+  const root: Tree = new Map();
+  for (const { graphql } of PERSON_FIELDS) {
+    let node = root;
+    for (const key of graphql.split('.')) node = node.get(key) ?? node.set(key, new Map()).get(key)!;
+  }
+  const print = (tree: Tree): string => `{ ${[...tree].map(([key, inner]) => (inner.size > 0 ? `${key} ${print(inner)}` : key)).join(' ')} }`;
+  return print(root);
+})();
+
+/**
+ * A person in the register's JSON, from a `Person` of the GraphQL API selected with
+ * `REGISTER_PERSON_SELECTION`. A null or missing value leaves its key out, as the register
+ * does; so does a field the caller had no scope for (GraphQL answers it with null).
+ */
+export function formatRegisterPerson(person: Record<string, unknown>): Record<string, unknown> {
+  const out: JsonObject = {};
+  for (const { graphql, register, codec } of PERSON_FIELDS) {
+    const value = getPath(person, graphql);
+    if (value === undefined) continue;
+    setPath(out, register, codec.format(codec.fromGraphQL ? codec.fromGraphQL(value) : value));
+  }
+  return out;
 }
 
 /** Top-level register keys, each with the keys allowed inside it (`null` for a plain value). */

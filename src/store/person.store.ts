@@ -1,5 +1,6 @@
 import { getTableColumns, sql } from 'drizzle-orm';
 import { contactPoint, digitalPost, person, type ContactPointRow, type DigitalPostRow, type PersonRow } from '../../db/schema';
+import { ChangeFeedStore } from './change-feed.store';
 import type { Db } from './database';
 
 export interface ContactPointWithDuplicate extends ContactPointRow {
@@ -17,8 +18,11 @@ export class PersonStore {
   private readonly peopleById;
   private readonly contactPointsByPerson;
   private readonly digitalPostByPerson;
+  /** The same person rows in change-number order; reached through `Loaders.changePage`. */
+  readonly changeFeed: ChangeFeedStore;
 
   constructor(db: Db) {
+    this.changeFeed = new ChangeFeedStore(db);
     const ids = sql`(select value from json_each(${sql.placeholder('ids')}))`;
     this.peopleById = db
       .select()

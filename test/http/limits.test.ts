@@ -1,0 +1,239 @@
+import { syntheticIds, aPerson } from '../support/people';
+import { createTestRegister, type TestRegister } from '../support/register';
+
+const FULL = `id status reservation { reserved reservedAt updatedAt } notificationStatus
+  contactInfo { email { address updatedAt lastVerifiedAt lastValidatedAt duplicated usableForNotification }
+                mobile { number updatedAt lastVerifiedAt lastValidatedAt duplicated usableForNotification } }
+  digitalMailbox { address providerOrgNumber } certificate language languageUpdatedAt updatedAt`;
+const ids = syntheticIds(1000, 31);
+
+async function started(env: Record<string, string> = {}) {
+  const register = await createTestRegister(env);
+  const base = await register.listen();
+  const post = async (body: unknown, token?: string, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let json: any = null;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      /* not JSON: the assertions say so */
+    }
+    return { status: res.status, headers: res.headers, text, json };
+  };
+  return { register, base, post };
+}
+
+describe('what one operation may cost', () => {
+  let ctx: Awaited<ReturnType<typeof started>>;
+  let token: string;
+  beforeAll(async () => {
+    ctx = await started();
+    ctx.register.put(...ids.slice(0, 50).map((id) => aPerson(id)));
+    token = await ctx.register.agencyToken();
+  });
+  afterAll(() => ctx.register.close());
+
+  const auditRows = () => (ctx.register.store.sqlite.prepare('select count(*) n from lookup_audit').get() as { n: number }).n;
+
+  it('lets one lookup of 1000 people with every field through', async () => {
+    const { status, json } = await ctx.post({ query: `query($ids: [String!]!) { persons(ids: $ids) { ${FULL} } }`, variables: { ids } }, token);
+    expect(status).toBe(200);
+    expect(json.errors).toBeUndefined();
+    expect(json.data.persons).toHaveLength(1000);
+  });
+
+  it('refuses two aliased lookups of 1000 people, before any resolver runs', async () => {
+    const audit = auditRows();
+    const statements = ctx.register.store.statements.count;
+    const { status, json } = await ctx.post({ query: `query($ids: [String!]!) { a: persons(ids: $ids) { id } b: persons(ids: $ids) { id } }`, variables: { ids } }, token);
+    expect(status).toBe(400);
+    expect(json.errors[0].extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', max: 60000 });
+    expect(json.data).toBeUndefined();
+    expect(ctx.register.store.statements.count).toBe(statements);
+    expect(auditRows()).toBe(audit);
+  });
+
+  it('counts ids given inline as well as in variables', async () => {
+    const inline = JSON.stringify(ids);
+    const { json } = await ctx.post({ query: `{ a: persons(ids: ${inline}) { id } b: persons(ids: ${inline}) { id } }` }, token);
+    expect(json.errors[0].extensions.code).toBe('QUERY_TOO_COMPLEX');
+  });
+
+  it('refuses an operation nested too deep, through fragments too', async () => {
+    const { status, json } = await ctx.post(
+      { query: `{ me { ...A } } fragment A on Person { contactInfo { email { ...B } } } fragment B on EmailContact { address }` },
+      token,
+    );
+    expect(status).toBe(200); // 4 levels: fine
+    expect(json.errors?.[0]?.extensions?.code).not.toBe('QUERY_TOO_DEEP');
+    const ctxDeep = await started({ KRR_MAX_DEPTH: '3' });
+    try {
+      const refused = await ctxDeep.post({ query: `{ persons(ids: ["${ids[0]}"]) { contactInfo { email { address } } } }` }, await ctxDeep.register.agencyToken());
+      expect(refused.status).toBe(400);
+      expect(refused.json.errors[0].extensions).toMatchObject({ code: 'QUERY_TOO_DEEP', depth: 4, max: 3 });
+    } finally {
+      await ctxDeep.register.close();
+    }
+  });
+
+  it('does not count introspection against the depth limit (GraphiQL must load)', async () => {
+    const { json } = await ctx.post({ query: '{ __schema { types { fields { type { ofType { ofType { ofType { ofType { name } } } } } } } } }' });
+    expect(json.errors).toBeUndefined();
+  });
+
+  it('refuses too many aliases', async () => {
+    const query = `{ ${Array.from({ length: 31 }, (_, i) => `a${i}: __typename`).join(' ')} }`;
+    const { status, json } = await ctx.post({ query }, token);
+    expect(status).toBe(400);
+    expect(json.errors[0].extensions).toMatchObject({ code: 'TOO_MANY_ALIASES', aliases: 31, max: 30 });
+  });
+
+  it('survives fragments that spread each other exponentially', async () => {
+    const levels = 30;
+    const fragments = Array.from({ length: levels }, (_, i) =>
+      i === levels - 1 ? `fragment F${i} on Query { __typename }` : `fragment F${i} on Query { ...F${i + 1} ...F${i + 1} }`,
+    ).join('\n');
+    const { status, json } = await ctx.post({ query: `{ ...F0 }\n${fragments}` }, token);
+    expect(status).toBeLessThan(500);
+    expect(json.data ?? json.errors).toBeDefined();
+  });
+
+  it('refuses a document with too many tokens with TOO_MANY_TOKENS', async () => {
+    const query = `{ ${'__typename '.repeat(10_001)} }`;
+    const { status, json } = await ctx.post({ query }, token);
+    expect(status).toBe(400);
+    expect(json.errors[0].extensions.code).toBe('TOO_MANY_TOKENS');
+  });
+});
+
+describe('what one HTTP request may be', () => {
+  let ctx: Awaited<ReturnType<typeof started>>;
+  beforeAll(async () => {
+    ctx = await started({ KRR_MAX_BODY_BYTES: '4096', KRR_MAX_BATCH: '3' });
+  });
+  afterAll(() => ctx.register.close());
+
+  it('refuses a body over the limit with 413 and a JSON error', async () => {
+    const { status, json } = await ctx.post({ query: `{ __typename }`, variables: { pad: 'x'.repeat(5000) } });
+    expect(status).toBe(413);
+    expect(json.errors[0].extensions.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+
+  it('answers unreadable JSON with 400 and a JSON error, no stack trace', async () => {
+    const { status, json, text } = await ctx.post('{"query": "{ __typename }"');
+    expect(status).toBe(400);
+    expect(json.errors[0].extensions.code).toBe('BAD_REQUEST');
+    expect(text).not.toMatch(/at .*\.js:\d+/);
+  });
+
+  it('takes a batch up to the limit and refuses a longer one', async () => {
+    const ok = await ctx.post([{ query: '{ __typename }' }, { query: '{ __typename }' }, { query: '{ __typename }' }]);
+    expect(ok.status).toBe(200);
+    expect(ok.json).toHaveLength(3);
+    const refused = await ctx.post(Array.from({ length: 4 }, () => ({ query: '{ __typename }' })));
+    expect(refused.status).toBe(400);
+    expect(refused.json.errors[0].extensions.code).toBe('BATCH_TOO_LARGE');
+  });
+});
+
+describe('rate limits', () => {
+  let ctx: Awaited<ReturnType<typeof started>>;
+  beforeAll(async () => {
+    ctx = await started({ KRR_RATE_LIMIT_PER_MINUTE: '3' });
+  });
+  afterAll(() => ctx.register.close());
+
+  it('refuses an agency past its limit with 429, RATE_LIMITED and Retry-After, and leaves other agencies alone', async () => {
+    const first = await ctx.register.agencyToken([], '974760673');
+    for (let i = 0; i < 3; i++) expect((await ctx.post({ query: '{ __typename }' }, first)).status).toBe(200);
+    const refused = await ctx.post({ query: '{ __typename }' }, first);
+    expect(refused.status).toBe(429);
+    expect(refused.json.errors[0].extensions).toMatchObject({ code: 'RATE_LIMITED' });
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    // The same organisation with a new token is the same agency.
+    expect((await ctx.post({ query: '{ __typename }' }, await ctx.register.agencyToken([], '974760673'))).status).toBe(429);
+    expect((await ctx.post({ query: '{ __typename }' }, await ctx.register.agencyToken([], '889640782'))).status).toBe(200);
+  });
+
+  it('limits citizens per pid', async () => {
+    const [a, b] = syntheticIds(2, 8);
+    const tokenA = await ctx.register.citizenToken(a);
+    for (let i = 0; i < 3; i++) await ctx.post({ query: '{ me { id } }' }, tokenA);
+    expect((await ctx.post({ query: '{ me { id } }' }, tokenA)).status).toBe(429);
+    expect((await ctx.post({ query: '{ me { id } }' }, await ctx.register.citizenToken(b))).status).toBe(200);
+  });
+
+  it('counts refusals in /metrics', async () => {
+    const text = await (await fetch(`${ctx.base}/metrics`)).text();
+    expect(text).toMatch(/krr_rate_limit_refusals_total\{kind="agency"\} [1-9]/);
+    expect(text).toMatch(/krr_rate_limit_refusals_total\{kind="citizen"\} [1-9]/);
+  });
+});
+
+describe('production defaults', () => {
+  it('turns introspection and GraphiQL off in production, and each can be switched back on', async () => {
+    const env = { NODE_ENV: 'production', KRR_AGENCY_ISSUER: 'https://a.example/', KRR_AGENCY_JWKS_URI: '/dev/null', KRR_CITIZEN_ISSUER: 'https://c.example/', KRR_CITIZEN_JWKS_URI: '/dev/null', KRR_AUDIENCE: 'x' };
+    const { loadConfig } = await import('../../src/config');
+    expect(loadConfig(env)).toMatchObject({ introspection: false, graphiql: false });
+    expect(loadConfig({ ...env, KRR_INTROSPECTION: 'true', KRR_GRAPHIQL: 'on' })).toMatchObject({ introspection: true, graphiql: true });
+    expect(() => loadConfig({ KRR_GRAPHIQL: 'maybe' })).toThrow(/KRR_GRAPHIQL must be true or false/);
+  });
+
+  it('refuses introspection and serves no GraphiQL when they are off', async () => {
+    const ctx = await started({ KRR_INTROSPECTION: 'false', KRR_GRAPHIQL: 'false' });
+    try {
+      const { json } = await ctx.post({ query: '{ __schema { queryType { name } } }' });
+      expect(json.errors[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      const page = await fetch(`${ctx.base}/graphql`, { headers: { accept: 'text/html' } });
+      expect(page.headers.get('content-type')).not.toMatch(/html/);
+    } finally {
+      await ctx.register.close();
+    }
+  });
+});
+
+describe('unexpected errors', () => {
+  it('reach the client as a generic message with an error id, and the log with the details', async () => {
+    const ctx = await started();
+    const token = await ctx.register.agencyToken();
+    ctx.register.put(aPerson(ids[0]));
+    ctx.register.store.sqlite.exec('drop table digital_post');
+    try {
+      const { json, text } = await ctx.post({ query: `{ persons(ids: ["${ids[0]}"]) { id certificate } }` }, token);
+      expect(json.errors[0].extensions.code).toBe('INTERNAL_SERVER_ERROR');
+      expect(json.errors[0].message).toMatch(/^Internal server error \(error id [0-9a-f-]{36}\)$/);
+      expect(json.data.persons[0].id).toBe(ids[0]);
+      expect(text).not.toMatch(/digital_post|sqlite|SELECT|select|at .*\.ts/i);
+    } finally {
+      await ctx.register.close();
+    }
+  });
+});
+
+describe('/metrics', () => {
+  it('exposes requests, latency, errors, batch sizes and SQL statements per request', async () => {
+    const ctx = await started();
+    try {
+      ctx.register.put(aPerson(ids[0]));
+      await ctx.post({ query: `{ persons(ids: ["${ids[0]}", "${ids[1]}"]) { id contactInfo { email { address } } } }` }, await ctx.register.agencyToken());
+      await ctx.post({ query: `{ persons(ids: ["123"]) { id } }` }, await ctx.register.agencyToken());
+      const text = await (await fetch(`${ctx.base}/metrics`)).text();
+      expect(text).toContain('krr_graphql_requests_total{operation="persons",outcome="ok"} 1');
+      expect(text).toContain('krr_graphql_requests_total{operation="persons",outcome="refused"} 1');
+      expect(text).toContain('krr_graphql_errors_total{code="BAD_USER_INPUT"} 1');
+      expect(text).toMatch(/krr_graphql_request_duration_seconds_count\{operation="persons"\} 2/);
+      expect(text).toContain('krr_dataloader_batch_size_sum{loader="person"} 2');
+      expect(text).toContain('krr_dataloader_batch_size_count{loader="contactPoints"} 1');
+      // person + contact_point reads and the audit insert: 3 statements for the first request.
+      expect(text).toMatch(/krr_sql_statements_per_request_bucket\{le="3"\} [12]/);
+      expect(text).toContain('krr_process_resident_memory_bytes');
+    } finally {
+      await ctx.register.close();
+    }
+  });
+});
