@@ -1,41 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { projectRoot } from '../../src/paths';
-
-const MAIN = path.join(projectRoot, 'dist', 'src', 'main.js');
-
-/** Starts the built service the way `npm start` does and waits for its start-up line. */
-function startService(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no start-up within 60 s:\n${out}`)), 60_000);
-    child.on('exit', (code) => reject(new Error(`exited with ${code}:\n${out}`)));
-    const poll = setInterval(() => {
-      const token = /"Authorization": "Bearer [^"]+"/.test(out);
-      const url = /serving (http:\/\/\S+\/graphql)/.exec(out)?.[1];
-      if (url && token) {
-        clearInterval(poll);
-        clearTimeout(timer);
-        child.removeAllListeners('exit');
-        resolve({ child, url, output: () => out });
-      }
-    }, 100);
-  });
-}
+import { startService, type RunningService } from '../support/service';
 
 describe('npm start on a fresh data folder', () => {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` (npm test does it first)`);
-
-  let service: Awaited<ReturnType<typeof startService>>;
+  let service: RunningService;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'krr-start-'));
 
   beforeAll(async () => {
-    service = await startService({ PORT: '0', HOST: '127.0.0.1', KRR_DATA_DIR: dataDir, KRR_SEED_COUNT: '300', LOG_LEVEL: 'info' });
+    service = await startService({ KRR_DATA_DIR: dataDir, KRR_SEED_COUNT: '300', LOG_LEVEL: 'info' });
   }, 90_000);
 
   afterAll(() => service?.child.kill('SIGTERM'));
@@ -75,8 +48,7 @@ describe('npm start on a fresh data folder', () => {
   });
 
   it('exits 0 on SIGTERM', async () => {
-    const exited = new Promise<number | null>((resolve) => service.child.on('exit', resolve));
     service.child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await service.exited).toBe(0);
   });
 });
