@@ -4,7 +4,7 @@ import { syntheticIdentityNumber, createRandom } from '../db/seed/generate';
 import { createTokenVerifier, mintDevToken } from './auth/tokens';
 import { ALL_SCOPES } from './auth/scopes';
 import { ConfigError, loadConfig, type Config } from './config';
-import { buildRegisterSchema } from './graphql/schema';
+import { buildSubgraphRegisterSchema } from './graphql/subgraph';
 import { graphiqlDefaults } from './http/graphiql-defaults';
 import { createLogger, type Logger } from './logger';
 import { OutboxFileNotifier } from './notify/notifier';
@@ -40,7 +40,7 @@ export async function start(config: Config, logger: Logger) {
   const sampleIds = samples.length > 0 ? [...samples, ...unregisteredSamples(new Set(samples), 5)] : [];
   const server = await createServer({
     config,
-    schema: buildRegisterSchema(),
+    schema: buildSubgraphRegisterSchema(),
     store,
     verifier,
     logger,

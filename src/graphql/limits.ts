@@ -7,7 +7,6 @@ import {
   getNullableType,
   type DocumentNode,
   type FragmentDefinitionNode,
-  type GraphQLSchema,
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
@@ -87,11 +86,11 @@ export const costEstimator: ComplexityEstimator = ({ field, args, childComplexit
  * validation and before any resolver runs, with a stable code: QUERY_TOO_DEEP,
  * TOO_MANY_ALIASES, QUERY_TOO_COMPLEX (HTTP 400).
  */
-export function operationLimitsPlugin<T extends object>(schema: () => GraphQLSchema, limits: OperationLimits): ApolloServerPlugin<T> {
+export function operationLimitsPlugin<T extends object>(limits: OperationLimits): ApolloServerPlugin<T> {
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ operation, document, request }) {
+        async didResolveOperation({ operation, document, request, schema }) {
           if (!operation) return;
           const { depth, aliases } = measure(operation, document);
           if (depth > limits.maxDepth) {
@@ -103,7 +102,7 @@ export function operationLimitsPlugin<T extends object>(schema: () => GraphQLSch
           let cost: number;
           try {
             cost = getComplexity({
-              schema: schema(),
+              schema,
               query: document,
               operationName: request.operationName ?? undefined,
               variables: request.variables ?? {},

@@ -23,7 +23,7 @@ interface Attempt {
   method?: string;
   path?: string;
   headers?: Record<string, string>;
-  body?: string | Buffer;
+  body?: string | Uint8Array;
 }
 
 const json = (value: unknown) => JSON.stringify(value);
@@ -34,7 +34,7 @@ const gql = (name: string, body: unknown, token?: string, headers: Record<string
 });
 
 async function send(a: Attempt): Promise<{ status: number; text: string }> {
-  const res = await fetch(`${service.base}${a.path ?? '/graphql'}`, { method: a.method ?? 'POST', headers: a.headers, body: a.method === 'GET' ? undefined : a.body });
+  const res = await fetch(`${service.base}${a.path ?? '/graphql'}`, { method: a.method ?? 'POST', headers: a.headers, body: (a.method === 'GET' ? undefined : a.body) as BodyInit | undefined });
   return { status: res.status, text: await res.text() };
 }
 
@@ -64,7 +64,7 @@ function hostileAttempts(agency: string, citizen: string, expired: string, other
   const list = [
     // Unreadable bodies and wrong content types.
     { name: 'truncated JSON', headers: { 'content-type': 'application/json' }, body: '{"query": "{ __typename }' },
-    { name: 'binary garbage', headers: { 'content-type': 'application/json' }, body: Buffer.from(Array.from({ length: 512 }, (_, i) => (i * 37) % 256)) },
+    { name: 'binary garbage', headers: { 'content-type': 'application/json' }, body: Uint8Array.from({ length: 512 }, (_, i) => (i * 37) % 256) },
     { name: 'JSON nested 100k deep', headers: { 'content-type': 'application/json' }, body: deepJson(100_000) },
     { name: 'JSON number as body', headers: { 'content-type': 'application/json' }, body: '42' },
     { name: 'JSON null', headers: { 'content-type': 'application/json' }, body: 'null' },

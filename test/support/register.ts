@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { ALL_SCOPES } from '../../src/auth/scopes';
 import { createTokenVerifier, mintDevToken } from '../../src/auth/tokens';
 import { loadConfig, type Config } from '../../src/config';
-import { buildRegisterSchema } from '../../src/graphql/schema';
+import { buildSubgraphRegisterSchema } from '../../src/graphql/subgraph';
 import { graphiqlDefaults } from '../../src/http/graphiql-defaults';
 import { createLogger } from '../../src/logger';
 import { OutboxFileNotifier } from '../../src/notify/notifier';
@@ -15,7 +15,7 @@ import { createServer, type RegisterServer } from '../../src/server';
 import { openStore, type Store } from '../../src/store/database';
 import { replacePerson, type PersonRecord } from '../../src/store/person-writer';
 
-const schema = buildRegisterSchema();
+const schema = buildSubgraphRegisterSchema();
 
 export interface TestRegister {
   config: Config;

@@ -1,4 +1,4 @@
-import { Field, ObjectType, registerEnumType } from 'type-graphql';
+import { Directive, Field, ObjectType, registerEnumType } from 'type-graphql';
 import type { PersonRow } from '../../../db/schema';
 
 export enum PersonStatus {
@@ -114,6 +114,7 @@ export class DigitalMailbox {
  * A person as the API shows it. Only the id and the stored row travel between resolvers;
  * every other field is resolved (and authorised) on its own in `PersonResolver`.
  */
+@Directive('@key(fields: "id")')
 @ObjectType({
   description:
     'A person in the register. Identifier, status and reservation are always visible; contact fields need `krr:global/kontaktinformasjon.read`, mailbox and certificate `krr:global/digitalpost.read`.',

@@ -1,0 +1,108 @@
+import { ApolloGateway, IntrospectAndCompose, RemoteGraphQLDataSource } from '@apollo/gateway';
+import { ApolloServer } from '@apollo/server';
+import { Scope } from '../../src/auth/scopes';
+import { printRegisterSubgraph } from '../../src/graphql/subgraph';
+import { startLettersSubgraph, type RunningSubgraph } from '../support/letters-subgraph';
+import { aPerson, syntheticIds } from '../support/people';
+import { createTestRegister, type TestRegister } from '../support/register';
+
+/**
+ * The register as one source in an agency's federated graph: composed with the agency's own
+ * "letters" subgraph and run through @apollo/gateway in-process, the way the README shows.
+ * The caller's token is forwarded to the register, whose rules hold exactly as without the gateway.
+ */
+let register: TestRegister;
+let letters: RunningSubgraph;
+let gatewayServer: ApolloServer<{ authorization?: string }>;
+let registerUrl: string;
+const people = syntheticIds(1000, 515);
+
+beforeAll(async () => {
+  register = await createTestRegister();
+  register.put(aPerson(people[0], { email: { address: 'first@example.org', updatedAt: new Date(), lastVerifiedAt: null, lastValidatedAt: null } }), ...people.slice(1, 10).map((id) => aPerson(id)));
+  registerUrl = `${await register.listen()}/graphql`;
+  letters = await startLettersSubgraph(people);
+  const gateway = new ApolloGateway({
+    supergraphSdl: new IntrospectAndCompose({
+      subgraphs: [
+        { name: 'register', url: registerUrl },
+        { name: 'letters', url: letters.url },
+      ],
+    }),
+    buildService: ({ url }) =>
+      new RemoteGraphQLDataSource<{ authorization?: string }>({
+        url,
+        willSendRequest({ request, context }) {
+          if (context.authorization) request.http?.headers.set('authorization', context.authorization);
+        },
+      }),
+  });
+  gatewayServer = new ApolloServer({ gateway });
+  await gatewayServer.start();
+}, 60_000);
+
+afterAll(async () => {
+  await gatewayServer?.stop();
+  await letters?.stop();
+  await register?.close();
+});
+
+async function viaGateway(query: string, token?: string) {
+  const res = await gatewayServer.executeOperation({ query }, { contextValue: { authorization: token ? `Bearer ${token}` : undefined } });
+  if (res.body.kind !== 'single') throw new Error('expected a single result');
+  return res.body.singleResult as { data?: any; errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[] };
+}
+
+describe('the register in a federated graph', () => {
+  it('answers _service { sdl } with the committed subgraph SDL', async () => {
+    const res = await fetch(registerUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ _service { sdl } }' }),
+    });
+    const sdl: string = (await res.json()).data._service.sdl;
+    expect(printRegisterSubgraph().endsWith(`${sdl.trim()}\n`)).toBe(true);
+    expect(sdl).toContain('type Person\n  @key(fields: "id")');
+  });
+
+  it('joins letters with their recipients across both sources, the token forwarded to the register', async () => {
+    const token = await register.agencyToken();
+    const { data, errors } = await viaGateway('{ letters { title recipient { id status contactInfo { email { address } } } } }', token);
+    expect(errors).toBeUndefined();
+    expect(data.letters).toHaveLength(1000);
+    expect(data.letters[0]).toEqual({ title: 'Decision 1', recipient: { id: people[0], status: 'ACTIVE', contactInfo: { email: { address: 'first@example.org' } } } });
+    expect(data.letters[999].recipient).toMatchObject({ id: people[999], status: 'NOT_REGISTERED', contactInfo: null });
+  });
+
+  it('resolves 1000 entities with the same constant number of SQL statements as persons', async () => {
+    const token = await register.agencyToken();
+    const before = register.store.statements.count;
+    await viaGateway('{ letters { recipient { id status contactInfo { email { address } } digitalMailbox { address } } } }', token);
+    // person, contact_point and digital_post reads, and the audit insert.
+    expect(register.store.statements.count - before).toBe(4);
+  });
+
+  it('keeps the scope rules: without the contact scope contact fields are FORBIDDEN, the rest answers', async () => {
+    const { data, errors } = await viaGateway('{ letters { title recipient { id status contactInfo { email { address } } } } }', await register.agencyToken([Scope.DIGITAL_POST]));
+    expect(errors?.length).toBeGreaterThan(0);
+    expect(errors!.every((e) => e.extensions?.code === 'FORBIDDEN')).toBe(true);
+    expect(data.letters[0]).toEqual({ title: 'Decision 1', recipient: { id: people[0], status: 'ACTIVE', contactInfo: null } });
+  });
+
+  it('keeps the ownership rules: a citizen token cannot resolve other people through the gateway', async () => {
+    const { data, errors } = await viaGateway('{ letters { title recipient { id status contactInfo { email { address } } } } }', await register.citizenToken(people[5]));
+    expect(errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    expect(JSON.stringify(data)).not.toContain('first@example.org');
+    expect(JSON.stringify(data ?? {})).not.toContain('ACTIVE');
+  });
+
+  it('without a token the register part is UNAUTHENTICATED', async () => {
+    const { errors } = await viaGateway('{ letters { title recipient { status } } }');
+    expect(errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('records the lookups made through the gateway in the audit log', async () => {
+    const rows = register.store.sqlite.prepare('select count(*) n from lookup_audit where person_id = ?').get(people[0]) as { n: number };
+    expect(rows.n).toBeGreaterThanOrEqual(3);
+  });
+});

@@ -1,0 +1,49 @@
+import { ApolloServer } from '@apollo/server';
+import { startStandaloneServer } from '@apollo/server/standalone';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import { parse } from 'graphql';
+
+/**
+ * A small subgraph of the kind an agency runs beside the register: its own letters, each
+ * pointing at a `Person` of the register by id. It knows nothing else about people.
+ */
+export const LETTERS_SDL = `
+  extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
+
+  type Letter {
+    id: ID!
+    title: String!
+    recipient: Person!
+  }
+
+  type Person @key(fields: "id", resolvable: false) {
+    id: String!
+  }
+
+  type Query {
+    letters: [Letter!]!
+  }
+`;
+
+export interface RunningSubgraph {
+  url: string;
+  /** Authorization headers the subgraph received, newest last. */
+  authorizations: (string | undefined)[];
+  stop(): Promise<void>;
+}
+
+export async function startLettersSubgraph(recipients: readonly string[]): Promise<RunningSubgraph> {
+  const letters = recipients.map((id, i) => ({ id: String(i + 1), title: `Decision ${i + 1}`, recipient: { __typename: 'Person', id } }));
+  const authorizations: (string | undefined)[] = [];
+  const server = new ApolloServer<{ authorization?: string }>({
+    schema: buildSubgraphSchema({ typeDefs: parse(LETTERS_SDL), resolvers: { Query: { letters: () => letters } } }),
+  });
+  const { url } = await startStandaloneServer(server, {
+    listen: { port: 0, host: '127.0.0.1' },
+    context: async ({ req }) => {
+      authorizations.push(req.headers.authorization);
+      return { authorization: req.headers.authorization };
+    },
+  });
+  return { url, authorizations, stop: () => server.stop() };
+}
