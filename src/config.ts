@@ -15,6 +15,15 @@ export type AuthConfig =
   | { mode: 'external'; agency: IssuerConfig; citizen: IssuerConfig; audience: string }
   | { mode: 'development'; agency: { issuer: string }; citizen: { issuer: string }; audience: string; keyFile: string };
 
+export interface GatewayConfig {
+  /** Other subgraphs, composed at start-up with the register (KRR_SUBGRAPHS). */
+  subgraphs: { name: string; url: string }[];
+  /** A supergraph composed beforehand (rover or @apollo/composition); its `register` subgraph runs in-process. */
+  supergraphFile: string | null;
+  /** How long a source may take to answer before it counts as down. */
+  timeoutMs: number;
+}
+
 export interface Config {
   env: 'development' | 'production' | 'test';
   host: string;
@@ -46,6 +55,8 @@ export interface Config {
   metrics: boolean;
   /** How long to keep answering, unready, after SIGTERM before the listener closes (for load balancers). */
   shutdownDelayMs: number;
+  /** Gateway mode: null unless KRR_SUBGRAPHS or KRR_SUPERGRAPH_FILE is set. */
+  gateway: GatewayConfig | null;
 }
 
 export class ConfigError extends Error {
@@ -79,6 +90,22 @@ function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean, problems:
   if (/^(0|false|off|no)$/i.test(raw)) return false;
   problems.push(`${name} must be true or false, got "${raw}"`);
   return fallback;
+}
+
+/** `KRR_SUBGRAPHS=letters=http://host:4001/graphql,cases=https://...` */
+function subgraphList(raw: string, problems: string[]): { name: string; url: string }[] {
+  const list: { name: string; url: string }[] = [];
+  for (const entry of raw.split(',').map((e) => e.trim()).filter(Boolean)) {
+    const at = entry.indexOf('=');
+    const name = entry.slice(0, at).trim();
+    const url = entry.slice(at + 1).trim();
+    if (at < 1 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) problems.push(`KRR_SUBGRAPHS: "${entry}" is not name=url (names: letters, digits, _)`);
+    else if (name === 'register') problems.push('KRR_SUBGRAPHS: "register" is the register itself; give the other sources other names');
+    else if (!/^https?:\/\/[^\s]+$/.test(url)) problems.push(`KRR_SUBGRAPHS: the URL of "${name}" must be http(s)://...`);
+    else if (list.some((s) => s.name === name)) problems.push(`KRR_SUBGRAPHS: "${name}" is named twice`);
+    else list.push({ name, url });
+  }
+  return list;
 }
 
 function jwksUri(value: string, name: string, problems: string[]): string {
@@ -149,7 +176,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     graphiql: flag(env, 'KRR_GRAPHIQL', nodeEnv !== 'production', problems),
     metrics: flag(env, 'KRR_METRICS', true, problems),
     shutdownDelayMs: integer(env, 'KRR_SHUTDOWN_DELAY_MS', 0, 0, 60_000, problems),
+    gateway: null,
   };
+  if (env.KRR_SUBGRAPHS || env.KRR_SUPERGRAPH_FILE) {
+    if (env.KRR_SUBGRAPHS && env.KRR_SUPERGRAPH_FILE) problems.push('set KRR_SUBGRAPHS or KRR_SUPERGRAPH_FILE, not both');
+    config.gateway = {
+      subgraphs: env.KRR_SUBGRAPHS ? subgraphList(env.KRR_SUBGRAPHS, problems) : [],
+      supergraphFile: env.KRR_SUPERGRAPH_FILE ? path.resolve(env.KRR_SUPERGRAPH_FILE) : null,
+      timeoutMs: integer(env, 'KRR_SUBGRAPH_TIMEOUT_MS', 5000, 100, 120_000, problems),
+    };
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

@@ -13,6 +13,8 @@ export interface LookupRecord {
 /** What every resolver gets for one request. Built fresh per request in `createContext`. */
 export interface Context {
   viewer: Viewer;
+  /** The request's Authorization header, forwarded as it came to other sources in gateway mode. */
+  authorization?: string;
   loaders: Loaders;
   /** The request's clock: every rule in one response is judged at the same instant. */
   now: Date;

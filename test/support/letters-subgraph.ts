@@ -1,4 +1,5 @@
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
@@ -21,7 +22,9 @@ export const LETTERS_SDL = `
   }
 
   type Query {
-    letters: [Letter!]!
+    # Nullable, as a root field of a federated graph should be: when this source is down the
+    # rest of the answer survives.
+    letters: [Letter!]
   }
 `;
 
@@ -29,14 +32,21 @@ export interface RunningSubgraph {
   url: string;
   /** Authorization headers the subgraph received, newest last. */
   authorizations: (string | undefined)[];
+  /** From now on, answer `letters` only after this many milliseconds. */
+  setDelay(ms: number): void;
   stop(): Promise<void>;
 }
 
 export async function startLettersSubgraph(recipients: readonly string[]): Promise<RunningSubgraph> {
   const letters = recipients.map((id, i) => ({ id: String(i + 1), title: `Decision ${i + 1}`, recipient: { __typename: 'Person', id } }));
   const authorizations: (string | undefined)[] = [];
+  let delayMs = 0;
   const server = new ApolloServer<{ authorization?: string }>({
-    schema: buildSubgraphSchema({ typeDefs: parse(LETTERS_SDL), resolvers: { Query: { letters: () => letters } } }),
+    plugins: [ApolloServerPluginInlineTraceDisabled()],
+    schema: buildSubgraphSchema({
+      typeDefs: parse(LETTERS_SDL),
+      resolvers: { Query: { letters: async () => (delayMs > 0 ? new Promise((r) => setTimeout(() => r(letters), delayMs)) : letters) } },
+    }),
   });
   const { url } = await startStandaloneServer(server, {
     listen: { port: 0, host: '127.0.0.1' },
@@ -45,5 +55,5 @@ export async function startLettersSubgraph(recipients: readonly string[]): Promi
       return { authorization: req.headers.authorization };
     },
   });
-  return { url, authorizations, stop: () => server.stop() };
+  return { url, authorizations, setDelay: (ms) => void (delayMs = ms), stop: () => server.stop() };
 }

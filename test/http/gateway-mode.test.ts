@@ -1,0 +1,86 @@
+import { startLettersSubgraph, type RunningSubgraph } from '../support/letters-subgraph';
+import { aPerson, syntheticIds } from '../support/people';
+import { createTestRegister, type TestRegister } from '../support/register';
+
+/**
+ * The service as the gateway: KRR_SUBGRAPHS names another source, and /graphql serves the
+ * composed graph, the register executed in-process, the caller's Authorization forwarded.
+ */
+let register: TestRegister;
+let letters: RunningSubgraph;
+let base: string;
+const people = syntheticIds(3, 919);
+
+beforeAll(async () => {
+  letters = await startLettersSubgraph(people);
+  register = await createTestRegister({ KRR_SUBGRAPHS: `letters=${letters.url}`, KRR_SUBGRAPH_TIMEOUT_MS: '500' });
+  register.put(aPerson(people[0]));
+  base = await register.listen();
+}, 60_000);
+
+afterAll(async () => {
+  await register?.close();
+  await letters?.stop().catch(() => {});
+});
+
+async function post(query: string, token?: string) {
+  const res = await fetch(`${base}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query }),
+  });
+  return { status: res.status, body: (await res.json()) as { data?: any; errors?: { message: string; path?: unknown[]; extensions?: Record<string, unknown> }[] } };
+}
+
+const ACROSS = `{ letters { title recipient { id status reservation { reserved } } } persons(ids: ["${people[0]}"]) { id status } }`;
+
+describe('gateway mode', () => {
+  it('serves the composed graph (GraphiQL sees both sources)', async () => {
+    const { body } = await post('{ __schema { queryType { fields { name } } } }');
+    const fields = body.data.__schema.queryType.fields.map((f: { name: string }) => f.name);
+    expect(fields).toEqual(expect.arrayContaining(['letters', 'persons', 'person', 'me', 'changes']));
+  });
+
+  it('answers across both sources and forwards the caller\u2019s token to the other source', async () => {
+    const token = await register.agencyToken();
+    const { body } = await post(ACROSS, token);
+    expect(body.errors).toBeUndefined();
+    expect(body.data.letters[0]).toEqual({ title: 'Decision 1', recipient: { id: people[0], status: 'ACTIVE', reservation: { reserved: false } } });
+    expect(body.data.letters[1].recipient.status).toBe('NOT_REGISTERED');
+    expect(body.data.persons).toEqual([{ id: people[0], status: 'ACTIVE' }]);
+    expect(letters.authorizations.at(-1)).toBe(`Bearer ${token}`);
+  });
+
+  it('keeps the register\u2019s rules and audit log through the gateway', async () => {
+    const { body } = await post(`{ letters { recipient { contactInfo { email { address } } } } }`, await register.agencyToken([]));
+    expect(body.errors?.every((e) => e.extensions?.code === 'FORBIDDEN')).toBe(true);
+    const citizen = await post(ACROSS, await register.citizenToken(people[2]));
+    expect(citizen.body.errors?.some((e) => e.extensions?.code === 'FORBIDDEN')).toBe(true);
+    const audited = register.store.sqlite.prepare('select count(*) n from lookup_audit where person_id = ?').get(people[0]) as { n: number };
+    expect(audited.n).toBeGreaterThanOrEqual(2);
+  });
+
+  it('gives partial data and an error naming a slow source, within the timeout', async () => {
+    letters.setDelay(3000);
+    const started = Date.now();
+    try {
+      const { body } = await post(ACROSS, await register.agencyToken());
+      expect(Date.now() - started).toBeLessThan(2500);
+      expect(body.errors?.[0].extensions).toMatchObject({ code: 'SOURCE_UNAVAILABLE', source: 'letters' });
+      expect(body.data).toEqual({ letters: null, persons: [{ id: people[0], status: 'ACTIVE' }] });
+    } finally {
+      letters.setDelay(0);
+    }
+  });
+
+  it('gives partial data and an error naming a source that is down; the register keeps answering', async () => {
+    await letters.stop();
+    const { status, body } = await post(ACROSS, await register.agencyToken());
+    expect(status).toBe(200);
+    expect(body.errors?.[0].message).toContain('"letters"');
+    expect(body.errors?.[0].extensions).toMatchObject({ code: 'SOURCE_UNAVAILABLE', source: 'letters' });
+    expect(body.data).toEqual({ letters: null, persons: [{ id: people[0], status: 'ACTIVE' }] });
+    const registerOnly = await post(`{ person(id: "${people[0]}") { status } }`, await register.agencyToken());
+    expect(registerOnly.body).toEqual({ data: { person: { status: 'ACTIVE' } } });
+  });
+});
