@@ -12,7 +12,8 @@ import { createServer } from './server';
 import { openStore } from './store/database';
 import { countPeople, syntheticSampleIds } from './store/person-writer';
 
-const SHUTDOWN_GRACE_MS = 10_000;
+/** After the delay: longer than Apollo's own 10 s drain, so a forced drain still ends in a clean close. */
+const SHUTDOWN_GRACE_MS = 15_000;
 const DEV_ORG_NUMBER = '991825827';
 
 /** A few valid synthetic ids that are not in the register, to show NOT_REGISTERED. */
@@ -100,10 +101,11 @@ async function main(): Promise<void> {
   const running = await start(config, logger);
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
+      // The grace period starts when the delay ends: KRR_SHUTDOWN_DELAY_MS may be longer than it.
       const timer = setTimeout(() => {
         logger.error('shutdown took too long; exiting');
         process.exit(1);
-      }, SHUTDOWN_GRACE_MS);
+      }, config.shutdownDelayMs + SHUTDOWN_GRACE_MS);
       timer.unref();
       running.stop().then(
         () => process.exit(0),

@@ -1,0 +1,290 @@
+/**
+ * Graceful shutdown of the built service (`node dist/src/main.js`): on SIGTERM it turns
+ * unready, keeps answering for KRR_SHUTDOWN_DELAY_MS, then closes the listener, finishes the
+ * requests in flight, closes the database and exits 0. SIGINT does the same.
+ */
+import Database from 'better-sqlite3';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { projectRoot } from '../../src/paths';
+
+const MAIN = path.join(projectRoot, 'dist', 'src', 'main.js');
+/**
+ * Long enough that the checks during the delay are answered inside it even while a lookup
+ * of 1000 people (a few hundred ms on the service's one event loop) is running.
+ */
+const SHUTDOWN_DELAY_MS = 2500;
+/** How long the service may take from the signal to its exit. */
+const EXIT_BOUND_MS = 10_000;
+
+interface Service {
+  child: ChildProcess;
+  url: URL;
+  token: string;
+  output(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
+}
+
+const children = new Set<ChildProcess>();
+const dirs: string[] = [];
+
+function startService(env: Record<string, string>): Promise<Service> {
+  const child = spawn(process.execPath, [MAIN], {
+    env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', KRR_RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
+    child.once('exit', (code, signal) => {
+      children.delete(child);
+      resolve({ code, signal, at: Date.now() });
+    }),
+  );
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      clearInterval(poll);
+      child.kill('SIGKILL');
+      reject(new Error(`no start-up within 30 s:\n${out}`));
+    }, 30_000);
+    void exited.then(({ code, signal }) => {
+      clearInterval(poll);
+      clearTimeout(timer);
+      reject(new Error(`exited with ${code ?? signal} during start-up:\n${out}`));
+    });
+    const poll = setInterval(() => {
+      const url = /serving (http:\/\/127\.0\.0\.1:\d+\/graphql)/.exec(out)?.[1];
+      const token = /"Authorization": "Bearer ([^"]+)"/.exec(out)?.[1];
+      if (url && token) {
+        clearInterval(poll);
+        clearTimeout(timer);
+        resolve({ child, url: new URL(url), token, output: () => out, exited });
+      }
+    }, 25);
+  });
+}
+
+function tempDir(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'krr-shutdown-'));
+  dirs.push(dir);
+  return dir;
+}
+
+/** One request on its own connection (no keep-alive), so a refused connection is seen as such. */
+function request(url: URL, pathname: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}) {
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = http.request(
+      { host: url.hostname, port: url.port, path: pathname, method: options.method ?? 'GET', headers: options.headers, agent: false, timeout: 15_000 },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('request timed out')));
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+/** Whether a new TCP connection to the service's port is refused. */
+function connectionRefused(url: URL): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: url.hostname, port: Number(url.port) });
+    socket.setTimeout(2_000, () => socket.destroy(new Error('connect timed out')));
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNREFUSED' ? resolve(true) : reject(error)));
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The promise's value, or null if it takes longer than `ms` (the timer is cleared either way). */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const EVERY_FIELD = `query($ids: [String!]!) { persons(ids: $ids) {
+  id status notificationStatus language languageUpdatedAt updatedAt
+  reservation { reserved reservedAt updatedAt }
+  contactInfo {
+    email { address updatedAt lastVerifiedAt lastValidatedAt duplicated usableForNotification }
+    mobile { number updatedAt lastVerifiedAt lastValidatedAt duplicated usableForNotification }
+  }
+  digitalMailbox { address providerOrgNumber }
+  certificate
+} }`;
+
+/** A complete answer: 200, no errors, one person per id in order. */
+function expectFullAnswer(res: { status: number; body: string }, ids: string[]): void {
+  expect(res.status).toBe(200);
+  const body = JSON.parse(res.body);
+  expect(body.errors).toBeUndefined();
+  expect(body.data.persons.map((p: { id: string }) => p.id)).toEqual(ids);
+  expect(body.data.persons.every((p: { status: string }) => p.status === 'ACTIVE' || p.status === 'DELETED')).toBe(true);
+}
+
+/** After a clean stop the WAL has been checkpointed into the file and removed, and the file is whole. */
+function expectCleanDatabase(dbPath: string): Database.Database {
+  expect(existsSync(`${dbPath}-wal`)).toBe(false);
+  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+  expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+  return db;
+}
+
+describe('graceful shutdown of the built service', () => {
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` (npm test does it first)`);
+
+  afterAll(() => {
+    for (const child of children) child.kill('SIGKILL');
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('on SIGTERM: unready during the delay, finishes requests in flight, refuses new connections, closes the database, exits 0', async () => {
+    const dataDir = tempDir();
+    const dbPath = path.join(dataDir, 'krr.sqlite');
+    const service = await startService({ KRR_DATA_DIR: dataDir, KRR_SEED_COUNT: '1000', KRR_SHUTDOWN_DELAY_MS: String(SHUTDOWN_DELAY_MS) });
+    const { url } = service;
+
+    const seeded = new Database(dbPath, { readonly: true });
+    const ids = seeded.prepare('select id from person order by id limit 1000').pluck().all() as string[];
+    seeded.close();
+    expect(ids).toHaveLength(1000);
+    const lookup = JSON.stringify({ query: EVERY_FIELD, variables: { ids } });
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${service.token}` };
+    const post = () => request(url, '/graphql', { method: 'POST', headers, body: lookup });
+
+    expectFullAnswer(await post(), ids);
+    expect((await request(url, '/readyz')).status).toBe(200);
+
+    // A request that is surely in flight when the listener closes: its headers are in, its
+    // body arrives only after the service has stopped accepting connections.
+    let slowRequest!: http.ClientRequest;
+    const slowDone = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      slowRequest = http.request(
+        { host: url.hostname, port: url.port, path: '/graphql', method: 'POST', agent: false, headers: { ...headers, 'content-length': String(Buffer.byteLength(lookup)) } },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (d) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode!, body }));
+          res.on('error', reject);
+        },
+      );
+      slowRequest.on('error', reject);
+    });
+    // Awaited at the end; until then a failure must not surface as an unhandled rejection.
+    slowDone.catch(() => undefined);
+    slowRequest.write(lookup.slice(0, 1000));
+    // A round trip on another connection: the service has read the slow request's headers by
+    // now (and it has the whole delay to do so before the listener closes).
+    expect((await request(url, '/healthz')).status).toBe(200);
+    await sleep(50);
+
+    // A full lookup in flight as the signal arrives, too.
+    const atSignal = post();
+    await sleep(10);
+    const signalledAt = Date.now();
+    service.child.kill('SIGTERM');
+
+    // During the delay: unready, but alive, and still answering, new connections included.
+    await sleep(50);
+    const [readyz, healthz] = await Promise.all([request(url, '/readyz'), request(url, '/healthz')]);
+    expect(Date.now() - signalledAt).toBeLessThan(SHUTDOWN_DELAY_MS);
+    expect({ status: readyz.status, body: JSON.parse(readyz.body) }).toEqual({ status: 503, body: { status: 'stopping' } });
+    expect({ status: healthz.status, body: JSON.parse(healthz.body) }).toEqual({ status: 200, body: { status: 'ok' } });
+    const duringDelay = [post(), post()];
+    // Awaited below; a failure before that must fail the test, not crash the run.
+    for (const p of [atSignal, ...duringDelay]) p.catch(() => undefined);
+
+    // After the delay the listener closes: new connections are refused while the slow
+    // request still holds the process open.
+    let refusedAfter = -1;
+    for (let attempt = 0; attempt < 100; attempt++) {
+      if (await connectionRefused(url)) {
+        refusedAfter = Date.now() - signalledAt;
+        break;
+      }
+      await sleep(50);
+    }
+    expect(refusedAfter).toBeGreaterThanOrEqual(SHUTDOWN_DELAY_MS);
+    expect(service.child.exitCode).toBeNull();
+    await expect(request(url, '/healthz')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+
+    // The requests in flight all complete, in full.
+    slowRequest.end(lookup.slice(1000));
+    expectFullAnswer(await slowDone, ids);
+    for (const res of await Promise.all([atSignal, ...duringDelay])) expectFullAnswer(res, ids);
+
+    const exit = await within(service.exited, EXIT_BOUND_MS);
+    expect(exit).not.toBeNull();
+    expect({ code: exit!.code, signal: exit!.signal }).toEqual({ code: 0, signal: null });
+    expect(exit!.at - signalledAt).toBeLessThan(EXIT_BOUND_MS);
+    expect(service.output()).toMatch(/"msg":"stopped"/);
+
+    // The database was closed cleanly, and every answered lookup was audited before it closed:
+    // warm-up, 1 at the signal, 2 during the delay, the slow one.
+    const db = expectCleanDatabase(dbPath);
+    expect(db.prepare('select count(*) from lookup_audit').pluck().get()).toBe(5 * ids.length);
+    db.close();
+  }, 45_000);
+
+  it('on SIGINT: exits 0 and closes the database', async () => {
+    const dataDir = tempDir();
+    const dbPath = path.join(dataDir, 'krr.sqlite');
+    const service = await startService({ KRR_DATA_DIR: dataDir, KRR_SEED_COUNT: '50' });
+    const res = await request(service.url, '/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${service.token}` },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
+    expect(res.status).toBe(200);
+
+    const signalledAt = Date.now();
+    service.child.kill('SIGINT');
+    const exit = await within(service.exited, EXIT_BOUND_MS);
+    expect(exit).not.toBeNull();
+    expect({ code: exit!.code, signal: exit!.signal }).toEqual({ code: 0, signal: null });
+    expect(exit!.at - signalledAt).toBeLessThan(EXIT_BOUND_MS);
+    const db = expectCleanDatabase(dbPath);
+    expect(db.prepare('select count(*) from person').pluck().get()).toBe(50);
+    db.close();
+  }, 45_000);
+
+  it('honours a shutdown delay longer than the 10 s grace period: the grace counts from the end of the delay', async () => {
+    const delay = 10_500;
+    const dataDir = tempDir();
+    const dbPath = path.join(dataDir, 'krr.sqlite');
+    const service = await startService({ KRR_DATA_DIR: dataDir, KRR_SEED_COUNT: '10', KRR_SHUTDOWN_DELAY_MS: String(delay) });
+    const signalledAt = Date.now();
+    service.child.kill('SIGTERM');
+
+    // Still alive and unready just before the delay ends, more than 10 s after the signal.
+    await sleep(delay - 400);
+    const readyz = await request(service.url, '/readyz');
+    expect(Date.now() - signalledAt).toBeLessThan(delay);
+    expect(readyz.status).toBe(503);
+
+    const exit = await within(service.exited, EXIT_BOUND_MS);
+    expect(exit).not.toBeNull();
+    expect({ code: exit!.code, signal: exit!.signal }).toEqual({ code: 0, signal: null });
+    expect(exit!.at - signalledAt).toBeGreaterThanOrEqual(delay);
+    expectCleanDatabase(dbPath).close();
+  }, 45_000);
+});
