@@ -57,6 +57,13 @@ export interface Config {
   shutdownDelayMs: number;
   /** Gateway mode: null unless KRR_SUBGRAPHS or KRR_SUPERGRAPH_FILE is set. */
   gateway: GatewayConfig | null;
+  /** Worker processes sharing the port and the database (node:cluster); 1: no cluster. */
+  workers: number;
+  /**
+   * `naive` turns DataLoader batching and caching off (one SQL statement per person and
+   * field): only for the benchmark's comparison, never for service.
+   */
+  loaderMode: 'batched' | 'naive';
 }
 
 export class ConfigError extends Error {
@@ -166,7 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     limits: {
       maxDepth: integer(env, 'KRR_MAX_DEPTH', 10, 2, 100, problems),
       maxAliases: integer(env, 'KRR_MAX_ALIASES', 30, 0, 1000, problems),
-      maxCost: integer(env, 'KRR_MAX_COST', 60_000, 100, 100_000_000, problems),
+      maxCost: integer(env, 'KRR_MAX_COST', 80_000, 100, 100_000_000, problems),
       maxTokens: integer(env, 'KRR_MAX_TOKENS', 10_000, 100, 1_000_000, problems),
       maxBodyBytes: integer(env, 'KRR_MAX_BODY_BYTES', 256 * 1024, 1024, 100 * 1024 * 1024, problems),
       maxBatch: integer(env, 'KRR_MAX_BATCH', 1, 1, 100, problems),
@@ -177,7 +184,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metrics: flag(env, 'KRR_METRICS', true, problems),
     shutdownDelayMs: integer(env, 'KRR_SHUTDOWN_DELAY_MS', 0, 0, 60_000, problems),
     gateway: null,
+    workers: integer(env, 'KRR_WORKERS', 1, 1, 64, problems),
+    loaderMode: env.KRR_LOADER_MODE === 'naive' ? 'naive' : 'batched',
   };
+  if (env.KRR_LOADER_MODE && !['naive', 'batched'].includes(env.KRR_LOADER_MODE)) problems.push(`KRR_LOADER_MODE must be batched or naive, got "${env.KRR_LOADER_MODE}"`);
   if (env.KRR_SUBGRAPHS || env.KRR_SUPERGRAPH_FILE) {
     if (env.KRR_SUBGRAPHS && env.KRR_SUPERGRAPH_FILE) problems.push('set KRR_SUBGRAPHS or KRR_SUPERGRAPH_FILE, not both');
     config.gateway = {

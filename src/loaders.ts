@@ -22,22 +22,29 @@ export interface Loaders {
  * Fresh loaders for every request: their cache lives exactly as long as one response, so
  * one request never sees another's data and a write is visible to the next request.
  */
-export function createLoaders(people: PersonStore, observeBatch: (loader: keyof Loaders, size: number) => void = () => {}): Loaders {
+export interface LoaderOptions {
+  /** Told the size of every batch (for metrics). */
+  observeBatch?: (loader: keyof Loaders, size: number) => void;
+  /** Wraps every (synchronous) store call, e.g. to count its SQL statements against the request. */
+  measure?: <T>(fn: () => T) => T;
+  /** `naive` (benchmark only): every load is its own SQL statement, nothing is remembered. */
+  mode?: 'batched' | 'naive';
+}
+
+export function createLoaders(people: PersonStore, { observeBatch, measure = (fn) => fn(), mode = 'batched' }: LoaderOptions = {}): Loaders {
+  const options = mode === 'naive' ? { batch: false, cache: false } : { maxBatchSize: MAX_BATCH };
   const loader = <V>(name: keyof Loaders, load: (ids: readonly string[]) => V[]) =>
-    new DataLoader<string, V>(
-      async (ids) => {
-        observeBatch(name, ids.length);
-        return load(ids);
-      },
-      { maxBatchSize: MAX_BATCH },
-    );
+    new DataLoader<string, V>(async (ids) => {
+      observeBatch?.(name, ids.length);
+      return measure(() => load(ids));
+    }, options);
   const person = loader('person', (ids) => people.people(ids));
   return {
     person,
     contactPoints: loader('contactPoints', (ids) => people.contactPoints(ids)),
     digitalPost: loader('digitalPost', (ids) => people.digitalPost(ids)),
     changePage(after, limit) {
-      const page = people.changeFeed.page(after, limit);
+      const page = measure(() => people.changeFeed.page(after, limit));
       // Cleared first: prime keeps a row cached earlier in the request, and the page's row,
       // read later, is at least as new; the feed lists a person for that row's change.
       for (const row of page.rows) person.clear(row.id).prime(row.id, row);

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import cluster from 'node:cluster';
 import { DEFAULT_SEED, progressPrinter, seedPopulation } from '../db/seed/seed';
 import { syntheticIdentityNumber, createRandom } from '../db/seed/generate';
 import { createTokenVerifier, mintDevToken } from './auth/tokens';
@@ -9,7 +10,7 @@ import { graphiqlDefaults } from './http/graphiql-defaults';
 import { createLogger, type Logger } from './logger';
 import { OutboxFileNotifier } from './notify/notifier';
 import { createServer } from './server';
-import { openStore } from './store/database';
+import { openStore, type Store } from './store/database';
 import { countPeople, syntheticSampleIds } from './store/person-writer';
 
 /** After the delay: longer than Apollo's own 10 s drain, so a forced drain still ends in a clean close. */
@@ -27,14 +28,19 @@ function unregisteredSamples(exclude: Set<string>, n: number): string[] {
   return out;
 }
 
-export async function start(config: Config, logger: Logger) {
+/** Opens the database, applies migrations and, when it is empty, seeds a synthetic population. */
+function prepareDatabase(config: Config, logger: Logger): Store {
   const store = openStore(config.dbPath);
   logger.info({ dbPath: config.dbPath }, 'database ready (migrations applied)');
-
   if (config.seedCount > 0 && countPeople(store.db) === 0) {
     logger.info({ count: config.seedCount }, 'empty database: seeding a synthetic population');
     seedPopulation(store.db, { count: config.seedCount, seed: DEFAULT_SEED, now: new Date() }, progressPrinter());
   }
+  return store;
+}
+
+export async function start(config: Config, logger: Logger) {
+  const store = prepareDatabase(config, logger);
 
   const verifier = await createTokenVerifier(config.auth);
   const samples = syntheticSampleIds(store.db, 995);
@@ -58,7 +64,8 @@ export async function start(config: Config, logger: Logger) {
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/graphql`;
   logger.info({ url, env: config.env, auth: config.auth.mode }, `serving ${url}`);
 
-  if (config.auth.mode === 'development' && verifier.devKey) {
+  // In a cluster the first worker speaks for all.
+  if (config.auth.mode === 'development' && verifier.devKey && (!cluster.isWorker || cluster.worker?.id === 1)) {
     const token = await mintDevToken(config.auth, verifier.devKey, { agency: { orgNumber: DEV_ORG_NUMBER, scopes: ALL_SCOPES } });
     // Printed plainly (not as JSON) so it can be copied straight from the terminal.
     process.stdout.write(
@@ -98,6 +105,10 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.logLevel);
+  if (config.workers > 1 && cluster.isPrimary) {
+    runPrimary(config, logger);
+    return;
+  }
   const running = await start(config, logger);
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
@@ -114,6 +125,33 @@ async function main(): Promise<void> {
           process.exit(1);
         },
       );
+    });
+  }
+}
+
+/**
+ * KRR_WORKERS > 1: this process prepares the database once, then forks the workers, which
+ * share the listening port (node:cluster) and the SQLite file (WAL lets them read at once;
+ * writes queue on SQLite's lock). A signal is passed on to every worker; the primary exits
+ * when they all have, 0 if they all stopped cleanly. A worker that dies otherwise is replaced.
+ */
+function runPrimary(config: Config, logger: Logger): void {
+  prepareDatabase(config, logger).close();
+  let stopping = false;
+  const fork = () => cluster.fork();
+  for (let i = 0; i < config.workers; i++) fork();
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    logger.error({ worker: worker.id, code, signal }, 'worker died; starting another');
+    fork();
+  });
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      stopping = true;
+      const workers = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);
+      const codes = workers.map((w) => new Promise<number | null>((resolve) => w.once('exit', (code) => resolve(code))));
+      for (const w of workers) w.process.kill(signal);
+      void Promise.all(codes).then((all) => process.exit(all.every((c) => c === 0) ? 0 : 1));
     });
   }
 }

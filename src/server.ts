@@ -1,6 +1,10 @@
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Express } from 'express';
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
@@ -14,11 +18,13 @@ import type { Context } from './graphql/context';
 import { GRAPHIQL_ASSET_PATH, graphiqlAssets, graphiqlPage, type GraphiqlPageOptions } from './http/graphiql';
 import { createLoaders } from './loaders';
 import type { Logger } from './logger';
-import { requestStatements, StatementCounter, type Store } from './store/database';
+import { countingInto, StatementCounter, type Store } from './store/database';
 import type { Config } from './config';
 import { operationLimitsPlugin } from './graphql/limits';
+import { createRegisterGateway } from './gateway';
 import { Metrics } from './http/metrics';
 import { RequestRateLimiter } from './http/rate-limit';
+import { restRoutes } from './http/rest';
 import type { Notifier } from './notify/notifier';
 import { SelfService } from './services/self-service';
 import { AuditStore } from './store/audit.store';
@@ -83,7 +89,7 @@ function formatError(logger: Logger) {
  * Writes the request's agency lookups to the audit log in one statement, before the
  * response leaves. If that write fails the data is withheld: no lookup goes unrecorded.
  */
-function lookupAuditPlugin(audit: AuditStore, logger: Logger): ApolloServerPlugin<Context> {
+function lookupAuditPlugin(store: Store, audit: AuditStore, logger: Logger): ApolloServerPlugin<Context> {
   return {
     async requestDidStart() {
       return {
@@ -91,7 +97,7 @@ function lookupAuditPlugin(audit: AuditStore, logger: Logger): ApolloServerPlugi
           const { viewer, lookups, now } = contextValue;
           if (viewer.kind !== 'agency' || lookups.personIds.size === 0) return;
           try {
-            audit.recordLookups(viewer.orgNumber, [...lookups.personIds], [...lookups.scopes], now);
+            countingInto(store, contextValue.sqlStatements)(() => audit.recordLookups(viewer.orgNumber, [...lookups.personIds], [...lookups.scopes], now));
           } catch (error) {
             const errorId = randomUUID();
             logger.error({ errorId, err: error }, 'could not write the lookup audit log; answer withheld');
@@ -130,15 +136,6 @@ function httpErrorHandler(logger: Logger): express.ErrorRequestHandler {
   };
 }
 
-/** Counts the SQL statements of each request (see `requestStatements`) into the metrics. */
-function countStatements(metrics: Metrics): express.RequestHandler {
-  return (_req, res, next) => {
-    const counter = new StatementCounter();
-    res.on('finish', () => metrics.statements.observe(counter.count));
-    requestStatements.run(counter, next);
-  };
-}
-
 /** The root fields of an operation: a bounded name for metrics, unlike client-chosen operation names. */
 function operationLabel(operation: { selectionSet: { selections: readonly { kind: string; name?: { value: string } }[] } } | undefined | null): string {
   if (!operation) return 'invalid';
@@ -151,8 +148,10 @@ function metricsPlugin(metrics: Metrics): ApolloServerPlugin<Context> {
     async requestDidStart() {
       const started = process.hrtime.bigint();
       return {
-        async willSendResponse({ operation, response, errors }) {
+        async willSendResponse({ operation, response, errors, contextValue }) {
           const label = operationLabel(operation);
+          // Requests refused before the context existed have no counter.
+          if (contextValue?.sqlStatements) metrics.statements.observe(contextValue.sqlStatements.count);
           const body = response.body.kind === 'single' ? response.body.singleResult : undefined;
           const sent = body?.errors ?? errors ?? [];
           for (const e of sent) metrics.errors.inc({ code: String(e.extensions?.code ?? 'UNKNOWN') });
@@ -175,13 +174,14 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
   const httpServer = http.createServer(app);
   const people = new PersonStore(store.db);
   const audit = new AuditStore(store);
-  const selfService = new SelfService(new CitizenStore(store.db), deps.notifier, logger, config.codeTtlSeconds);
   const metrics = new Metrics();
   const rateLimiter = new RequestRateLimiter(limits.ratePerMinute, (kind) => metrics.rateLimited.inc({ kind }));
   let ready = true;
 
+  // Gateway mode: the composed graph of the register and the other sources, with the
+  // register executed in this process. Otherwise the register's own schema.
   const apollo = new ApolloServer<Context>({
-    schema,
+    ...(config.gateway ? { gateway: createRegisterGateway(schema, config.gateway, logger) } : { schema }),
     introspection: config.introspection,
     csrfPrevention: true,
     allowBatchedHttpRequests: limits.maxBatch > 1,
@@ -199,9 +199,14 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
     },
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
+      // No per-field timing traces for gateways: they cost time on every field and would
+      // tell a gateway operator more than the answer does.
+      ApolloServerPluginInlineTraceDisabled(),
+      // No cache hints are used; the plugin would hook every one of ~25 000 fields in a lookup.
+      ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginDrainHttpServer({ httpServer }),
-      operationLimitsPlugin(() => schema, limits),
-      lookupAuditPlugin(audit, logger),
+      operationLimitsPlugin(limits),
+      lookupAuditPlugin(store, audit, logger),
       metricsPlugin(metrics),
     ],
   });
@@ -210,11 +215,15 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
   async function createContext(authorization: string | undefined, clientIp?: string, requests = 1): Promise<Context> {
     const viewer = await authenticate(authorization, verifier);
     await rateLimiter.take(viewer, clientIp, requests);
+    const sqlStatements = new StatementCounter();
+    const measure = countingInto(store, sqlStatements);
     return {
       viewer,
-      loaders: createLoaders(people, (loader, size) => metrics.batchSize.observe({ loader }, size)),
+      authorization,
+      loaders: createLoaders(people, { observeBatch: (loader, size) => metrics.batchSize.observe({ loader }, size), measure, mode: config.loaderMode }),
       now: new Date(),
-      selfService,
+      selfService: new SelfService(new CitizenStore(store.db, measure), deps.notifier, logger, config.codeTtlSeconds),
+      sqlStatements,
       audit,
       lookups: { personIds: new Set(), scopes: new Set() },
     };
@@ -254,7 +263,6 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
 
   app.use(
     '/graphql',
-    countStatements(metrics),
     express.json({ limit: limits.maxBodyBytes }),
     (req, res, next) => {
       if (Array.isArray(req.body) && req.body.length > limits.maxBatch) {
@@ -267,6 +275,7 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
       context: ({ req }) => createContext(req.headers.authorization, req.ip, Array.isArray(req.body) ? req.body.length : 1),
     }),
   );
+  app.use('/rest/v2', restRoutes({ apollo, createContext, logger, maxBodyBytes: limits.maxBodyBytes }));
   app.use(httpErrorHandler(logger));
 
   return { app, httpServer, apollo, metrics, createContext, markUnready: () => void (ready = false) };

@@ -2,6 +2,7 @@ import type { Viewer } from '../auth/viewer';
 import type { Loaders } from '../loaders';
 import type { SelfService } from '../services/self-service';
 import type { AuditStore } from '../store/audit.store';
+import type { StatementCounter } from '../store/database';
 
 /** What one agency request looked at: written to the audit log once, when the response goes. */
 export interface LookupRecord {
@@ -19,6 +20,8 @@ export interface Context {
   /** The request's clock: every rule in one response is judged at the same instant. */
   now: Date;
   selfService: SelfService;
+  /** SQL statements run for this request (for the metrics). */
+  sqlStatements: StatementCounter;
   audit: AuditStore;
   lookups: LookupRecord;
 }

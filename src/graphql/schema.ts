@@ -1,6 +1,7 @@
 import { buildSchemaSync } from 'type-graphql';
 import { printSchema, type GraphQLSchema } from 'graphql';
 import { authChecker } from './auth-checker';
+import { DateTimeISO } from './scalars';
 import { CitizenResolver } from './citizen/citizen.resolver';
 import { ChangeFeedResolver } from './feed/feed.resolver';
 import { PersonResolver } from './person/person.resolver';
@@ -14,6 +15,7 @@ export function buildRegisterSchema(): GraphQLSchema {
     authChecker,
     // Arguments are checked by the resolvers and the domain, not by class-validator.
     validate: false,
+    scalarsMap: [{ type: Date, scalar: DateTimeISO }],
   });
 }
 

@@ -22,10 +22,14 @@ export interface PendingCode extends VerificationCodeRow {}
  * not at all, and a second process waits for the write lock instead of failing halfway.
  */
 export class CitizenStore {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    /** Wraps every store call, e.g. to count its statements against the request. */
+    private readonly measure: <T>(fn: () => T) => T = (fn) => fn(),
+  ) {}
 
   private write<T>(fn: (tx: Tx) => T): T {
-    return this.db.transaction(fn, { behavior: 'immediate' });
+    return this.measure(() => this.db.transaction(fn, { behavior: 'immediate' }));
   }
 
   /** Creates the person as ACTIVE on their first write; re-activates a deleted entry. */
@@ -84,11 +88,13 @@ export class CitizenStore {
   }
 
   pendingCode(id: string, channel: Channel): PendingCode | undefined {
-    return this.db
-      .select()
-      .from(verificationCode)
-      .where(and(eq(verificationCode.personId, id), eq(verificationCode.channel, channel)))
-      .get();
+    return this.measure(() =>
+      this.db
+        .select()
+        .from(verificationCode)
+        .where(and(eq(verificationCode.personId, id), eq(verificationCode.channel, channel)))
+        .get(),
+    );
   }
 
   /** Replaces the pending code for the channel's current address; false when there is no such channel. */

@@ -1,5 +1,4 @@
 import Database from 'better-sqlite3';
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { mkdirSync } from 'node:fs';
@@ -15,10 +14,21 @@ export class StatementCounter {
 }
 
 /**
- * The counter of the request being answered. better-sqlite3 runs statements synchronously
- * inside the request's async context, so each statement is counted against its request.
+ * Runs a synchronous store call and adds the statements it executed to `counter` (one
+ * request's). better-sqlite3 is synchronous, so no other request's statement can run in
+ * between. (AsyncLocalStorage would do this without the wrapper, but on Node 20 it hooks
+ * every promise and slows the whole service down.)
  */
-export const requestStatements = new AsyncLocalStorage<StatementCounter>();
+export function countingInto(store: Pick<Store, 'statements'>, counter: StatementCounter): <T>(fn: () => T) => T {
+  return (fn) => {
+    const before = store.statements.count;
+    try {
+      return fn();
+    } finally {
+      counter.count += store.statements.count - before;
+    }
+  };
+}
 
 export interface Store {
   sqlite: Database.Database;
@@ -43,8 +53,6 @@ export function openStore(file: string): Store {
   const sqlite = new Database(file, {
     verbose: () => {
       statements.count++;
-      const perRequest = requestStatements.getStore();
-      if (perRequest) perRequest.count++;
     },
   });
   sqlite.pragma('journal_mode = WAL');

@@ -52,10 +52,17 @@ describe('what one operation may cost', () => {
     const statements = ctx.register.store.statements.count;
     const { status, json } = await ctx.post({ query: `query($ids: [String!]!) { a: persons(ids: $ids) { id } b: persons(ids: $ids) { id } }`, variables: { ids } }, token);
     expect(status).toBe(400);
-    expect(json.errors[0].extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', max: 60000 });
+    expect(json.errors[0].extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', max: 80000 });
     expect(json.data).toBeUndefined();
     expect(ctx.register.store.statements.count).toBe(statements);
     expect(auditRows()).toBe(audit);
+  });
+
+  it('lets one change-feed page of 1000 with every field through, and refuses a page too large', async () => {
+    const page = await ctx.post({ query: `{ changes(after: 0, first: 1000) { entries { changeNumber person { ${FULL} } } lastChangeNumber latestChangeNumber } }` }, token);
+    expect(page.json.errors).toBeUndefined();
+    const pages = await ctx.post({ query: `{ a: changes(after: 0) { entries { person { id } } } b: changes(after: 0) { entries { person { id } } } }` }, token);
+    expect(pages.json.errors[0].extensions.code).toBe('QUERY_TOO_COMPLEX');
   });
 
   it('counts ids given inline as well as in variables', async () => {

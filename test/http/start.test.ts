@@ -52,3 +52,29 @@ describe('npm start on a fresh data folder', () => {
     expect(await service.exited).toBe(0);
   });
 });
+
+describe('two worker processes (KRR_WORKERS=2)', () => {
+  it('prepare the database once, share the port, answer, and stop together with exit 0', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'krr-workers-'));
+    const service = await startService({ KRR_DATA_DIR: dataDir, KRR_SEED_COUNT: '100', KRR_WORKERS: '2', LOG_LEVEL: 'info' });
+    try {
+      // startService returns when the first worker serves; the second may take a moment more.
+      for (let i = 0; i < 100 && (service.output().match(/serving http/g) ?? []).length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(service.output().match(/serving http/g)).toHaveLength(2);
+      expect(service.output().match(/seeding a synthetic population/g)).toHaveLength(1);
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          fetch(service.url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${service.token}` },
+            body: JSON.stringify({ query: '{ __typename }' }),
+          }).then((r) => r.status),
+        ),
+      );
+      expect(answers.every((s) => s === 200)).toBe(true);
+    } finally {
+      service.child.kill('SIGTERM');
+    }
+    expect(await service.exited).toBe(0);
+  }, 60_000);
+});

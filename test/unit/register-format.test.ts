@@ -3,6 +3,8 @@ import {
   LANGUAGE,
   NOTIFICATION_STATUS,
   PERSON_FIELDS,
+  REGISTER_PERSON_SELECTION,
+  formatRegisterPerson,
   STATUS,
   YES_NO,
   parseRegisterPerson,
@@ -244,5 +246,36 @@ describe('parseRegisterPerson', () => {
     ];
     expect(problems[0]).toBe('personidentifikator: "018590*****" is not a valid identity number (11 digits with matching check digits)');
     for (const problem of problems) expect(problem).not.toMatch(/\d{11}/);
+  });
+});
+
+describe('formatRegisterPerson', () => {
+  it('writes a GraphQL Person in the register\u2019s names and codes, leaving out null and missing values', () => {
+    const person = {
+      id: ID,
+      status: 'ACTIVE',
+      reservation: { reserved: true, reservedAt: '2023-06-13T11:42:34.000Z', updatedAt: null },
+      notificationStatus: 'CANNOT_BE_NOTIFIED',
+      contactInfo: { email: null, mobile: { number: '+4799999999', updatedAt: '2023-08-05T10:45:15.768Z', lastVerifiedAt: null, lastValidatedAt: null, duplicated: false } },
+      digitalMailbox: null,
+      language: 'NN',
+    };
+    expect(JSON.stringify(formatRegisterPerson(person))).toBe(
+      JSON.stringify({
+        personidentifikator: ID,
+        reservasjon: 'JA',
+        reservasjonstidspunkt: '2023-06-13T11:42:34.000Z',
+        status: 'AKTIV',
+        varslingsstatus: 'KAN_IKKE_VARSLES',
+        kontaktinformasjon: { mobiltelefonnummer: '+4799999999', mobiltelefonnummer_oppdatert: '2023-08-05T10:45:15.768Z', mobiltelefonnummer_duplisert: 'NEI' },
+        spraak: 'nn',
+      }),
+    );
+  });
+
+  it('asks GraphQL for exactly the fields of the table', () => {
+    expect(REGISTER_PERSON_SELECTION).toBe(
+      '{ id reservation { reserved reservedAt updatedAt } status notificationStatus contactInfo { email { address updatedAt lastVerifiedAt lastValidatedAt duplicated } mobile { number updatedAt lastVerifiedAt lastValidatedAt duplicated } } digitalMailbox { address providerOrgNumber } certificate language languageUpdatedAt }',
+    );
   });
 });

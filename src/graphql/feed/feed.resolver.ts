@@ -1,14 +1,15 @@
-import { Arg, Authorized, Ctx, Int, Query, Resolver } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, Int, Query, Resolver, Root } from 'type-graphql';
 import { Scope } from '../../auth/scopes';
 import { badUserInput } from '../../errors';
 import { Role } from '../auth-checker';
 import type { Context } from '../context';
-import { ChangePage } from './feed.types';
+import { Person } from '../person/person.types';
+import { ChangeEntry, ChangePage } from './feed.types';
 
 /** A page holds at most this many people (DOMAIN.md, "Change feed"). */
 export const MAX_CHANGES_PER_PAGE = 1000;
 
-@Resolver()
+@Resolver(() => ChangeEntry)
 export class ChangeFeedResolver {
   @Authorized(Role.AGENCY, Scope.CHANGE_FEED)
   @Query(() => ChangePage, {
@@ -16,8 +17,9 @@ export class ChangeFeedResolver {
       'The change feed (`POST /rest/v2/krr/hentEndringer`), for agencies that keep a local copy: people whose latest change is after `after`, in change order, each in their current state. A person changed again while you page moves to a later page: seen again, never missed. `first`: 1 to 1000.',
   })
   changes(
+    // Declared in reverse: type-graphql prints arguments last to first.
+    @Arg('first', () => Int, { defaultValue: MAX_CHANGES_PER_PAGE, description: '1 to 1000.' }) first: number,
     @Arg('after', () => Int, { description: 'The last change number you have seen; 0 to start from the beginning.' }) after: number,
-    @Arg('first', () => Int, { defaultValue: MAX_CHANGES_PER_PAGE }) first: number,
     @Ctx() ctx: Context,
   ): ChangePage {
     if (after < 0) throw badUserInput(`after must be 0 or more, got ${after}`, { argument: 'after' });
@@ -25,7 +27,6 @@ export class ChangeFeedResolver {
       throw badUserInput(`first must be 1 to ${MAX_CHANGES_PER_PAGE}, got ${first}`, { argument: 'first', max: MAX_CHANGES_PER_PAGE });
     }
     const { rows, latestChangeNumber } = ctx.loaders.changePage(after, first);
-    for (const row of rows) ctx.lookups.personIds.add(row.id);
     // The numbers come from the page's rows, never from a later read: a position taken from
     // a newer state of a person could step over changes this page has not shown yet.
     return {
@@ -35,5 +36,13 @@ export class ChangeFeedResolver {
       lastChangeNumber: rows.length > 0 ? rows[rows.length - 1].changeNumber : null,
       latestChangeNumber,
     };
+  }
+
+  @FieldResolver(() => Person, { description: 'The person in their current state, with the same fields and scope rules as `persons`.' })
+  person(@Root() entry: ChangeEntry, @Ctx() ctx: Context): Person {
+    // A lookup of the person, recorded in the audit log like `persons`; a page read only for
+    // its numbers shows nobody and records nobody.
+    ctx.lookups.personIds.add(entry.person.id);
+    return entry.person;
   }
 }

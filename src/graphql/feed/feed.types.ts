@@ -1,12 +1,12 @@
 import { Field, Int, ObjectType } from 'type-graphql';
 import { Person } from '../person/person.types';
 
-@ObjectType({ simpleResolvers: true, description: 'One person in a page of the change feed (an element of `list` in `hentEndringer`).' })
+@ObjectType({ description: 'One person in a page of the change feed (an element of `list` in `hentEndringer`).' })
 export class ChangeEntry {
   @Field(() => Int, { description: 'The number of the person\u2019s latest change when the page was read. Pages are ordered by it.' })
   changeNumber!: number;
 
-  @Field(() => Person, { description: 'The person in their current state, with the same fields and scope rules as `persons`.' })
+  /** Resolved in `ChangeFeedResolver`, which records the lookup. */
   person!: Person;
 }
 
@@ -19,7 +19,7 @@ export class ChangePage {
   @Field(() => [ChangeEntry], { description: 'People whose latest change is after `fromChangeNumber`, oldest change first, at most `first`.' })
   entries!: ChangeEntry[];
 
-  @Field(() => Int, { description: '`fraEndringsId`: the `after` asked for (the register\u2019s `fraEndringsId` is `after + 1`, inclusive).' })
+  @Field(() => Int, { description: 'The `after` asked for. (The register\u2019s `fraEndringsId` counts inclusively: it is `after + 1`.)' })
   fromChangeNumber!: number;
 
   @Field(() => Int, { nullable: true, description: 'The change number of the first entry; null when the page is empty.' })

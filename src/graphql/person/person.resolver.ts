@@ -90,9 +90,12 @@ export class PersonResolver {
     return (person.row?.status as PersonStatus | undefined) ?? PersonStatus.NOT_REGISTERED;
   }
 
-  @FieldResolver(() => Reservation, { nullable: true, description: 'Reservation; null unless the person is active.' })
+  @FieldResolver(() => Reservation, {
+    nullable: true,
+    description: 'Reservation, whatever the scope; also for a deleted person (as last recorded). Null when not registered.',
+  })
   reservation(@Root() person: Person): Reservation | null {
-    if (!isActive(person) || !person.row) return null;
+    if (!person.row) return null;
     return { reserved: person.row.reserved, reservedAt: person.row.reservedAt, updatedAt: person.row.reservationUpdatedAt };
   }
 

@@ -1,0 +1,164 @@
+/**
+ * The register's own REST API (`POST /rest/v2/personer`, `POST /rest/v2/krr/hentEndringer`)
+ * for clients written against the real register. Each request runs one fixed GraphQL
+ * operation through the same Apollo server with the same context as `/graphql`, so token
+ * checks, scope rules, limits, DataLoaders and the lookup audit log are GraphQL's own; this
+ * file only reads the register's request shape and writes GraphQL's answer in the register's
+ * JSON (`formatRegisterPerson`).
+ */
+import type { ApolloServer } from '@apollo/server';
+import express, { type Request, type Response, type Router } from 'express';
+import { GraphQLError, parse, type DocumentNode, type GraphQLFormattedError } from 'graphql';
+import { randomUUID } from 'node:crypto';
+import { maskIdentityNumbersIn } from '../domain/identity-number';
+import { ErrorCode } from '../errors';
+import type { Context } from '../graphql/context';
+import type { Logger } from '../logger';
+import { formatRegisterPerson, REGISTER_PERSON_SELECTION } from '../register/register-format';
+
+export interface RestDeps {
+  apollo: ApolloServer<Context>;
+  /** The server's own, so a REST request is authenticated (and rate limited) like a GraphQL one. */
+  createContext(authorization: string | undefined, clientIp?: string): Promise<Context>;
+  logger: Logger;
+  maxBodyBytes?: number;
+}
+
+const PERSONER = parse(`query RegisterPersons($ids: [String!]!) { persons(ids: $ids) ${REGISTER_PERSON_SELECTION} }`);
+const ENDRINGER = parse(
+  `query RegisterChanges($after: Int!, $first: Int) { changes(after: $after, first: $first) { lastChangeNumber latestChangeNumber entries { person ${REGISTER_PERSON_SELECTION} } } }`,
+);
+
+const STATUS_BY_CODE: Record<string, number> = {
+  [ErrorCode.BAD_USER_INPUT]: 400,
+  [ErrorCode.UNAUTHENTICATED]: 401,
+  [ErrorCode.FORBIDDEN]: 403,
+  [ErrorCode.INTERNAL_SERVER_ERROR]: 500,
+};
+
+/** A refusal in the REST API's shape: `{"error": {"code", "message"}}` with its HTTP status. */
+class RestError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+const badInput = (message: string) => new RestError(400, ErrorCode.BAD_USER_INPUT, message);
+
+function refusalOf(error: GraphQLFormattedError | GraphQLError, httpStatus?: number): RestError {
+  const code = String(error.extensions?.code ?? ErrorCode.INTERNAL_SERVER_ERROR);
+  const http = error.extensions?.http as { status?: number; headers?: Map<string, string> } | undefined;
+  const status = STATUS_BY_CODE[code] ?? http?.status ?? (httpStatus && httpStatus >= 400 ? httpStatus : 500);
+  const headers: Record<string, string> = Object.fromEntries(http?.headers ?? []);
+  if (status === 401) headers['www-authenticate'] ??= 'Bearer';
+  return new RestError(status, code, maskIdentityNumbersIn(error.message), headers);
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value >= 0;
+
+/**
+ * The caller's context, before the body is looked at: a bad or missing token is 401 whatever
+ * the body holds. Every endpoint here is for agencies, so no token is refused at once (GraphQL
+ * would refuse the field with UNAUTHENTICATED all the same).
+ */
+async function contextOf(deps: RestDeps, req: Request): Promise<Context> {
+  const context = await deps.createContext(req.headers.authorization, req.ip).catch((error: unknown) => {
+    throw error instanceof GraphQLError ? refusalOf(error) : error;
+  });
+  if (context.viewer.kind === 'anonymous') {
+    throw new RestError(401, ErrorCode.UNAUTHENTICATED, 'Authentication required: send "Authorization: Bearer <token>"', { 'www-authenticate': 'Bearer' });
+  }
+  return context;
+}
+
+/** Runs `document` as the caller and returns its data, or throws the refusal to send. */
+async function execute(deps: RestDeps, contextValue: Context, document: DocumentNode, variables: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const response = await deps.apollo.executeOperation({ query: document, variables }, { contextValue });
+  if (response.body.kind !== 'single') throw new Error('expected a single result');
+  const { data, errors = [] } = response.body.singleResult;
+  // A field without its scope is null with FORBIDDEN at a path inside a person: the field is
+  // left out of that person, as the register does. Anything else refuses the whole request.
+  const refusal = errors.find((e) => !(e.extensions?.code === ErrorCode.FORBIDDEN && (e.path?.length ?? 0) > 1));
+  if (refusal) throw refusalOf(refusal, response.http.status);
+  if (!data) throw new Error('GraphQL answered neither data nor errors');
+  return data;
+}
+
+function handler(deps: RestDeps, answer: (req: Request) => Promise<unknown>) {
+  return async (req: Request, res: Response) => {
+    try {
+      res.json(await answer(req));
+    } catch (error) {
+      sendError(deps.logger, res, error);
+    }
+  };
+}
+
+function sendError(logger: Logger, res: Response, error: unknown): void {
+  let refusal: RestError;
+  if (error instanceof RestError) refusal = error;
+  else {
+    const errorId = randomUUID();
+    logger.error({ errorId, err: error }, 'unexpected error in the REST API');
+    refusal = new RestError(500, ErrorCode.INTERNAL_SERVER_ERROR, `Internal server error (error id ${errorId})`);
+  }
+  res.status(refusal.status).set(refusal.headers).json({ error: { code: refusal.code, message: refusal.message } });
+}
+
+export function restRoutes(deps: RestDeps): Router {
+  const router = express.Router();
+  router.use(express.json({ limit: deps.maxBodyBytes ?? 256 * 1024 }));
+
+  router.post(
+    '/personer',
+    handler(deps, async (req) => {
+      const context = await contextOf(deps, req);
+      const ids: unknown = isObject(req.body) ? req.body.personidentifikatorer : undefined;
+      if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) {
+        throw badInput('The body must be {"personidentifikatorer": [...]}: 1 to 1000 identity numbers as strings');
+      }
+      const data = await execute(deps, context, PERSONER, { ids });
+      return { personer: (data.persons as Record<string, unknown>[]).map(formatRegisterPerson) };
+    }),
+  );
+
+  router.post(
+    '/krr/hentEndringer',
+    handler(deps, async (req) => {
+      const context = await contextOf(deps, req);
+      const body: Record<string, unknown> = isObject(req.body) ? req.body : {};
+      const { fraEndringsId, antall } = body;
+      if (!isCount(fraEndringsId)) throw badInput('The body must be {"fraEndringsId": N}: the first change number wanted, 0 or more');
+      if (antall !== undefined && !isCount(antall)) throw badInput('antall must be a whole number (1 to 1000)');
+      // The register counts from fraEndringsId inclusive; the GraphQL feed counts after `after`.
+      const variables = { after: Math.max(fraEndringsId - 1, 0), ...(antall === undefined ? {} : { first: antall }) };
+      const data = await execute(deps, context, ENDRINGER, variables);
+      const page = data.changes as { lastChangeNumber: number | null; latestChangeNumber: number; entries: { person: Record<string, unknown> }[] };
+      return {
+        fraEndringsId,
+        // An empty page, read in one snapshot with the newest number, means nothing from
+        // fraEndringsId on exists yet: the consumer is up to date through sisteEndringsId.
+        tilEndringsId: page.lastChangeNumber ?? page.latestChangeNumber,
+        sisteEndringsId: page.latestChangeNumber,
+        list: page.entries.map((entry) => formatRegisterPerson(entry.person)),
+      };
+    }),
+  );
+
+  router.use((_req: Request, res: Response) => {
+    res.status(404).json({ error: { code: 'NOT_FOUND', message: 'No such endpoint: POST /rest/v2/personer or /rest/v2/krr/hentEndringer' } });
+  });
+  // Unreadable JSON, a body over the limit: answered in the REST API's own error shape.
+  router.use((error: { status?: number; type?: string }, _req: Request, res: Response, _next: express.NextFunction) => {
+    if (error?.status === 413) return sendError(deps.logger, res, new RestError(413, 'PAYLOAD_TOO_LARGE', 'The request body is too large'));
+    if (error?.type === 'entity.parse.failed') return sendError(deps.logger, res, new RestError(400, 'BAD_REQUEST', 'The request body is not valid JSON'));
+    sendError(deps.logger, res, error);
+  });
+  return router;
+}
