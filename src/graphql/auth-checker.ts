@@ -25,12 +25,24 @@ export const authChecker: AuthCheckerFn<Context> = ({ context, info }, roles) =>
       if (viewer.kind !== 'agency') throw forbidden(`${info.fieldName} is for agencies (Maskinporten tokens) only`);
     } else if (role === Role.CITIZEN) {
       if (viewer.kind !== 'citizen') throw forbidden(`${info.fieldName} is for citizens (ID-porten tokens) only`);
-    } else if (viewer.kind === 'agency') {
-      if (!viewer.scopes.has(role)) {
-        throw forbidden(`${info.parentType.name}.${info.fieldName} requires the scope ${role}`, { requiredScope: role });
-      }
-      context.lookups.scopes.add(role);
+    } else {
+      requireScope(context, role, `${info.parentType.name}.${info.fieldName}`);
     }
   }
   return true;
 };
+
+/**
+ * An agency must hold `scope` to see `field`; the scope is then recorded as used by the
+ * request (for the lookup audit log). Citizens see all of their own record, the only
+ * record they can reach.
+ */
+export function requireScope(context: Context, scope: string, field: string): void {
+  const { viewer } = context;
+  if (viewer.kind === 'agency') {
+    if (!viewer.scopes.has(scope)) throw forbidden(`${field} requires the scope ${scope}`, { requiredScope: scope });
+    context.lookups.scopes.add(scope);
+  } else if (viewer.kind === 'anonymous') {
+    throw unauthenticated('Authentication required: send "Authorization: Bearer <token>"');
+  }
+}

@@ -4,7 +4,9 @@ import { graphqlSync, parse, type GraphQLFieldResolver, type GraphQLSchema } fro
 import { createResolversMap } from 'type-graphql';
 import { forbidden, unauthenticated } from '../errors';
 import type { Context } from './context';
-import { assertLookupIds, loadPerson } from './person/person.resolver';
+import { loadPeople, loadPerson, personWants } from './person/person.loading';
+import { assertLookupIds } from './person/person.resolver';
+import type { Person } from './person/person.types';
 import { buildRegisterSchema } from './schema';
 
 /** The Federation 2 features the register's SDL uses. */
@@ -20,12 +22,14 @@ const FEDERATION_LINK = 'extend schema @link(url: "https://specs.apollo.dev/fede
  * for the whole batch), and recorded in the lookup audit log.
  */
 export function buildSubgraphRegisterSchema(base: GraphQLSchema = buildRegisterSchema()): GraphQLSchema {
+  // The people of one `_entities` call, loaded together before the references are resolved one by one.
+  const batches = new WeakMap<Context, Map<string, Person>>();
   const resolvers = createResolversMap(base) as Record<string, Record<string, unknown>>;
   resolvers.Person = {
     ...resolvers.Person,
     __resolveReference: (reference: { id: string }, ctx: Context) => {
       ctx.lookups.personIds.add(reference.id);
-      return loadPerson(ctx, reference.id);
+      return batches.get(ctx)?.get(reference.id) ?? loadPerson(ctx, reference.id);
     },
   };
   const schema = buildSubgraphSchema({
@@ -37,10 +41,13 @@ export function buildSubgraphRegisterSchema(base: GraphQLSchema = buildRegisterS
   const entities = schema.getQueryType()!.getFields()._entities;
   type Representation = { __typename: string; id?: unknown };
   const resolveEntities = entities.resolve as GraphQLFieldResolver<unknown, Context, { representations: Representation[] }>;
-  entities.resolve = (source, args, ctx, info) => {
+  entities.resolve = async (source, args, ctx, info) => {
     if (ctx.viewer.kind === 'anonymous') throw unauthenticated('Authentication required: send "Authorization: Bearer <token>"');
     if (ctx.viewer.kind !== 'agency') throw forbidden('_entities is for agencies (Maskinporten tokens) only');
-    assertLookupIds(args.representations.map((r: Representation) => (r.__typename === 'Person' ? String(r.id) : '')));
+    const ids = args.representations.map((r: Representation) => (r.__typename === 'Person' ? String(r.id) : ''));
+    assertLookupIds(ids);
+    const people = await loadPeople(ctx, ids, personWants(info));
+    batches.set(ctx, new Map(people.map((p) => [p.id, p])));
     return resolveEntities(source, args, ctx, info);
   };
   return schema;

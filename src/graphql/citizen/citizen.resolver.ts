@@ -1,9 +1,10 @@
-import { Arg, Authorized, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Authorized, Ctx, FieldResolver, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { CitizenViewer } from '../../auth/viewer';
 import { badUserInput, forbidden } from '../../errors';
 import { Role } from '../auth-checker';
 import type { Context } from '../context';
-import { loadPerson } from '../person/person.resolver';
+import { loadPerson, personWants } from '../person/person.loading';
 import { Language, Person } from '../person/person.types';
 import { ContactChannel, LookupConnection, UpdateContactInfoInput } from './citizen.types';
 
@@ -17,11 +18,11 @@ function citizen(ctx: Context): CitizenViewer {
 }
 
 /** The person's own entry after a write: the loaders' copy from earlier in the request is stale. */
-function reloaded(ctx: Context, pid: string): Promise<Person> {
+function reloaded(ctx: Context, pid: string, info: GraphQLResolveInfo): Promise<Person> {
   ctx.loaders.person.clear(pid);
   ctx.loaders.contactPoints.clear(pid);
   ctx.loaders.digitalPost.clear(pid);
-  return loadPerson(ctx, pid);
+  return loadPerson(ctx, pid, personWants(info));
 }
 
 const encodeCursor = (id: number) => Buffer.from(`lookup:${id}`).toString('base64url');
@@ -39,26 +40,26 @@ function decodeCursor(cursor: string): number {
 export class CitizenResolver {
   @Authorized(Role.CITIZEN)
   @Query(() => Person, { nullable: true, description: 'Your own entry (status NOT_REGISTERED until you save something).' })
-  me(@Ctx() ctx: Context): Promise<Person> {
-    return loadPerson(ctx, citizen(ctx).pid);
+  me(@Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<Person> {
+    return loadPerson(ctx, citizen(ctx).pid, personWants(info));
   }
 
   @Authorized(Role.CITIZEN)
   @Mutation(() => Person, {
     description: 'Set or change your email address and/or mobile number. Stamps `updatedAt` and sends a one-time code to each new address. The first write registers you as ACTIVE.',
   })
-  async updateContactInfo(@Arg('input') input: UpdateContactInfoInput, @Ctx() ctx: Context): Promise<Person> {
+  async updateContactInfo(@Arg('input') input: UpdateContactInfoInput, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<Person> {
     const { pid } = citizen(ctx);
     await ctx.selfService.updateContactInfo(pid, input);
-    return reloaded(ctx, pid);
+    return reloaded(ctx, pid, info);
   }
 
   @Authorized(Role.CITIZEN)
   @Mutation(() => Person, { description: 'Send a new one-time code to the channel\u2019s current address, replacing any pending code.' })
-  async resendVerificationCode(@Arg('channel', () => ContactChannel) channel: ContactChannel, @Ctx() ctx: Context): Promise<Person> {
+  async resendVerificationCode(@Arg('channel', () => ContactChannel) channel: ContactChannel, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<Person> {
     const { pid } = citizen(ctx);
     await ctx.selfService.resendCode(pid, channel);
-    return reloaded(ctx, pid);
+    return reloaded(ctx, pid, info);
   }
 
   @Authorized(Role.CITIZEN)
@@ -70,42 +71,43 @@ export class CitizenResolver {
     @Arg('channel', () => ContactChannel) channel: ContactChannel,
     @Arg('code') code: string,
     @Ctx() ctx: Context,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<Person> {
     const { pid } = citizen(ctx);
     await ctx.selfService.verifyContact(pid, channel, code);
-    return reloaded(ctx, pid);
+    return reloaded(ctx, pid, info);
   }
 
   @Authorized(Role.CITIZEN)
   @Mutation(() => Person, { description: '"My details are still right": stamps `lastVerifiedAt` on every channel, restarting the 18-month clock.' })
-  confirmContactInfo(@Ctx() ctx: Context): Promise<Person> {
+  confirmContactInfo(@Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<Person> {
     const { pid } = citizen(ctx);
     ctx.selfService.confirmContactInfo(pid);
-    return reloaded(ctx, pid);
+    return reloaded(ctx, pid, info);
   }
 
   @Authorized(Role.CITIZEN)
   @Mutation(() => Person, { description: 'Reserve against digital communication of important letters (true), or lift the reservation (false).' })
-  setReservation(@Arg('reserved') reserved: boolean, @Ctx() ctx: Context): Promise<Person> {
+  setReservation(@Arg('reserved') reserved: boolean, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<Person> {
     const { pid } = citizen(ctx);
     ctx.selfService.setReservation(pid, reserved);
-    return reloaded(ctx, pid);
+    return reloaded(ctx, pid, info);
   }
 
   @Authorized(Role.CITIZEN)
   @Mutation(() => Person, { description: 'Choose the language agencies should write to you in.' })
-  setLanguage(@Arg('language', () => Language) language: Language, @Ctx() ctx: Context): Promise<Person> {
+  setLanguage(@Arg('language', () => Language) language: Language, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<Person> {
     const { pid } = citizen(ctx);
     ctx.selfService.setLanguage(pid, language);
-    return reloaded(ctx, pid);
+    return reloaded(ctx, pid, info);
   }
 
   @Authorized(Role.CITIZEN)
   @Mutation(() => Person, { description: 'Remove both your email address and your mobile number (and any pending codes).' })
-  deleteContactInfo(@Ctx() ctx: Context): Promise<Person> {
+  deleteContactInfo(@Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<Person> {
     const { pid } = citizen(ctx);
     ctx.selfService.deleteContactInfo(pid);
-    return reloaded(ctx, pid);
+    return reloaded(ctx, pid, info);
   }
 
   @Authorized(Role.CITIZEN)
