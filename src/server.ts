@@ -172,7 +172,7 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
   // Behind a load balancer, req.ip is the client's address only if the proxy is trusted;
   // operators set that in Express terms if they need per-IP limits for anonymous callers.
   const httpServer = http.createServer(app);
-  const people = new PersonStore(store.db);
+  const people = new PersonStore(store);
   const audit = new AuditStore(store);
   const metrics = new Metrics();
   const rateLimiter = new RequestRateLimiter(limits.ratePerMinute, (kind) => metrics.rateLimited.inc({ kind }));
