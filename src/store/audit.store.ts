@@ -2,14 +2,23 @@ import { and, desc, eq, lt, sql } from 'drizzle-orm';
 import { lookupAudit, type LookupAuditRow } from '../../db/schema';
 import type { Db, Store } from './database';
 
+export interface LookupRecord {
+  agencyOrgNumber: string;
+  personIds: readonly string[];
+  scopes: readonly string[];
+  at: Date;
+}
+
 /** The lookup audit log: written once per agency request, read by the citizen looked up. */
 export class AuditStore {
   private readonly insertLookups;
-
   private readonly db: Db;
+  private readonly sqlite: Store['sqlite'];
+  private queue: { record: LookupRecord; done: (error?: unknown) => void }[] = [];
 
   constructor(store: Store) {
     this.db = store.db;
+    this.sqlite = store.sqlite;
     // One statement for the whole request, whatever the number of people. Plain SQL:
     // Drizzle has no insert ... select from json_each.
     this.insertLookups = store.sqlite.prepare(
@@ -21,6 +30,34 @@ export class AuditStore {
   recordLookups(agencyOrgNumber: string, personIds: readonly string[], scopes: readonly string[], at: Date): void {
     if (personIds.length === 0) return;
     this.insertLookups.run(agencyOrgNumber, at.getTime(), [...scopes].sort().join(' '), JSON.stringify(personIds));
+  }
+
+  /**
+   * Records one request's lookups durably: resolves once they are committed (and fsynced),
+   * rejects if they could not be. Group commit: the requests that arrive in the same turn
+   * of the event loop are written in one transaction, one statement each, so concurrent
+   * lookups share one fsync instead of queueing for one each.
+   */
+  record(record: LookupRecord): Promise<void> {
+    if (record.personIds.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      if (this.queue.length === 0) setImmediate(() => this.flush());
+      this.queue.push({ record, done: (error) => (error === undefined ? resolve() : reject(error)) });
+    });
+  }
+
+  private flush(): void {
+    const batch = this.queue;
+    this.queue = [];
+    try {
+      this.sqlite.transaction(() => {
+        for (const { record: r } of batch) this.recordLookups(r.agencyOrgNumber, r.personIds, r.scopes, r.at);
+      })();
+    } catch (error) {
+      for (const entry of batch) entry.done(error);
+      return;
+    }
+    for (const entry of batch) entry.done();
   }
 
   /** The newest lookups of a person first; `beforeId` pages back in time. */

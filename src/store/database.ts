@@ -8,6 +8,8 @@ import { migrationsFolder } from '../paths';
 
 export type Db = BetterSQLite3Database<typeof tables>;
 
+const TRANSACTION_CONTROL = /^\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b/i;
+
 /** Counts every SQL statement SQLite executes, so tests and metrics can prove batching. */
 export class StatementCounter {
   count = 0;
@@ -51,8 +53,9 @@ export function openStore(file: string): Store {
   if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const statements = new StatementCounter();
   const sqlite = new Database(file, {
-    verbose: () => {
-      statements.count++;
+    // Queries only: transaction control (BEGIN, COMMIT, ...) is bookkeeping, not work.
+    verbose: (sql) => {
+      if (!TRANSACTION_CONTROL.test(String(sql))) statements.count++;
     },
   });
   sqlite.pragma('journal_mode = WAL');
