@@ -9,17 +9,15 @@
  * behind. It does not simulate losing power; `synchronous=FULL` is what covers that.
  */
 import Database from 'better-sqlite3';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadOrCreateDevKey } from '../../src/auth/keys';
 import { mintDevToken } from '../../src/auth/tokens';
 import { loadConfig } from '../../src/config';
-import { projectRoot } from '../../src/paths';
+import { createRandom } from '../../db/seed/generate';
 import { syntheticIds } from '../support/people';
-
-const MAIN = path.join(projectRoot, 'dist', 'src', 'main.js');
+import { killAllServices, startService, type RunningService } from '../support/service';
 
 const CYCLES = 5;
 const CITIZENS = 12;
@@ -35,64 +33,8 @@ const REQUEST_TIMEOUT_MS = 10_000;
 // ---------------------------------------------------------------------------------------
 // The service as a child process
 
-interface Service {
-  child: ChildProcess;
-  url: string;
-  output(): string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-const children = new Set<ChildProcess>();
-
-function startService(dataDir: string): Promise<Service> {
-  const child = spawn(process.execPath, [MAIN], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      KRR_DATA_DIR: dataDir,
-      KRR_SEED_COUNT: String(SEED_COUNT),
-      KRR_RATE_LIMIT_PER_MINUTE: '0',
-      LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  let out = '';
-  // Keep the start-up lines and the tail: enough to explain a failure, bounded in memory.
-  const keep = (d: Buffer) => {
-    out += d;
-    if (out.length > 200_000) out = out.slice(0, 20_000) + '\n[...]\n' + out.slice(-100_000);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => {
-      children.delete(child);
-      resolve({ code, signal });
-    }),
-  );
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      clearInterval(poll);
-      child.kill('SIGKILL');
-      reject(new Error(`no start-up within 30 s:\n${out}`));
-    }, 30_000);
-    void exited.then(({ code, signal }) => {
-      clearInterval(poll);
-      clearTimeout(timer);
-      reject(new Error(`exited with ${code ?? signal} during start-up:\n${out}`));
-    });
-    const poll = setInterval(() => {
-      const url = /serving (http:\/\/127\.0\.0\.1:\d+\/graphql)/.exec(out)?.[1];
-      if (url && /"Authorization": "Bearer [^"]+"/.test(out)) {
-        clearInterval(poll);
-        clearTimeout(timer);
-        resolve({ child, url, output: () => out, exited });
-      }
-    }, 25);
-  });
-}
+const startAt = (dataDir: string): Promise<RunningService> =>
+  startService({ KRR_DATA_DIR: dataDir, KRR_SEED_COUNT: String(SEED_COUNT), LOG_LEVEL: 'info' }, 30_000);
 
 async function graphql(url: string, token: string, query: string, variables: Record<string, unknown> = {}) {
   const res = await fetch(url, {
@@ -108,18 +50,6 @@ async function graphql(url: string, token: string, query: string, variables: Rec
 
 // ---------------------------------------------------------------------------------------
 // The stream of mutations and what the client knows about each one
-
-/** A deterministic PRNG (mulberry32): the same operations and kill points every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Field = 'mobile' | 'email' | 'reserved' | 'language';
 type Value = string | boolean | null;
@@ -155,7 +85,7 @@ class Citizen {
     readonly pid: string,
     readonly token: string,
   ) {
-    this.random = prng(0xc0ffee + index * 7919);
+    this.random = createRandom(0xc0ffee + index * 7919);
   }
 
   /** The citizen's next mutation: its own deterministic sequence, whatever the interleaving. */
@@ -230,7 +160,7 @@ interface CycleStats {
  * Runs mutations with CONCURRENCY in flight (never two for the same citizen) and SIGKILLs
  * the service as the `killAfter`-th acknowledgement arrives, with the other requests in flight.
  */
-async function streamUntilKilled(service: Service, citizens: Citizen[], ops: Op[], cycle: number, killAfter: number): Promise<CycleStats> {
+async function streamUntilKilled(service: RunningService, citizens: Citizen[], ops: Op[], cycle: number, killAfter: number): Promise<CycleStats> {
   const busy = new Set<number>();
   let nextCitizen = 0;
   let sent = 0;
@@ -441,7 +371,7 @@ function checkDatabase(label: string, dbPath: string, citizens: Citizen[], ops: 
 }
 
 /** The restarted service answers `me` with exactly what is in the file. */
-async function checkOverHttp(label: string, service: Service, citizens: Citizen[], report: DbReport): Promise<void> {
+async function checkOverHttp(label: string, service: RunningService, citizens: Citizen[], report: DbReport): Promise<void> {
   for (const citizen of citizens) {
     const { status, body } = await graphql(service.url, citizen.token, ME);
     expect({ status, errors: body.errors }).toEqual({ status: 200, errors: undefined });
@@ -461,19 +391,18 @@ async function checkOverHttp(label: string, service: Service, citizens: Citizen[
 // ---------------------------------------------------------------------------------------
 
 describe('crash: SIGKILL in the middle of citizen mutations, then restart', () => {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` (npm test does it first)`);
 
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'krr-crash-'));
   const dbPath = path.join(dataDir, 'krr.sqlite');
 
   afterAll(() => {
-    for (const child of children) child.kill('SIGKILL');
+    killAllServices();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
   it(`keeps every acknowledged mutation, whole, across ${CYCLES} kill/restart cycles`, async () => {
     const started = Date.now();
-    let service = await startService(dataDir);
+    let service = await startAt(dataDir);
 
     // Citizens who are not in the seeded population: their whole history is this test's.
     const seeded = new Database(dbPath, { readonly: true });
@@ -490,7 +419,7 @@ describe('crash: SIGKILL in the middle of citizen mutations, then restart', () =
     );
 
     const ops: Op[] = [];
-    const killPoints = prng(4);
+    const killPoints = createRandom(4);
     const cycles: CycleStats[] = [];
     let report: DbReport | undefined;
     for (let cycle = 1; cycle <= CYCLES; cycle++) {
@@ -502,13 +431,13 @@ describe('crash: SIGKILL in the middle of citizen mutations, then restart', () =
       // The change log only grows, by at least what was acknowledged.
       expect(report.changes).toBeGreaterThanOrEqual(changesBefore + cycles[cycle - 1].acked);
 
-      service = await startService(dataDir);
+      service = await startAt(dataDir);
       await checkOverHttp(`restart ${cycle}`, service, citizens, report);
     }
 
     // Finally stop cleanly: exit 0, the WAL checkpointed into the file, everything still there.
     service.child.kill('SIGTERM');
-    expect(await service.exited).toEqual({ code: 0, signal: null });
+    expect(await service.exited).toMatchObject({ code: 0, signal: null });
     expect(existsSync(`${dbPath}-wal`)).toBe(false);
     const final = checkDatabase('after the clean stop', dbPath, citizens, ops);
     expect(final.changes).toBe(report!.changes);

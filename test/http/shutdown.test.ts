@@ -4,15 +4,13 @@
  * requests in flight, closes the database and exits 0. SIGINT does the same.
  */
 import Database from 'better-sqlite3';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { projectRoot } from '../../src/paths';
+import { killAllServices, startService } from '../support/service';
 
-const MAIN = path.join(projectRoot, 'dist', 'src', 'main.js');
 /**
  * Long enough that the checks during the delay are answered inside it even while a lookup
  * of 1000 people (a few hundred ms on the service's one event loop) is running.
@@ -21,54 +19,7 @@ const SHUTDOWN_DELAY_MS = 2500;
 /** How long the service may take from the signal to its exit. */
 const EXIT_BOUND_MS = 10_000;
 
-interface Service {
-  child: ChildProcess;
-  url: URL;
-  token: string;
-  output(): string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
-}
-
-const children = new Set<ChildProcess>();
 const dirs: string[] = [];
-
-function startService(env: Record<string, string>): Promise<Service> {
-  const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', KRR_RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
-    child.once('exit', (code, signal) => {
-      children.delete(child);
-      resolve({ code, signal, at: Date.now() });
-    }),
-  );
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      clearInterval(poll);
-      child.kill('SIGKILL');
-      reject(new Error(`no start-up within 30 s:\n${out}`));
-    }, 30_000);
-    void exited.then(({ code, signal }) => {
-      clearInterval(poll);
-      clearTimeout(timer);
-      reject(new Error(`exited with ${code ?? signal} during start-up:\n${out}`));
-    });
-    const poll = setInterval(() => {
-      const url = /serving (http:\/\/127\.0\.0\.1:\d+\/graphql)/.exec(out)?.[1];
-      const token = /"Authorization": "Bearer ([^"]+)"/.exec(out)?.[1];
-      if (url && token) {
-        clearInterval(poll);
-        clearTimeout(timer);
-        resolve({ child, url: new URL(url), token, output: () => out, exited });
-      }
-    }, 25);
-  });
-}
 
 function tempDir(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'krr-shutdown-'));
@@ -77,7 +28,8 @@ function tempDir(): string {
 }
 
 /** One request on its own connection (no keep-alive), so a refused connection is seen as such. */
-function request(url: URL, pathname: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}) {
+function request(base: string, pathname: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}) {
+  const url = new URL(base);
   return new Promise<{ status: number; body: string }>((resolve, reject) => {
     const req = http.request(
       { host: url.hostname, port: url.port, path: pathname, method: options.method ?? 'GET', headers: options.headers, agent: false, timeout: 15_000 },
@@ -96,7 +48,8 @@ function request(url: URL, pathname: string, options: { method?: string; headers
 }
 
 /** Whether a new TCP connection to the service's port is refused. */
-function connectionRefused(url: URL): Promise<boolean> {
+function connectionRefused(base: string): Promise<boolean> {
+  const url = new URL(base);
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: url.hostname, port: Number(url.port) });
     socket.setTimeout(2_000, () => socket.destroy(new Error('connect timed out')));
@@ -149,10 +102,9 @@ function expectCleanDatabase(dbPath: string): Database.Database {
 }
 
 describe('graceful shutdown of the built service', () => {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` (npm test does it first)`);
 
   afterAll(() => {
-    for (const child of children) child.kill('SIGKILL');
+    killAllServices();
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -178,7 +130,7 @@ describe('graceful shutdown of the built service', () => {
     let slowRequest!: http.ClientRequest;
     const slowDone = new Promise<{ status: number; body: string }>((resolve, reject) => {
       slowRequest = http.request(
-        { host: url.hostname, port: url.port, path: '/graphql', method: 'POST', agent: false, headers: { ...headers, 'content-length': String(Buffer.byteLength(lookup)) } },
+        { host: new URL(url).hostname, port: new URL(url).port, path: '/graphql', method: 'POST', agent: false, headers: { ...headers, 'content-length': String(Buffer.byteLength(lookup)) } },
         (res) => {
           let body = '';
           res.setEncoding('utf8');

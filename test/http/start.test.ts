@@ -49,7 +49,7 @@ describe('npm start on a fresh data folder', () => {
 
   it('exits 0 on SIGTERM', async () => {
     service.child.kill('SIGTERM');
-    expect(await service.exited).toBe(0);
+    expect((await service.exited).code).toBe(0);
   });
 });
 
@@ -75,6 +75,6 @@ describe('two worker processes (KRR_WORKERS=2)', () => {
     } finally {
       service.child.kill('SIGTERM');
     }
-    expect(await service.exited).toBe(0);
+    expect((await service.exited).code).toBe(0);
   }, 60_000);
 });

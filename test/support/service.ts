@@ -5,6 +5,13 @@ import { projectRoot } from '../../src/paths';
 
 export const MAIN = path.join(projectRoot, 'dist', 'src', 'main.js');
 
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Date.now() when the process exited. */
+  at: number;
+}
+
 export interface RunningService {
   child: ChildProcess;
   /** `http://127.0.0.1:PORT/graphql` */
@@ -12,9 +19,16 @@ export interface RunningService {
   base: string;
   /** The agency token the service printed at start-up (all scopes). */
   token: string;
+  /** What the process printed: the start-up lines and the tail, bounded in memory. */
   output(): string;
-  /** Resolves with the exit code (null when killed by a signal). */
-  exited: Promise<number | null>;
+  exited: Promise<Exit>;
+}
+
+const running = new Set<ChildProcess>();
+
+/** Kills every service a test file started and did not stop (for `afterAll`). */
+export function killAllServices(): void {
+  for (const child of running) child.kill('SIGKILL');
 }
 
 /**
@@ -27,20 +41,30 @@ export function startService(env: Record<string, string>, timeoutMs = 60_000): P
     env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', KRR_RATE_LIMIT_PER_MINUTE: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
   let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const keep = (d: Buffer) => {
+    out += d;
+    if (out.length > 200_000) out = `${out.slice(0, 20_000)}\n[...]\n${out.slice(-100_000)}`;
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const exited = new Promise<Exit>((resolve) =>
+    child.once('exit', (code, signal) => {
+      running.delete(child);
+      resolve({ code, signal, at: Date.now() });
+    }),
+  );
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       clearInterval(poll);
       child.kill('SIGKILL');
       reject(new Error(`no start-up within ${timeoutMs} ms:\n${out}`));
     }, timeoutMs);
-    void exited.then((code) => {
+    void exited.then(({ code, signal }) => {
       clearInterval(poll);
       clearTimeout(timer);
-      reject(new Error(`exited with ${code} before it was ready:\n${out}`));
+      reject(new Error(`exited with ${code ?? signal} before it was ready:\n${out}`));
     });
     const poll = setInterval(() => {
       const token = /"Authorization": "Bearer ([^"]+)"/.exec(out)?.[1];
