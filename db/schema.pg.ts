@@ -1,0 +1,196 @@
+/**
+ * The register's tables for PostgreSQL: the same tables, SQL names, keys and indexes as
+ * `db/schema.ts` (SQLite), declared with drizzle-orm/pg-core. Plain Drizzle declarations
+ * only: drizzle-kit reads this file (`drizzle.pg.config.ts`), so nothing here may import
+ * type-graphql classes. Migrations: `npx drizzle-kit generate --config drizzle.pg.config.ts`
+ * writes them into `db/migrations-pg/`.
+ *
+ * Column types, on purpose:
+ * - Timestamps are `timestamp with time zone`, mode 'date'. The TypeScript row types this
+ *   file infers (`Date | null`, `boolean`, `number`) are then the very ones `db/schema.ts`
+ *   infers, so `PersonRow`, `ContactPointRow` and everything built on them (loaders,
+ *   resolvers, domain rules) stay one code path for both stores; Drizzle writes a `Date` as
+ *   ISO 8601 UTC and reads it back as a `Date`, and node-postgres parses `timestamptz` into
+ *   a `Date` on raw queries too, so hand-written SQL needs no ms<->Date mapping either.
+ *   Microsecond precision holds a JS millisecond exactly, and the values read well in psql.
+ *   (bigint ms would keep the SQLite mappers' `new Date(ms)`, but int8 arrives from
+ *   node-postgres as a string, and every raw query would need its own conversion.)
+ * - Booleans are `boolean` (SQLite stores 0/1).
+ * - Change numbers and the audit id are `bigint` in mode 'number' (SQLite's integer is
+ *   64-bit too): exact up to 2^53, far beyond any register. `openPgStore` makes the pool
+ *   parse int8 as a number for raw queries as well.
+ * - Enumerations stay `text` with a TypeScript enum, as in SQLite: the domain code checks
+ *   the values, and one schema shape keeps both migration histories alike.
+ */
+import { sql } from 'drizzle-orm';
+import { bigint, boolean, check, index, integer, pgTable, primaryKey, smallint, text, timestamp } from 'drizzle-orm/pg-core';
+
+/** `timestamp with time zone`, read and written as a JS `Date`. */
+const at = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const person = pgTable(
+  'person',
+  {
+    /** `personidentifikator`: 11-digit identity number. */
+    id: text('id').primaryKey(),
+    /** `status`: ACTIVE (`AKTIV`) or DELETED (`SLETTET`). */
+    status: text('status', { enum: ['ACTIVE', 'DELETED'] }).notNull(),
+    /** `reservasjon`: reserved against digital communication of important letters. */
+    reserved: boolean('reserved').notNull().default(false),
+    /** `reservasjonstidspunkt`: when the current reservation was made. */
+    reservedAt: at('reserved_at'),
+    /** `reservasjon_oppdatert`: when the reservation was last set either way. */
+    reservationUpdatedAt: at('reservation_updated_at'),
+    /** `spraak`: nb, nn, en or se. */
+    language: text('language', { enum: ['nb', 'nn', 'en', 'se'] }),
+    /** `spraak_oppdatert`. */
+    languageUpdatedAt: at('language_updated_at'),
+    /** When anything about the person last changed. */
+    updatedAt: at('updated_at').notNull(),
+    /** The change number of the person's latest change (see `change_log`): drives the change feed. */
+    changeNumber: bigint('change_number', { mode: 'number' }).notNull(),
+  },
+  (t) => [index('person_change_number_idx').on(t.changeNumber)],
+);
+
+export const contactPoint = pgTable(
+  'contact_point',
+  {
+    personId: text('person_id')
+      .notNull()
+      .references(() => person.id, { onDelete: 'cascade' }),
+    channel: text('channel', { enum: ['EMAIL', 'MOBILE'] }).notNull(),
+    /** The address as the citizen gave it (email) or in E.164 (mobile). */
+    address: text('address').notNull(),
+    /** What "the same address" means for the duplicate flag: lower-cased email, E.164 mobile. */
+    addressKey: text('address_key').notNull(),
+    /** `_oppdatert`. */
+    updatedAt: at('updated_at').notNull(),
+    /** `_sist_verifisert`: the citizen confirmed the address is still right. */
+    lastVerifiedAt: at('last_verified_at'),
+    /** `_sist_validert`: the address was proven by a one-time code. */
+    lastValidatedAt: at('last_validated_at'),
+  },
+  (t) => [primaryKey({ columns: [t.personId, t.channel] }), index('contact_point_address_idx').on(t.channel, t.addressKey)],
+);
+
+export const digitalPost = pgTable('digital_post', {
+  personId: text('person_id')
+    .primaryKey()
+    .references(() => person.id, { onDelete: 'cascade' }),
+  /** `postkasseadresse`, e.g. `ola.nordmann#9YDT`. */
+  mailboxAddress: text('mailbox_address').notNull(),
+  /** `postkasseleverandoeradresse`: the provider's 9-digit organisation number. */
+  providerOrgNumber: text('provider_org_number').notNull(),
+  /** `sertifikat`: base64 X.509 certificate for encrypting secure digital post. */
+  certificate: text('certificate'),
+});
+
+/**
+ * One row per change to a person, numbered 1, 2, 3, ... without gaps. The number is NOT a
+ * sequence (`serial`/identity): a sequence hands out numbers outside the transaction, so a
+ * rolled-back or failed write leaves a gap, and concurrent writers commit their numbers
+ * out of order (a change-feed reader could see 8 before 7 is committed and step over 7).
+ * It comes from `change_counter` instead (below).
+ */
+export const changeLog = pgTable(
+  'change_log',
+  {
+    changeNumber: bigint('change_number', { mode: 'number' }).primaryKey(),
+    personId: text('person_id').notNull(),
+    changedAt: at('changed_at').notNull(),
+    /** What kind of change: SEED, IMPORT, CONTACT_UPDATED, ... */
+    kind: text('kind').notNull(),
+  },
+  (t) => [index('change_log_person_idx').on(t.personId)],
+);
+
+/**
+ * The last change number handed out: exactly one row (id = 1), created by the migration
+ * `0001_change_counter_row` from `max(change_log.change_number)`.
+ *
+ * A write takes its number, inside its own transaction and as late as it can, with
+ *
+ *   update change_counter set last_change_number = last_change_number + 1 where id = 1
+ *   returning last_change_number
+ *
+ * (`recordChange` in `src/store/pg.ts` does this and the `change_log` insert in one
+ * statement). Why this gives 1..K with no gap and in commit order, across any number of
+ * gateway processes on one database:
+ * - The UPDATE row-locks the counter until the transaction ends. A rollback (or a crash)
+ *   undoes the increment with the rest of the change, so a failed write takes no number.
+ * - A second writer's UPDATE waits for that lock. Under READ COMMITTED (PostgreSQL's
+ *   default, which writers must keep) it then re-reads the row as committed and takes the
+ *   next number; after a rollback it takes the same number again.
+ * - PostgreSQL releases the lock only after the commit is visible, so number n+1 is taken
+ *   only once n is committed: any snapshot that sees change n+1 sees every change before
+ *   it. That is the promise the change feed relies on (SQLite gives it with its single
+ *   writer lock), and why a REPEATABLE READ feed page plus `latestChangeNumber` read in
+ *   the same snapshot never steps over a change.
+ * The price: numbered writes are serialised for the time from taking the number to the
+ * commit (the commit's WAL flush included), as every write is in SQLite. Taking the number
+ * last keeps that window short.
+ *
+ * Rejected: `pg_advisory_xact_lock(K)` + `max(change_number) + 1` gives the same order, but
+ * only for code that remembers the lock (a plain insert into change_log would race), and
+ * it breaks under REPEATABLE READ (the snapshot predates the lock); the counter row is
+ * enforced by the database itself. SERIALIZABLE + retry would need a retry loop around
+ * every write and still serialise on the same "max" read.
+ */
+export const changeCounter = pgTable(
+  'change_counter',
+  {
+    id: smallint('id').primaryKey().default(1),
+    lastChangeNumber: bigint('last_change_number', { mode: 'number' }).notNull(),
+  },
+  (t) => [check('change_counter_single_row', sql`${t.id} = 1`), check('change_counter_not_negative', sql`${t.lastChangeNumber} >= 0`)],
+);
+
+export type PersonRow = typeof person.$inferSelect;
+export type ContactPointRow = typeof contactPoint.$inferSelect;
+export type DigitalPostRow = typeof digitalPost.$inferSelect;
+
+/**
+ * One pending one-time code per person and channel: a new code replaces the old one. Only
+ * a salted scrypt hash of the code is kept. A code is for the address it was sent to.
+ * Kept in the database, not in a process: a code sent by one replica is checked by another.
+ */
+export const verificationCode = pgTable(
+  'verification_code',
+  {
+    personId: text('person_id')
+      .notNull()
+      .references(() => person.id, { onDelete: 'cascade' }),
+    channel: text('channel', { enum: ['EMAIL', 'MOBILE'] }).notNull(),
+    address: text('address').notNull(),
+    /** `salt:hash`, both hex. */
+    codeHash: text('code_hash').notNull(),
+    createdAt: at('created_at').notNull(),
+    expiresAt: at('expires_at').notNull(),
+    /** Wrong codes tried so far; at the limit the code is locked. */
+    failedAttempts: integer('failed_attempts').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.personId, t.channel] })],
+);
+
+/**
+ * Who looked up whom: one row per person per agency request, written in one statement at
+ * the end of the request. Kept apart from `change_log`: a lookup changes nothing. The id
+ * is an identity column (gaps on rollback do not matter here: it only orders a person's
+ * lookups); by default, not always, so a copy from SQLite can keep its ids.
+ */
+export const lookupAudit = pgTable(
+  'lookup_audit',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedByDefaultAsIdentity(),
+    personId: text('person_id').notNull(),
+    agencyOrgNumber: text('agency_org_number').notNull(),
+    lookedUpAt: at('looked_up_at').notNull(),
+    /** The scopes the request actually used, space-separated (may be empty). */
+    scopes: text('scopes').notNull(),
+  },
+  (t) => [index('lookup_audit_person_idx').on(t.personId, t.id)],
+);
+
+export type VerificationCodeRow = typeof verificationCode.$inferSelect;
+export type LookupAuditRow = typeof lookupAudit.$inferSelect;
