@@ -18,7 +18,38 @@ export const ErrorCode = {
   CODE_INVALID: 'CODE_INVALID',
   /** The change was saved but the code could not be sent; ask for a new one. */
   CODE_NOT_SENT: 'CODE_NOT_SENT',
+  /** A new code was asked for too soon after the last one; `extensions.retryAfterSeconds`. */
+  CODE_RESEND_TOO_SOON: 'CODE_RESEND_TOO_SOON',
+  QUERY_TOO_DEEP: 'QUERY_TOO_DEEP',
+  TOO_MANY_ALIASES: 'TOO_MANY_ALIASES',
+  QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
+  TOO_MANY_TOKENS: 'TOO_MANY_TOKENS',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  BATCH_TOO_LARGE: 'BATCH_TOO_LARGE',
+  RATE_LIMITED: 'RATE_LIMITED',
+  /** Gateway mode: another source of the graph failed or did not answer in time. */
+  SOURCE_UNAVAILABLE: 'SOURCE_UNAVAILABLE',
 } as const;
+
+/** Apollo Server's own codes for requests that cannot be run; safe to pass on as they are. */
+const APOLLO_REQUEST_CODES = [
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_REQUEST',
+  'OPERATION_RESOLUTION_FAILURE',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+];
+
+/**
+ * The codes a client may see with the error's own message. Any other error (a bug, the
+ * database, a library, another source's internals) is masked: the allow-list, not a
+ * deny-list, so that nothing unforeseen passes.
+ */
+export const CLIENT_ERROR_CODES: ReadonlySet<string> = new Set([
+  ...Object.values(ErrorCode).filter((c) => c !== 'INTERNAL_SERVER_ERROR'),
+  ...APOLLO_REQUEST_CODES,
+]);
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 export function badUserInput(message: string, extensions: Record<string, unknown> = {}): GraphQLError {

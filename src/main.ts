@@ -47,7 +47,7 @@ export async function start(config: Config, logger: Logger) {
   const sampleIds = samples.length > 0 ? [...samples, ...unregisteredSamples(new Set(samples), 5)] : [];
   const server = await createServer({
     config,
-    schema: buildSubgraphRegisterSchema(),
+    schema: buildSubgraphRegisterSchema(undefined, { openSdl: config.introspection }),
     store,
     verifier,
     logger,

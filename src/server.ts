@@ -13,7 +13,7 @@ import http from 'node:http';
 import { authenticate } from './auth/authenticate';
 import type { TokenVerifier } from './auth/tokens';
 import { maskIdentityNumbersIn } from './domain/identity-number';
-import { ErrorCode } from './errors';
+import { CLIENT_ERROR_CODES, ErrorCode } from './errors';
 import type { Context } from './graphql/context';
 import { GRAPHIQL_ASSET_PATH, graphiqlAssets, graphiqlPage, type GraphiqlPageOptions } from './http/graphiql';
 import { createLoaders } from './loaders';
@@ -63,16 +63,18 @@ export interface RegisterServer {
  */
 function formatError(logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    // A resolver that meant to refuse threw a GraphQLError with its own code; Apollo gives
-    // everything else (a plain Error, a bug) INTERNAL_SERVER_ERROR.
+    // A refusal we (or Apollo) meant carries one of the client codes; everything else, a bug
+    // or a failure anywhere (in gateway mode: any uncoded error of any source), is masked.
     const code = formatted.extensions?.code;
     // graphql-js reports its token limit as a plain syntax error ("more that N tokens" in
     // graphql 16); give it a code of its own.
     if (code === 'GRAPHQL_PARSE_FAILED' && /Document contains more tha[nt] \d+ tokens/.test(formatted.message)) {
       return { ...formatted, extensions: { ...formatted.extensions, code: 'TOO_MANY_TOKENS' } };
     }
-    if (typeof code === 'string' && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
-      return { ...formatted, message: maskIdentityNumbersIn(formatted.message) };
+    if (typeof code === 'string' && CLIENT_ERROR_CODES.has(code)) {
+      // Another source's debugging details are not for our clients.
+      const { exception: _exception, stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
+      return { ...formatted, message: maskIdentityNumbersIn(formatted.message), extensions };
     }
     const errorId = randomUUID();
     const original = error instanceof GraphQLError && error.originalError ? error.originalError : error;

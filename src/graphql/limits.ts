@@ -79,7 +79,9 @@ function measure(operation: OperationDefinitionNode, document: DocumentNode): { 
  * 78 000, and two aliased `persons` of 1000 ids, whatever they select, over 80 000.
  */
 export const costEstimator: ComplexityEstimator = ({ field, args, childComplexity }) => {
-  const each = 1 + childComplexity + (getNamedType(field.type).name === 'Person' ? PERSON_COST : 0);
+  // `_Entity` is what a gateway's `_entities` returns: people too.
+  const named = getNamedType(field.type).name;
+  const each = 1 + childComplexity + (named === 'Person' || named === '_Entity' ? PERSON_COST : 0);
   const listed = isListType(getNullableType(field.type));
   const size =
     typeof args.first === 'number'

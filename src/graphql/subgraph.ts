@@ -21,7 +21,15 @@ const FEDERATION_LINK = 'extend schema @link(url: "https://specs.apollo.dev/fede
  * only, at most 1000 a request, through the same DataLoaders (one SQL statement per table
  * for the whole batch), and recorded in the lookup audit log.
  */
-export function buildSubgraphRegisterSchema(base: GraphQLSchema = buildRegisterSchema()): GraphQLSchema {
+export interface SubgraphOptions {
+  /**
+   * Whether anyone may read `_service { sdl }` (follows KRR_INTROSPECTION). When not, only
+   * agencies and the in-process gateway (which has no viewer) may: the SDL is the schema.
+   */
+  openSdl: boolean;
+}
+
+export function buildSubgraphRegisterSchema(base: GraphQLSchema = buildRegisterSchema(), options: SubgraphOptions = { openSdl: true }): GraphQLSchema {
   // The people of one `_entities` call, loaded together before the references are resolved one by one.
   const batches = new WeakMap<Context, Map<string, Person>>();
   const resolvers = createResolversMap(base) as Record<string, Record<string, unknown>>;
@@ -50,6 +58,14 @@ export function buildSubgraphRegisterSchema(base: GraphQLSchema = buildRegisterS
     batches.set(ctx, new Map(people.map((p) => [p.id, p])));
     return resolveEntities(source, args, ctx, info);
   };
+  if (!options.openSdl) {
+    const service = schema.getQueryType()!.getFields()._service;
+    const resolveService = service.resolve!;
+    service.resolve = (source, args, ctx: Partial<Context>, info) => {
+      if (ctx.viewer && ctx.viewer.kind !== 'agency') throw forbidden('_service is for agencies and gateways while introspection is off');
+      return resolveService(source, args, ctx, info);
+    };
+  }
   return schema;
 }
 

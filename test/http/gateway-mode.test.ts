@@ -60,6 +60,18 @@ describe('gateway mode', () => {
     expect(audited.n).toBeGreaterThanOrEqual(2);
   });
 
+  it('masks an unexpected error of the register as in normal mode: no SQL reaches the client', async () => {
+    register.store.sqlite.exec('alter table digital_post rename to digital_post_away');
+    try {
+      const { body } = await post(`{ persons(ids: ["${people[0]}"]) { id digitalMailbox { address } } }`, await register.agencyToken());
+      expect(body.errors?.[0].extensions).toMatchObject({ code: 'INTERNAL_SERVER_ERROR' });
+      expect(body.errors?.[0].message).toMatch(/^Internal server error \(error id [0-9a-f-]{36}\)$/);
+      expect(JSON.stringify(body)).not.toMatch(/digital_post|no such table/);
+    } finally {
+      register.store.sqlite.exec('alter table digital_post_away rename to digital_post');
+    }
+  });
+
   it('gives partial data and an error naming a slow source, within the timeout', async () => {
     letters.setDelay(3000);
     const started = Date.now();

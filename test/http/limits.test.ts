@@ -47,6 +47,17 @@ describe('what one operation may cost', () => {
     expect(json.data.persons).toHaveLength(1000);
   });
 
+  it('counts people reached through _entities like persons: three batches of 1000 are refused', async () => {
+    const reps = ids.map((id) => ({ __typename: 'Person', id }));
+    const one = await ctx.post({ query: 'query($r: [_Any!]!) { _entities(representations: $r) { ... on Person { id status } } }', variables: { r: reps } }, token);
+    expect(one.json.errors).toBeUndefined();
+    const three = await ctx.post(
+      { query: 'query($r: [_Any!]!) { a: _entities(representations: $r) { ... on Person { id } } b: _entities(representations: $r) { ... on Person { id } } c: _entities(representations: $r) { ... on Person { id } } }', variables: { r: reps } },
+      token,
+    );
+    expect(three.json.errors[0].extensions.code).toBe('QUERY_TOO_COMPLEX');
+  });
+
   it('refuses two aliased lookups of 1000 people, before any resolver runs', async () => {
     const audit = auditRows();
     const statements = ctx.register.store.statements.count;
@@ -196,6 +207,12 @@ describe('production defaults', () => {
     try {
       const { json } = await ctx.post({ query: '{ __schema { queryType { name } } }' });
       expect(json.errors[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      // Nor the subgraph SDL, but to agencies (and the in-process gateway).
+      const sdl = await ctx.post({ query: '{ _service { sdl } }' });
+      expect(sdl.json.errors[0].extensions.code).toBe('FORBIDDEN');
+      expect(sdl.text).not.toContain('type Person');
+      const agency = await ctx.post({ query: '{ _service { sdl } }' }, await ctx.register.agencyToken([]));
+      expect(agency.json.data._service.sdl).toContain('type Person');
       const page = await fetch(`${ctx.base}/graphql`, { headers: { accept: 'text/html' } });
       expect(page.headers.get('content-type')).not.toMatch(/html/);
     } finally {

@@ -15,7 +15,8 @@ import { createServer, type RegisterServer } from '../../src/server';
 import { openStore, type Store } from '../../src/store/database';
 import { replacePerson, type PersonRecord } from '../../src/store/person-writer';
 
-const schema = buildSubgraphRegisterSchema();
+// Built once per test file; a register with introspection off gets its own (see `openSdl`).
+const openSchema = buildSubgraphRegisterSchema();
 
 export interface TestRegister {
   config: Config;
@@ -47,7 +48,7 @@ export async function createTestRegister(env: Record<string, string> = {}): Prom
   const devKey = verifier.devKey;
   const server = await createServer({
     config,
-    schema,
+    schema: config.introspection ? openSchema : buildSubgraphRegisterSchema(undefined, { openSdl: false }),
     store,
     verifier,
     logger: createLogger('silent'),
