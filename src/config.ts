@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -38,6 +39,8 @@ export interface Config {
   outboxFile: string;
   /** How long a one-time code stays valid. */
   codeTtlSeconds: number;
+  /** How long before another code may be sent to the same channel. */
+  codeResendSeconds: number;
   limits: {
     maxDepth: number;
     maxAliases: number;
@@ -117,17 +120,23 @@ function subgraphList(raw: string, problems: string[]): { name: string; url: str
   return list;
 }
 
-function jwksUri(value: string, name: string, problems: string[]): string {
+function jwksUri(value: string, name: string, production: boolean, problems: string[]): string {
   if (/^https?:\/\//.test(value)) {
     try {
       new URL(value);
     } catch {
       problems.push(`${name} is not a valid URL: "${value}"`);
     }
+    // Keys fetched over plain HTTP could be swapped on the way.
+    if (production && value.startsWith('http://')) problems.push(`${name} must be https:// in production`);
     return value;
   }
-  return path.resolve(value);
+  const file = path.resolve(value);
+  if (!existsSync(file)) problems.push(`${name}: no such file ${file}`);
+  return file;
 }
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
@@ -155,8 +164,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
     auth = {
       mode: 'external',
-      agency: { issuer: env.KRR_AGENCY_ISSUER ?? '', jwksUri: jwksUri(env.KRR_AGENCY_JWKS_URI ?? '', 'KRR_AGENCY_JWKS_URI', problems) },
-      citizen: { issuer: env.KRR_CITIZEN_ISSUER ?? '', jwksUri: jwksUri(env.KRR_CITIZEN_JWKS_URI ?? '', 'KRR_CITIZEN_JWKS_URI', problems) },
+      agency: { issuer: env.KRR_AGENCY_ISSUER ?? '', jwksUri: jwksUri(env.KRR_AGENCY_JWKS_URI ?? '', 'KRR_AGENCY_JWKS_URI', nodeEnv === 'production', problems) },
+      citizen: { issuer: env.KRR_CITIZEN_ISSUER ?? '', jwksUri: jwksUri(env.KRR_CITIZEN_JWKS_URI ?? '', 'KRR_CITIZEN_JWKS_URI', nodeEnv === 'production', problems) },
       audience: env.KRR_AUDIENCE ?? '',
     };
   }
@@ -172,6 +181,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auth,
     outboxFile: env.KRR_OUTBOX_FILE ? path.resolve(env.KRR_OUTBOX_FILE) : path.join(dataDir, 'outbox.jsonl'),
     codeTtlSeconds: integer(env, 'KRR_CODE_TTL_SECONDS', 600, 30, 86_400, problems),
+    codeResendSeconds: integer(env, 'KRR_CODE_RESEND_SECONDS', 60, 0, 3600, problems),
     limits: {
       maxDepth: integer(env, 'KRR_MAX_DEPTH', 10, 2, 100, problems),
       maxAliases: integer(env, 'KRR_MAX_ALIASES', 30, 0, 1000, problems),
@@ -192,6 +202,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
   if (env.KRR_EXECUTOR && !['jit', 'graphql-js'].includes(env.KRR_EXECUTOR)) problems.push(`KRR_EXECUTOR must be jit or graphql-js, got "${env.KRR_EXECUTOR}"`);
   if (env.KRR_LOADER_MODE && !['naive', 'batched'].includes(env.KRR_LOADER_MODE)) problems.push(`KRR_LOADER_MODE must be batched or naive, got "${env.KRR_LOADER_MODE}"`);
+  if (!LOG_LEVELS.includes(config.logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${config.logLevel}"`);
+  // Only the development outbox exists so far: production must say it knows (README: Notifier).
+  if (env.KRR_NOTIFIER !== undefined && env.KRR_NOTIFIER !== 'outbox') problems.push(`KRR_NOTIFIER must be outbox (the only notifier so far), got "${env.KRR_NOTIFIER}"`);
+  if (nodeEnv === 'production' && env.KRR_NOTIFIER !== 'outbox') {
+    problems.push('no SMS or email gateway is plugged in: codes would only be written to KRR_OUTBOX_FILE. Set KRR_NOTIFIER=outbox to run so anyway (README: Messages with codes)');
+  }
+  if (env.KRR_SUPERGRAPH_FILE && !existsSync(path.resolve(env.KRR_SUPERGRAPH_FILE))) problems.push(`KRR_SUPERGRAPH_FILE: no such file ${path.resolve(env.KRR_SUPERGRAPH_FILE)}`);
   if (env.KRR_SUBGRAPHS || env.KRR_SUPERGRAPH_FILE) {
     if (env.KRR_SUBGRAPHS && env.KRR_SUPERGRAPH_FILE) problems.push('set KRR_SUBGRAPHS or KRR_SUPERGRAPH_FILE, not both');
     config.gateway = {

@@ -1,7 +1,8 @@
 import 'reflect-metadata';
-import cluster from 'node:cluster';
+import cluster, { type Worker } from 'node:cluster';
 import { DEFAULT_SEED, progressPrinter, seedPopulation } from '../db/seed/seed';
 import { syntheticIdentityNumber, createRandom } from '../db/seed/generate';
+import { loadOrCreateDevKey } from './auth/keys';
 import { createTokenVerifier, mintDevToken } from './auth/tokens';
 import { ALL_SCOPES } from './auth/scopes';
 import { ConfigError, loadConfig, type Config } from './config';
@@ -106,7 +107,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   if (config.workers > 1 && cluster.isPrimary) {
-    runPrimary(config, logger);
+    await runPrimary(config, logger);
     return;
   }
   const running = await start(config, logger);
@@ -135,13 +136,26 @@ async function main(): Promise<void> {
  * writes queue on SQLite's lock). A signal is passed on to every worker; the primary exits
  * when they all have, 0 if they all stopped cleanly. A worker that dies otherwise is replaced.
  */
-function runPrimary(config: Config, logger: Logger): void {
+async function runPrimary(config: Config, logger: Logger): Promise<void> {
   prepareDatabase(config, logger).close();
+  // Made once here: workers racing to create it would each sign with a key of their own.
+  if (config.auth.mode === 'development') await loadOrCreateDevKey(config.auth.keyFile);
   let stopping = false;
-  const fork = () => cluster.fork();
+  const listening = new Set<number>();
+  const fork = () => cluster.fork().once('listening', function (this: Worker) {
+    listening.add(this.id);
+  });
   for (let i = 0; i < config.workers; i++) fork();
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) return;
+    if (!listening.has(worker.id)) {
+      // It never served: another would fail the same way (port taken, a file missing).
+      logger.error({ worker: worker.id, code, signal }, 'a worker failed to start; stopping');
+      stopping = true;
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
+      process.exitCode = 1;
+      return;
+    }
     logger.error({ worker: worker.id, code, signal }, 'worker died; starting another');
     fork();
   });

@@ -11,6 +11,7 @@ import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'gr
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { authenticate } from './auth/authenticate';
+import { ANONYMOUS, type Viewer } from './auth/viewer';
 import type { TokenVerifier } from './auth/tokens';
 import { maskIdentityNumbersIn } from './domain/identity-number';
 import { CLIENT_ERROR_CODES, ErrorCode } from './errors';
@@ -223,7 +224,14 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
   await apollo.start();
 
   async function createContext(authorization: string | undefined, clientIp?: string, requests = 1): Promise<Context> {
-    const viewer = await authenticate(authorization, verifier);
+    let viewer: Viewer;
+    try {
+      viewer = await authenticate(authorization, verifier);
+    } catch (error) {
+      // A refused token still counts, against the client's address: forging is not free.
+      await rateLimiter.take(ANONYMOUS, clientIp, requests);
+      throw error;
+    }
     await rateLimiter.take(viewer, clientIp, requests);
     const sqlStatements = new StatementCounter();
     const measure = countingInto(store, sqlStatements);
@@ -232,7 +240,7 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
       authorization,
       loaders: createLoaders(people, { observeBatch: (loader, size) => metrics.batchSize.observe({ loader }, size), measure, mode: config.loaderMode }),
       now: new Date(),
-      selfService: new SelfService(new CitizenStore(store.db, measure), deps.notifier, logger, config.codeTtlSeconds),
+      selfService: new SelfService(new CitizenStore(store.db, measure), deps.notifier, logger, config.codeTtlSeconds, config.codeResendSeconds),
       sqlStatements,
       audit,
       lookups: { personIds: new Set(), scopes: new Set() },

@@ -30,6 +30,7 @@ export function checkDigitsFor(firstNine: string): string | null {
 }
 
 const ELEVEN_DIGITS = /^\d{11}$/;
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const;
 
 export interface ParsedIdentityNumber {
   kind: IdentityNumberKind;
@@ -56,7 +57,8 @@ export function parseIdentityNumber(value: string): ParsedIdentityNumber | null 
     synthetic = true;
     month -= 80;
   }
-  if (day < 1 || day > 31 || month < 1 || month > 12) return null;
+  // The century is not in the number, so 29 February is allowed in every year.
+  if (month < 1 || month > 12 || day < 1 || day > DAYS_IN_MONTH[month - 1]) return null;
   if (checkDigitsFor(value.slice(0, 9)) !== value.slice(9)) return null;
   return { kind, synthetic, day, month };
 }

@@ -26,8 +26,23 @@ export class SelfService {
     private readonly notifier: Notifier,
     private readonly logger: Logger,
     private readonly codeTtlSeconds: number,
+    /** At most one code per channel this often: no flooding an address, no fast guessing. */
+    private readonly codeResendSeconds: number,
     private readonly clock: () => Date = () => new Date(),
   ) {}
+
+  /** Refuses (before anything is written) when a code went to this channel too recently. */
+  private assertMaySendCode(pid: string, channel: Channel, now: Date): void {
+    const pending = this.store.pendingCode(pid, channel);
+    if (!pending) return;
+    const wait = Math.ceil((pending.createdAt.getTime() + this.codeResendSeconds * 1000 - now.getTime()) / 1000);
+    if (wait > 0) {
+      throw refused(ErrorCode.CODE_RESEND_TOO_SOON, `A code was sent to this ${channel === 'EMAIL' ? 'email address' : 'mobile number'} moments ago: try again in ${wait} s`, {
+        channel,
+        retryAfterSeconds: wait,
+      });
+    }
+  }
 
   async updateContactInfo(pid: string, input: ContactInfoInput): Promise<void> {
     const wanted: { channel: Channel; address: string; addressKey: string }[] = [];
@@ -47,6 +62,7 @@ export class SelfService {
       throw badUserInput(problems.join('; '), { fields });
     }
     if (wanted.length === 0) throw badUserInput('give email, mobile or both', { fields: ['email', 'mobile'] });
+    for (const w of wanted) this.assertMaySendCode(pid, w.channel, this.clock());
 
     const codes = await Promise.all(wanted.map(async () => newCode()));
     const changes: ChannelChange[] = await Promise.all(wanted.map(async (w, i) => ({ ...w, codeHash: await hashCode(codes[i]) })));
@@ -58,6 +74,7 @@ export class SelfService {
 
   /** Sends a fresh code for the channel's current address, replacing any pending one. */
   async resendCode(pid: string, channel: Channel): Promise<void> {
+    this.assertMaySendCode(pid, channel, this.clock());
     const code = newCode();
     const hash = await hashCode(code);
     const now = this.clock();

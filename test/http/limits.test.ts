@@ -186,6 +186,17 @@ describe('rate limits', () => {
     expect((await ctx.post({ query: '{ me { id } }' }, await ctx.register.citizenToken(b))).status).toBe(200);
   });
 
+  it('counts refused tokens against the client address, so forging is not free', async () => {
+    const fresh = await started({ KRR_RATE_LIMIT_PER_MINUTE: '3' });
+    try {
+      const statuses = [];
+      for (let i = 0; i < 4; i++) statuses.push((await fresh.post({ query: '{ __typename }' }, 'forged.token.here')).status);
+      expect(statuses).toEqual([401, 401, 401, 429]);
+    } finally {
+      await fresh.register.close();
+    }
+  });
+
   it('counts refusals in /metrics', async () => {
     const text = await (await fetch(`${ctx.base}/metrics`)).text();
     expect(text).toMatch(/krr_rate_limit_refusals_total\{kind="agency"\} [1-9]/);
@@ -195,7 +206,7 @@ describe('rate limits', () => {
 
 describe('production defaults', () => {
   it('turns introspection and GraphiQL off in production, and each can be switched back on', async () => {
-    const env = { NODE_ENV: 'production', KRR_AGENCY_ISSUER: 'https://a.example/', KRR_AGENCY_JWKS_URI: '/dev/null', KRR_CITIZEN_ISSUER: 'https://c.example/', KRR_CITIZEN_JWKS_URI: '/dev/null', KRR_AUDIENCE: 'x' };
+    const env = { NODE_ENV: 'production', KRR_AGENCY_ISSUER: 'https://a.example/', KRR_AGENCY_JWKS_URI: '/dev/null', KRR_CITIZEN_ISSUER: 'https://c.example/', KRR_CITIZEN_JWKS_URI: '/dev/null', KRR_AUDIENCE: 'x', KRR_NOTIFIER: 'outbox' };
     const { loadConfig } = await import('../../src/config');
     expect(loadConfig(env)).toMatchObject({ introspection: false, graphiql: false });
     expect(loadConfig({ ...env, KRR_INTROSPECTION: 'true', KRR_GRAPHIQL: 'on' })).toMatchObject({ introspection: true, graphiql: true });

@@ -144,7 +144,7 @@ describe('change feed scopes and audit', () => {
     expect(plain.data?.changes.entries.map((e) => e.person.id)).toEqual(people.slice(0, 3));
     const full = await register.execute(ChangesDocument, { after: base, first: 1 }, token);
     expect(new Set(full.errors?.map((e) => `${e.path?.slice(0, 4).join('.')}:${e.path?.[4]}:${e.extensions?.code}`))).toEqual(
-      new Set(['changes.entries.0.person:notificationStatus:FORBIDDEN', 'changes.entries.0.person:contactInfo:FORBIDDEN', 'changes.entries.0.person:digitalMailbox:FORBIDDEN', 'changes.entries.0.person:certificate:FORBIDDEN', 'changes.entries.0.person:language:FORBIDDEN', 'changes.entries.0.person:languageUpdatedAt:FORBIDDEN']),
+      new Set(['changes.entries.0.person:notificationStatus:FORBIDDEN', 'changes.entries.0.person:contactInfo:FORBIDDEN', 'changes.entries.0.person:digitalMailbox:FORBIDDEN', 'changes.entries.0.person:certificate:FORBIDDEN', 'changes.entries.0.person:language:FORBIDDEN', 'changes.entries.0.person:languageUpdatedAt:FORBIDDEN', 'changes.entries.0.person:updatedAt:FORBIDDEN']),
     );
     expect(full.data?.changes.entries[0].person).toMatchObject({ id: people[0], status: 'ACTIVE', reservation: { reserved: false }, contactInfo: null });
   });

@@ -306,11 +306,34 @@ describe('lookup audit log', () => {
   });
 });
 
+describe('how often codes may be sent', () => {
+  it('sends at most one code per channel a minute, refusing before anything is written', async () => {
+    const slow = await createTestRegister({ KRR_CODE_RESEND_SECONDS: '60' });
+    try {
+      const [pid] = syntheticIds(1, 3131);
+      const token = await slow.citizenToken(pid);
+      const first = await slow.execute(UpdateContactInfoDocument, { input: { mobile: '91111119' } }, token);
+      expect(first.errors).toBeUndefined();
+      const again = await slow.execute(UpdateContactInfoDocument, { input: { mobile: '92222229' } }, token);
+      expect(again.errors?.[0].extensions).toMatchObject({ code: 'CODE_RESEND_TOO_SOON', channel: 'MOBILE' });
+      expect((again.errors?.[0].extensions?.retryAfterSeconds as number) > 0).toBe(true);
+      const resend = await slow.execute(ResendVerificationCodeDocument, { channel: 'MOBILE' }, token);
+      expect(resend.errors?.[0].extensions?.code).toBe('CODE_RESEND_TOO_SOON');
+      expect(readOutbox(slow.config.outboxFile)).toHaveLength(1);
+      expect((await slow.execute(MeDocument, {}, token)).data?.me?.contactInfo?.mobile?.number).toBe('+4791111119');
+      // The other channel is not held up.
+      expect((await slow.execute(UpdateContactInfoDocument, { input: { email: 'x@example.org' } }, token)).errors).toBeUndefined();
+    } finally {
+      await slow.close();
+    }
+  });
+});
+
 describe('when things fail', () => {
   it('keeps the change and says CODE_NOT_SENT when the code cannot be sent', async () => {
     const { pid } = await newCitizen();
     const failing = { send: async () => Promise.reject(new Error('gateway down')) };
-    const service = new SelfService(new CitizenStore(register.store.db), failing, createLogger('silent'), 600);
+    const service = new SelfService(new CitizenStore(register.store.db), failing, createLogger('silent'), 600, 0);
     await expect(service.updateContactInfo(pid, { email: 'unsent@example.org' })).rejects.toMatchObject({ extensions: { code: 'CODE_NOT_SENT' } });
     expect(register.store.sqlite.prepare('select address from contact_point where person_id = ?').get(pid)).toEqual({ address: 'unsent@example.org' });
   });

@@ -117,7 +117,7 @@ describe('scopes', () => {
     const token = await register.agencyToken([Scope.DIGITAL_POST]);
     const { data, errors } = await register.execute(LookUpPeopleDocument, { ids: [active] }, token);
     const refused = new Set(errors?.map((e) => `${e.path?.[2]}:${e.extensions?.code}`));
-    expect(refused).toEqual(new Set(['notificationStatus:FORBIDDEN', 'contactInfo:FORBIDDEN', 'language:FORBIDDEN', 'languageUpdatedAt:FORBIDDEN']));
+    expect(refused).toEqual(new Set(['notificationStatus:FORBIDDEN', 'contactInfo:FORBIDDEN', 'language:FORBIDDEN', 'languageUpdatedAt:FORBIDDEN', 'updatedAt:FORBIDDEN']));
     expect(errors?.[0].message).toContain(Scope.CONTACT_INFO);
     expect(data!.persons[0]).toMatchObject({ id: active, status: 'ACTIVE', reservation: { reserved: false }, contactInfo: null, notificationStatus: null });
     expect(data!.persons[0].digitalMailbox).not.toBeNull();

@@ -131,6 +131,17 @@ describe('configuration', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/NODE_ENV=production needs real token issuers/);
   });
 
+  it('refuses what would fail later or weaken production: log level, plain-HTTP keys, missing files, no notifier', () => {
+    expect(() => loadConfig({ LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL must be one of/);
+    const issuers = { KRR_AGENCY_ISSUER: 'a', KRR_CITIZEN_ISSUER: 'c', KRR_AUDIENCE: 'x', KRR_CITIZEN_JWKS_URI: 'https://c.example/jwks' };
+    const production = { ...issuers, NODE_ENV: 'production', KRR_NOTIFIER: 'outbox' };
+    expect(() => loadConfig({ ...production, KRR_AGENCY_JWKS_URI: 'http://a.example/jwks' })).toThrow(/KRR_AGENCY_JWKS_URI must be https:\/\/ in production/);
+    expect(() => loadConfig({ ...issuers, KRR_AGENCY_JWKS_URI: '/no/such/jwks.json' })).toThrow(/KRR_AGENCY_JWKS_URI: no such file/);
+    expect(() => loadConfig({ ...production, KRR_AGENCY_JWKS_URI: 'https://a.example/jwks', KRR_NOTIFIER: undefined })).toThrow(/no SMS or email gateway is plugged in/);
+    expect(loadConfig({ ...production, KRR_AGENCY_JWKS_URI: 'https://a.example/jwks' }).env).toBe('production');
+    expect(() => loadConfig({ KRR_SUPERGRAPH_FILE: '/no/such/supergraph.graphql' })).toThrow(/KRR_SUPERGRAPH_FILE: no such file/);
+  });
+
   it('reads PORT, HOST and KRR_DB_PATH and refuses a bad port', () => {
     expect(loadConfig({ PORT: '5000', HOST: '0.0.0.0', KRR_DB_PATH: '/tmp/x.sqlite' })).toMatchObject({ port: 5000, host: '0.0.0.0', dbPath: '/tmp/x.sqlite' });
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT must be a whole number/);

@@ -39,8 +39,9 @@ export interface TestRegister {
 /** A register on a fresh temporary database with development tokens, as `npm start` builds it. */
 export async function createTestRegister(env: Record<string, string> = {}): Promise<TestRegister> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'krr-test-'));
-  // No rate limit unless a test asks for one: tests send many requests from one agency.
-  const config = loadConfig({ NODE_ENV: 'test', KRR_DATA_DIR: dir, KRR_RATE_LIMIT_PER_MINUTE: '0', ...env });
+  // No rate limit and no code resend wait unless a test asks for them: tests send many
+  // requests from one agency and set addresses several times in a row.
+  const config = loadConfig({ NODE_ENV: 'test', KRR_DATA_DIR: dir, KRR_RATE_LIMIT_PER_MINUTE: '0', KRR_CODE_RESEND_SECONDS: '0', ...env });
   const store = openStore(config.dbPath);
   const verifier = await createTokenVerifier(config.auth);
   if (config.auth.mode !== 'development' || !verifier.devKey) throw new Error('test register needs development auth');

@@ -41,6 +41,21 @@ describe('identity numbers', () => {
     expect(parseIdentityNumber(complete('419290123'))).toMatchObject({ kind: 'D_NUMMER', synthetic: true, day: 1, month: 12 });
   });
 
+  it('rejects days a month does not have, allowing 29 February (the century is not in the number)', () => {
+    const firstValid = (prefix: string) => {
+      for (let n = 0; n < 1000; n++) {
+        const nine = prefix + String(n).padStart(3, '0');
+        if (checkDigitsFor(nine)) return nine + checkDigitsFor(nine);
+      }
+      throw new Error(`no valid number for ${prefix}`);
+    };
+    expect(isValidIdentityNumber(firstValid('310290'))).toBe(false); // 31 February
+    expect(isValidIdentityNumber(firstValid('318290'))).toBe(false); // synthetic 31 February
+    expect(isValidIdentityNumber(firstValid('310490'))).toBe(false); // 31 April
+    expect(isValidIdentityNumber(firstValid('290290'))).toBe(true); // 29 February
+    expect(isValidIdentityNumber(firstValid('300490'))).toBe(true);
+  });
+
   it('rejects impossible dates, wrong lengths and non-digits', () => {
     expect(isValidIdentityNumber(complete('320190123'))).toBe(false); // day 32
     expect(isValidIdentityNumber(complete('011390123'))).toBe(false); // month 13

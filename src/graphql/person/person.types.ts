@@ -267,8 +267,13 @@ export class Person {
     return this.active ? (this.row?.languageUpdatedAt ?? null) : null;
   }
 
-  @Field(() => Date, { simple: true, nullable: true, description: 'When anything about the person last changed; null when not registered.' })
+  @Field(() => Date, {
+    simple: true,
+    nullable: true,
+    description: 'When anything about the person last changed; null when not registered. Needs `krr:global/kontaktinformasjon.read`: it tells when contact details changed.',
+  })
   get updatedAt(): Date | null {
+    requireScope(this.ctx, Scope.CONTACT_INFO, 'Person.updatedAt');
     return this.row?.updatedAt ?? null;
   }
 }
