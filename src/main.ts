@@ -19,12 +19,13 @@ const SHUTDOWN_GRACE_MS = 15_000;
 const DEV_ORG_NUMBER = '991825827';
 
 /** A few valid synthetic ids that are not in the register, to show NOT_REGISTERED. */
-function unregisteredSamples(exclude: Set<string>, n: number): string[] {
+function unregisteredSamples(store: Store, n: number): string[] {
   const random = createRandom(1);
+  const registered = store.sqlite.prepare('select 1 from person where id = ?');
   const out: string[] = [];
   while (out.length < n) {
     const id = syntheticIdentityNumber(random);
-    if (!exclude.has(id)) out.push(id);
+    if (!registered.get(id) && !out.includes(id)) out.push(id);
   }
   return out;
 }
@@ -45,7 +46,7 @@ export async function start(config: Config, logger: Logger) {
 
   const verifier = await createTokenVerifier(config.auth);
   const samples = syntheticSampleIds(store.db, 995);
-  const sampleIds = samples.length > 0 ? [...samples, ...unregisteredSamples(new Set(samples), 5)] : [];
+  const sampleIds = samples.length > 0 ? [...samples, ...unregisteredSamples(store, 5)] : [];
   const server = await createServer({
     config,
     schema: buildSubgraphRegisterSchema(undefined, { openSdl: config.introspection }),

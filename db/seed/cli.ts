@@ -6,9 +6,10 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../../src/config';
 import { openStore } from '../../src/store/database';
 import { countPeople } from '../../src/store/person-writer';
-import { DEFAULT_SEED, progressPrinter, seedPopulation } from './seed';
+import { bulkSeed } from './bulk';
+import { DEFAULT_SEED, progressPrinter } from './seed';
 
-function main(): void {
+async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       count: { type: 'string', default: '10000' },
@@ -33,16 +34,19 @@ function main(): void {
   try {
     const before = countPeople(store.db);
     if (before > 0) console.error(`the database already holds ${before} people; adding ${count} more (existing ids are replaced)`);
-    seedPopulation(store.db, { count, seed, now }, progressPrinter());
+    const report = await bulkSeed(store, { count, seed, now }, progressPrinter(), (phase, seconds) => {
+      console.error(`  ${phase}: ${seconds.toFixed(1)} s`);
+      if (phase === 'rows' && before === 0) console.error('  now sorting the rows into their tables, building indexes and committing');
+    });
+    const rate = Math.round(report.count / Math.max(report.seconds, 0.001));
+    console.error(`seeded ${report.count} people in ${report.seconds.toFixed(1)} s (${rate} people/s, ${report.mode} database)`);
     console.error(`${countPeople(store.db)} people in ${dbPath}`);
   } finally {
     store.close();
   }
 }
 
-try {
-  main();
-} catch (error) {
+main().catch((error: unknown) => {
   console.error(`db:seed: ${(error as Error).message}`);
   process.exit(1);
-}
+});

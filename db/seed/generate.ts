@@ -19,15 +19,22 @@ export function createRandom(seed: number): () => number {
 }
 
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
+const two = (n: number) => (n < 10 ? `0${n}` : `${n}`);
+
+/** Days in a month (1-12) of the Gregorian calendar. */
+function daysInMonth(year: number, month: number): number {
+  if (month !== 2) return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+}
 
 /** A random synthetic identity number (Tenor style: month + 80) with valid check digits. */
 export function syntheticIdentityNumber(random: () => number): string {
   for (;;) {
     const year = 1925 + Math.floor(random() * 83);
     const month = 1 + Math.floor(random() * 12);
-    const day = 1 + Math.floor(random() * new Date(Date.UTC(year, month, 0)).getUTCDate());
+    const day = 1 + Math.floor(random() * daysInMonth(year, month));
     const individual = Math.floor(random() * 1000);
-    const firstNine = pad(day, 2) + pad(month + 80, 2) + pad(year % 100, 2) + pad(individual, 3);
+    const firstNine = two(day) + (month + 80) + two(year % 100) + pad(individual, 3);
     const check = checkDigitsFor(firstNine);
     if (check) return firstNine + check;
   }
@@ -38,7 +45,7 @@ const LAST_NAMES = ['nordmann', 'hansen', 'johansen', 'olsen', 'larsen', 'anders
 const EMAIL_DOMAINS = ['example.com', 'example.org', 'example.net'];
 /** Mailbox providers' organisation numbers (Digipost, e-Boks). */
 const PROVIDERS = ['984661185', '996460320'];
-const MAILBOX_CHARS = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+const MAILBOX_CHARS = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789'.split('');
 
 /** A synthetic X.509 test certificate (self-signed, "Synthetic Test Mailbox Provider"). */
 export const SYNTHETIC_CERTIFICATE =
@@ -116,14 +123,15 @@ export function* generatePopulation({ count, seed, now }: PopulationOptions): Ge
     const digitalPost =
       random() < 0.45
         ? {
-            mailboxAddress: `${first}.${last}#${Array.from({ length: 4 }, () => pick(MAILBOX_CHARS.split(''))).join('')}`,
+            mailboxAddress: `${first}.${last}#${pick(MAILBOX_CHARS) + pick(MAILBOX_CHARS) + pick(MAILBOX_CHARS) + pick(MAILBOX_CHARS)}`,
             providerOrgNumber: pick(PROVIDERS),
             certificate: SYNTHETIC_CERTIFICATE,
           }
         : null;
-    const timestamps = [email?.updatedAt, email?.lastVerifiedAt, mobile?.updatedAt, mobile?.lastVerifiedAt, reservationUpdatedAt, languageUpdatedAt]
-      .filter((d): d is Date => d instanceof Date)
-      .map((d) => d.getTime());
+    let latest = -Infinity;
+    for (const d of [email?.updatedAt, email?.lastVerifiedAt, mobile?.updatedAt, mobile?.lastVerifiedAt, reservationUpdatedAt, languageUpdatedAt]) {
+      if (d instanceof Date && d.getTime() > latest) latest = d.getTime();
+    }
     yield {
       id,
       status: 'ACTIVE',
@@ -132,7 +140,7 @@ export function* generatePopulation({ count, seed, now }: PopulationOptions): Ge
       reservationUpdatedAt,
       language,
       languageUpdatedAt,
-      updatedAt: new Date(timestamps.length > 0 ? Math.max(...timestamps) : now.getTime() - 100 * DAY),
+      updatedAt: new Date(latest > -Infinity ? latest : now.getTime() - 100 * DAY),
       email,
       mobile,
       digitalPost,

@@ -1,6 +1,7 @@
+import type Database from 'better-sqlite3';
 import type { Db } from '../../src/store/database';
-import { replacePerson, type PersonRecord } from '../../src/store/person-writer';
 import { generatePopulation, type PopulationOptions } from './generate';
+import { PersonRowWriter, toTuple, type PersonTuple } from './rows';
 
 export const DEFAULT_SEED = 20_141_118;
 const BATCH = 2000;
@@ -8,20 +9,23 @@ const BATCH = 2000;
 /**
  * Writes a synthetic population, each person with its own change number, in
  * transactions of a few thousand people. Calls `onProgress` after every batch.
+ * The rows are those `replacePerson` writes, through raw prepared statements on the
+ * store's own connection; `bulkSeed` is the faster path for millions.
  */
 export function seedPopulation(db: Db, options: PopulationOptions, onProgress?: (done: number, total: number) => void): number {
+  const sqlite = (db as Db & { $client: Database.Database }).$client;
+  const writer = new PersonRowWriter(sqlite, 'SEED', options.now);
+  const write = sqlite.transaction((rows: PersonTuple[]) => writer.write(rows));
   let done = 0;
-  let batch: PersonRecord[] = [];
+  let batch: PersonTuple[] = [];
   const flush = () => {
-    db.transaction((tx) => {
-      for (const record of batch) replacePerson(tx, record, 'SEED', options.now);
-    });
+    write(batch);
     done += batch.length;
     batch = [];
     onProgress?.(done, options.count);
   };
   for (const record of generatePopulation(options)) {
-    batch.push(record);
+    batch.push(toTuple(record));
     if (batch.length === BATCH) flush();
   }
   if (batch.length > 0) flush();

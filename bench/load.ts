@@ -1,0 +1,86 @@
+/** Load over loopback HTTP (autocannon), the service's statement counter, and one-off requests. */
+import autocannon from 'autocannon';
+import { sampleRss, treeHwmMb } from './processes';
+
+export interface LoadResult {
+  requests: number;
+  reqPerSec: number;
+  p50: number;
+  p99: number;
+  /** Non-2xx answers, socket errors and timeouts. */
+  failures: number;
+  peakRssMb: number;
+  hwmMb: number;
+  rssSamples: number[];
+}
+
+export interface LoadSpec {
+  url: string;
+  /** Gives the next request's body and headers; called once per request, across all connections. */
+  next: () => { body: string; headers: Record<string, string> };
+  connections: number;
+  durationSeconds: number;
+  /** The process whose tree's memory is sampled. */
+  pid: number;
+  rssEveryMs?: number;
+}
+
+/** Runs autocannon for a bounded time against one URL, rotating requests with `next`. */
+export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  const rss = sampleRss(spec.pid, spec.rssEveryMs ?? 250);
+  const result = await autocannon({
+    url: spec.url,
+    connections: spec.connections,
+    duration: spec.durationSeconds,
+    timeout: 120,
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (request) => {
+          const { body, headers } = spec.next();
+          return { ...request, body, headers: { 'content-type': 'application/json', ...headers } };
+        },
+      },
+    ],
+  });
+  const samples = rss.stop();
+  return {
+    requests: result.requests.total,
+    reqPerSec: result.requests.total / Math.max(result.duration, 0.001),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    failures: result.non2xx + result.errors + result.timeouts,
+    peakRssMb: Math.max(...samples),
+    hwmMb: treeHwmMb(spec.pid),
+    rssSamples: samples,
+  };
+}
+
+/** `krr_sql_statements_per_request` sum and count from the service's /metrics. */
+export async function statementTotals(base: string): Promise<{ sum: number; count: number }> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return { sum: value('krr_sql_statements_per_request_sum'), count: value('krr_sql_statements_per_request_count') };
+}
+
+export async function statementsPerRequest<T>(base: string, during: () => Promise<T>): Promise<{ result: T; perRequest: number }> {
+  const before = await statementTotals(base);
+  const result = await during();
+  const after = await statementTotals(base);
+  return { result, perRequest: (after.sum - before.sum) / Math.max(after.count - before.count, 1) };
+}
+
+export async function post(url: string, body: string, token: string): Promise<{ status: number; text: string; ms: number }> {
+  const started = performance.now();
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });
+  const text = await response.text();
+  return { status: response.status, text, ms: performance.now() - started };
+}
+
+/** Throws unless the answer is HTTP 200 with data and no errors. */
+export async function postOk(url: string, body: string, token: string): Promise<{ json: { data: Record<string, unknown> }; ms: number; text: string }> {
+  const { status, text, ms } = await post(url, body, token);
+  const json = JSON.parse(text) as { data?: Record<string, unknown>; errors?: unknown[] };
+  if (status !== 200 || !json.data || json.errors) throw new Error(`${url} answered ${status}: ${text.slice(0, 800)}`);
+  return { json: json as { data: Record<string, unknown> }, ms, text };
+}

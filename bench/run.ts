@@ -1,0 +1,462 @@
+/**
+ * `npm run bench -- [--count N] [--duration S] [--workloads W1,W2,W3,W4,limit,naive,workers]
+ *   [--soak S] [--db PATH] [--out FILE] [--connections C] [--worker-connections C] [--baseline-count N] [--feed-seconds S]`
+ *
+ * Builds (or reuses) a database of N synthetic people, starts the built service
+ * (`dist/src/main.js`) as a child process per workload and measures it over loopback HTTP
+ * with autocannon. Prints a markdown table and writes it to --out.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadOrCreateDevKey } from '../src/auth/keys';
+import { mintDevToken } from '../src/auth/tokens';
+import { loadConfig } from '../src/config';
+import { projectRoot } from '../src/paths';
+import { assertSameAnswer } from './compare';
+import { databaseSize, prepareDatabase, sampleIds, type PreparedDatabase, type Samples } from './data';
+import { postOk, runLoad, statementsPerRequest, type LoadResult } from './load';
+import { sampleRss, start, stop, type Running } from './processes';
+import { changesBody, lookupBody, personBody, updateMobileBody } from './queries';
+
+const MAIN = path.join(projectRoot, 'dist', 'src', 'main.js');
+const LIMIT = path.join(projectRoot, 'dist', 'bench', 'limit-server.js');
+const DATA_DIR = path.join(projectRoot, 'bench', 'data');
+const ALL_WORKLOADS = ['W1', 'W2', 'W3', 'W4', 'limit', 'naive', 'workers'];
+const BODIES = 64;
+const USAGE = `usage: npm run bench -- [--count 1000000] [--duration 20] [--workloads ${ALL_WORKLOADS.join(',')}]
+  [--soak SECONDS] [--db bench/data/krr-<count>.sqlite] [--out bench/results/<date>-<count>.md]
+  [--connections 1] [--worker-connections 8] [--baseline-count 100000 (when --count is larger)]
+  [--feed-seconds S (W4; default --duration, 0: the whole feed)]
+`;
+const IDS_PER_BODY = 1000;
+
+interface Options {
+  count: number;
+  duration: number;
+  workloads: Set<string>;
+  soak: number;
+  db: string;
+  out: string;
+  connections: number;
+  workerConnections: number;
+  baselineCount: number;
+  /** W4 pages for at most this long (0: to the end of the feed). */
+  feedSeconds: number;
+}
+
+interface Row {
+  workload: string;
+  reqPerSec: number;
+  peoplePerSec: number | null;
+  p50: number;
+  p99: number;
+  sqlPerRequest: number | null;
+  peakRssMb: number;
+  note: string;
+}
+
+function parseOptions(): Options {
+  const { values } = parseArgs({
+    options: {
+      count: { type: 'string', default: '1000000' },
+      duration: { type: 'string', default: '20' },
+      workloads: { type: 'string', default: ALL_WORKLOADS.join(',') },
+      soak: { type: 'string', default: '0' },
+      db: { type: 'string' },
+      out: { type: 'string' },
+      connections: { type: 'string', default: '1' },
+      'worker-connections': { type: 'string', default: '8' },
+      'baseline-count': { type: 'string' },
+      'feed-seconds': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  const int = (name: string, raw: string, min: number) => {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be a whole number of at least ${min}, got "${raw}"`);
+    return n;
+  };
+  const count = int('count', values.count, IDS_PER_BODY);
+  const workloads = new Set(values.workloads.split(',').map((w) => w.trim()).filter(Boolean));
+  for (const w of workloads) if (!ALL_WORKLOADS.includes(w)) throw new Error(`unknown workload "${w}" (known: ${ALL_WORKLOADS.join(', ')})`);
+  const date = new Date().toISOString().slice(0, 10);
+  return {
+    count,
+    duration: int('duration', values.duration, 1),
+    workloads,
+    soak: int('soak', values.soak, 0),
+    db: path.resolve(values.db ?? path.join(DATA_DIR, `krr-${count}.sqlite`)),
+    out: path.resolve(values.out ?? path.join(projectRoot, 'bench', 'results', `${date}-${count}.md`)),
+    connections: int('connections', values.connections, 1),
+    workerConnections: int('worker-connections', values['worker-connections'], 1),
+    feedSeconds: values['feed-seconds'] !== undefined ? int('feed-seconds', values['feed-seconds'], 0) : int('duration', values.duration, 1),
+    // A second, small population for the p99-versus-size ratio, measured in the same run.
+    baselineCount: values['baseline-count'] !== undefined ? int('baseline-count', values['baseline-count'], 0) : count > 100_000 ? 100_000 : 0,
+  };
+}
+
+const serviceEnv = (db: string, extra: Record<string, string> = {}) => ({
+  PORT: '0',
+  HOST: '127.0.0.1',
+  KRR_DB_PATH: db,
+  KRR_DATA_DIR: DATA_DIR,
+  KRR_SEED_COUNT: '0',
+  KRR_RATE_LIMIT_PER_MINUTE: '0',
+  LOG_LEVEL: 'warn',
+  // The development notifier's one-time codes (W3) are not kept.
+  KRR_OUTBOX_FILE: os.devNull,
+  ...extra,
+});
+
+const startService = (db: string, extra: Record<string, string> = {}) => start('service', MAIN, serviceEnv(db, extra), true);
+
+const rotate = <T>(list: readonly T[]) => {
+  let i = 0;
+  return () => list[i++ % list.length];
+};
+
+/** W1 against a running endpoint: warm up, then measure. */
+async function lookupLoad(target: Running, token: string, samples: Samples, connections: number, duration: number, warmup = true): Promise<LoadResult> {
+  const bodies = samples.lookups.map(lookupBody);
+  const headers = { authorization: `Bearer ${token}` };
+  const next = rotate(bodies);
+  const spec = { url: target.url, connections, pid: target.pid, next: () => ({ body: next(), headers }) };
+  if (warmup) await runLoad({ ...spec, durationSeconds: Math.min(3, Math.max(1, Math.round(duration / 5))) });
+  return runLoad({ ...spec, durationSeconds: duration });
+}
+
+function row(workload: string, r: LoadResult, peoplePerRequest: number | null, sql: number | null, note = ''): Row {
+  const failures = r.failures > 0 ? `${r.failures} failed requests! ` : '';
+  return {
+    workload,
+    reqPerSec: r.reqPerSec,
+    peoplePerSec: peoplePerRequest === null ? null : r.reqPerSec * peoplePerRequest,
+    p50: r.p50,
+    p99: r.p99,
+    sqlPerRequest: sql,
+    peakRssMb: r.peakRssMb,
+    note: `${failures}${r.requests} requests${note ? `; ${note}` : ''}`,
+  };
+}
+
+/** SQL statements of single requests for 1, 10 and 1000 ids (sequential, so each count is exact). */
+async function statementsBySize(service: Running, token: string, samples: Samples): Promise<number[]> {
+  const counts: number[] = [];
+  for (const n of [1, 10, IDS_PER_BODY]) {
+    const body = lookupBody(samples.lookups[1].slice(0, n));
+    counts.push((await statementsPerRequest(service.base, () => postOk(service.url, body, token))).perRequest);
+  }
+  return counts;
+}
+
+interface Context {
+  options: Options;
+  db: PreparedDatabase;
+  samples: Samples;
+  mintCitizen: (pid: string) => Promise<string>;
+  rows: Row[];
+  findings: Record<string, number | string | number[]>;
+}
+
+async function w1(ctx: Context, label = 'W1 persons x1000 (service)', db = ctx.db.path, samples = ctx.samples, key = 'w1'): Promise<void> {
+  const service = await startService(db);
+  try {
+    const token = service.token!;
+    await postOk(service.url, lookupBody(samples.lookups[0]), token);
+    if (key === 'w1') ctx.findings.statementsBySize = await statementsBySize(service, token, samples);
+    const { result, perRequest } = await statementsPerRequest(service.base, () => lookupLoad(service, token, samples, ctx.options.connections, ctx.options.duration));
+    ctx.rows.push(row(label, result, IDS_PER_BODY, perRequest));
+    ctx.findings[`${key}P50`] = result.p50;
+    ctx.findings[`${key}P99`] = result.p99;
+  } finally {
+    await stop(service);
+  }
+}
+
+/** The minimal handler: its answers must equal the service's, then it is measured alone. */
+async function limit(ctx: Context): Promise<void> {
+  const service = await startService(ctx.db.path);
+  const limitServer = await start('limit', LIMIT, serviceEnv(ctx.db.path), false);
+  const token = service.token!;
+  try {
+    let nowDependent = 0;
+    let identical = 0;
+    const statuses = new Map<string, number>();
+    const cases = [ctx.samples.lookups[0], ctx.samples.lookups[1], [...ctx.samples.lookups[2].slice(0, 5), ctx.samples.lookups[2][0], ...ctx.samples.unregistered]];
+    for (const ids of cases) {
+      const body = lookupBody(ids);
+      const [a, b] = [await postOk(service.url, body, token), await postOk(limitServer.url, body, token)];
+      nowDependent += assertSameAnswer('service', a.json, 'limit', b.json).nowDependent;
+      if (a.text.trimEnd() === b.text.trimEnd()) identical++;
+      for (const p of a.json.data.persons as { status: string }[]) statuses.set(p.status, (statuses.get(p.status) ?? 0) + 1);
+    }
+    ctx.findings.equality =
+      `same JSON, key order included, for 2 x 1000 ids and 8 ids with a duplicate and 2 unregistered (${[...statuses].map(([k, v]) => `${v} ${k}`).join(', ')}); ${identical} of ${cases.length} byte for byte (Apollo adds a final newline)` +
+      (nowDependent ? `; ${nowDependent} now-dependent fields differed` : '');
+    await stop(service);
+    const before = (await (await fetch(`${limitServer.base}/stats`)).json()) as { statements: number; requests: number };
+    const result = await lookupLoad(limitServer, token, ctx.samples, ctx.options.connections, ctx.options.duration);
+    const after = (await (await fetch(`${limitServer.base}/stats`)).json()) as { statements: number; requests: number };
+    const sql = (after.statements - before.statements) / Math.max(after.requests - before.requests, 1);
+    ctx.rows.push(row('W1 limit (http + better-sqlite3 + JSON.stringify)', result, IDS_PER_BODY, sql, 'answers checked equal to the service'));
+    ctx.findings.limitP50 = result.p50;
+  } finally {
+    await stop(service);
+    await stop(limitServer);
+  }
+}
+
+async function naive(ctx: Context): Promise<void> {
+  const service = await startService(ctx.db.path, { KRR_LOADER_MODE: 'naive' });
+  try {
+    const token = service.token!;
+    await postOk(service.url, lookupBody(ctx.samples.lookups[0]), token);
+    ctx.findings.naiveStatementsBySize = await statementsBySize(service, token, ctx.samples);
+    const duration = Math.min(ctx.options.duration, 10);
+    const { result, perRequest } = await statementsPerRequest(service.base, () =>
+      lookupLoad(service, token, ctx.samples, ctx.options.connections, duration, false),
+    );
+    ctx.rows.push(row('W1 naive (KRR_LOADER_MODE=naive)', result, IDS_PER_BODY, perRequest, `${duration} s`));
+    ctx.findings.naiveP50 = result.p50;
+  } finally {
+    await stop(service);
+  }
+}
+
+async function workers(ctx: Context): Promise<void> {
+  for (const n of [1, 2]) {
+    const service = await startService(ctx.db.path, { KRR_WORKERS: String(n) });
+    try {
+      await postOk(service.url, lookupBody(ctx.samples.lookups[0]), service.token!);
+      const result = await lookupLoad(service, service.token!, ctx.samples, ctx.options.workerConnections, ctx.options.duration);
+      ctx.rows.push(row(`W1 KRR_WORKERS=${n}, ${ctx.options.workerConnections} connections`, result, IDS_PER_BODY, null));
+      ctx.findings[`workers${n}`] = result.reqPerSec;
+    } finally {
+      await stop(service);
+    }
+  }
+}
+
+async function w2(ctx: Context): Promise<void> {
+  const service = await startService(ctx.db.path);
+  try {
+    const headers = { authorization: `Bearer ${service.token}` };
+    const next = rotate(ctx.samples.singles.map(personBody));
+    await postOk(service.url, next(), service.token!);
+    const spec = { url: service.url, connections: ctx.options.connections, pid: service.pid, next: () => ({ body: next(), headers }) };
+    await runLoad({ ...spec, durationSeconds: 2 });
+    const { result, perRequest } = await statementsPerRequest(service.base, () => runLoad({ ...spec, durationSeconds: ctx.options.duration }));
+    ctx.rows.push(row('W2 person x1', result, 1, perRequest));
+  } finally {
+    await stop(service);
+  }
+}
+
+/** Citizen mutations: each request another citizen and another mobile number. */
+async function w3(ctx: Context): Promise<void> {
+  const citizens = ctx.samples.citizens;
+  const tokens = await Promise.all(citizens.map((pid) => ctx.mintCitizen(pid)));
+  const service = await startService(ctx.db.path);
+  try {
+    let i = 0;
+    const next = () => {
+      const n = i++;
+      const mobile = `9${String((n * 7919 + 1234567) % 10_000_000).padStart(7, '0')}`;
+      return { body: updateMobileBody(mobile), headers: { authorization: `Bearer ${tokens[n % tokens.length]}` } };
+    };
+    const first = next();
+    await postOk(service.url, first.body, first.headers.authorization.slice(7));
+    const connections = Math.max(ctx.options.connections, 8);
+    const { result, perRequest } = await statementsPerRequest(service.base, () =>
+      runLoad({ url: service.url, connections, pid: service.pid, next, durationSeconds: ctx.options.duration }),
+    );
+    const wrapped = i > tokens.length ? `; citizens reused after ${tokens.length}` : '';
+    ctx.rows.push(row(`W3 updateContactInfo (${connections} connections)`, result, null, perRequest, `synchronous=FULL, scrypt per code (~30 ms) by design${wrapped}`));
+  } finally {
+    await stop(service);
+  }
+}
+
+/** Pages the change feed from the start, 1000 people a page, until the end or the duration is up. */
+async function w4(ctx: Context): Promise<void> {
+  const service = await startService(ctx.db.path);
+  try {
+    const token = service.token!;
+    const times: number[] = [];
+    let people = 0;
+    let after = 0;
+    let latest = Infinity;
+    const rss = sampleRss(service.pid, 250);
+    const started = performance.now();
+    const deadline = ctx.options.feedSeconds > 0 ? started + ctx.options.feedSeconds * 1000 : Infinity;
+    const maxPages = Math.ceil(ctx.options.count / 1000) + 10;
+    const { perRequest } = await statementsPerRequest(service.base, async () => {
+      for (let page = 0; page < maxPages && performance.now() < deadline; page++) {
+        const { json, ms } = await postOk(service.url, changesBody(after), token);
+        const changes = json.data.changes as { lastChangeNumber: number | null; latestChangeNumber: number; entries: unknown[] };
+        times.push(ms);
+        people += changes.entries.length;
+        latest = changes.latestChangeNumber;
+        if (changes.lastChangeNumber === null || changes.entries.length === 0) break;
+        after = changes.lastChangeNumber;
+        if (after >= latest) break;
+      }
+    });
+    const seconds = (performance.now() - started) / 1000;
+    const peakRssMb = Math.max(...rss.stop());
+    const sorted = [...times].sort((a, b) => a - b);
+    const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+    const whole = after >= latest ? 'the whole feed' : `${people} of ${ctx.options.count} people (stopped after --feed-seconds)`;
+    ctx.rows.push({
+      workload: 'W4 change feed, pages of 1000',
+      reqPerSec: times.length / seconds,
+      peoplePerSec: people / seconds,
+      p50: pct(50),
+      p99: pct(99),
+      sqlPerRequest: perRequest,
+      peakRssMb,
+      note: `${times.length} pages, ${whole}, one connection`,
+    });
+  } finally {
+    await stop(service);
+  }
+}
+
+/** W1 for `--soak` seconds, RSS sampled every second. */
+async function soak(ctx: Context): Promise<void> {
+  const service = await startService(ctx.db.path);
+  try {
+    const token = service.token!;
+    const connections = Math.max(ctx.options.connections, 4);
+    const result = await lookupLoad(service, token, ctx.samples, connections, ctx.options.soak, false);
+    const s = result.rssSamples;
+    const avg = (from: number, to: number) => {
+      const part = s.slice(Math.floor(from * s.length), Math.max(Math.floor(to * s.length), Math.floor(from * s.length) + 1));
+      return part.reduce((a, b) => a + b, 0) / part.length;
+    };
+    const early = avg(0.2, 0.4);
+    const late = avg(0.8, 1);
+    ctx.rows.push(row(`W1 soak ${ctx.options.soak} s (${connections} connections)`, result, IDS_PER_BODY, null, `RSS ${s[0].toFixed(0)} MB at start, avg ${early.toFixed(0)} MB at 20-40 %, ${late.toFixed(0)} MB at 80-100 %`));
+    ctx.findings.soakPeak = result.peakRssMb;
+    ctx.findings.soakGrowth = late - early;
+    ctx.findings.soakSeconds = ctx.options.soak;
+  } finally {
+    await stop(service);
+  }
+}
+
+const fmt = (n: number | null, digits = 1) => (n === null || Number.isNaN(n) ? '' : n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(digits));
+const ratio = (a: unknown, b: unknown) => (typeof a === 'number' && typeof b === 'number' && b > 0 ? a / b : null);
+const verdict = (ok: boolean | null) => (ok === null ? 'not measured' : ok ? 'met' : 'NOT met');
+
+function report(ctx: Context, baseline: PreparedDatabase | null, load: { start: number[]; end: number[] }, started: Date): string {
+  const { options, db, rows, findings: f } = ctx;
+  const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+  const lines = [
+    `# KRR benchmark: ${options.count.toLocaleString('en-US')} people`,
+    '',
+    `${started.toISOString()}, node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GB RAM.`,
+    `Load average at start ${load.start.map((l) => l.toFixed(2)).join(' ')}, at end ${load.end.map((l) => l.toFixed(2)).join(' ')} (the load generator runs on the same machine).`,
+    `Database ${path.relative(projectRoot, db.path)}: ${mb(databaseSize(db.path))} after the run (${mb(db.sizeBytes)} before)${db.seeded ? `; seeded in this run: ${db.seeded.seconds.toFixed(1)} s, ${Math.round(db.seeded.perSecond).toLocaleString('en-US')} people/s (${Object.entries(db.seeded.phases).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')})` : '; reused'}.`,
+    `Each workload starts the built service afresh (\`dist/src/main.js\`); ${options.duration} s per workload after a short warm-up; ${options.connections} connection(s) unless the row says otherwise.`,
+    '',
+    '| workload | req/s | people/s | p50 ms | p99 ms | SQL/request | peak RSS MB | notes |',
+    '|---|---:|---:|---:|---:|---:|---:|---|',
+    ...rows.map((r) => `| ${r.workload} | ${fmt(r.reqPerSec)} | ${fmt(r.peoplePerSec)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.sqlPerRequest)} | ${fmt(r.peakRssMb)} | ${r.note} |`),
+    '',
+  ];
+  const serviceVsLimit = ratio(f.w1P50, f.limitP50);
+  const naiveVsService = ratio(f.naiveP50, f.w1P50);
+  const bySize = f.statementsBySize as number[] | undefined;
+  const naiveBySize = f.naiveStatementsBySize as number[] | undefined;
+  const constant = bySize ? bySize.every((n) => n === bySize[0]) : null;
+  const workersRatio = ratio(f.workers2, f.workers1);
+  const p99Ratio = ratio(f.w1P99, f.baseP99);
+  const soakOk = typeof f.soakPeak === 'number' ? f.soakPeak < 512 && (f.soakGrowth as number) < 0.05 * f.soakPeak : null;
+  const seeding = db.seeded;
+  lines.push(
+    '| ratio | value | target | |',
+    '|---|---:|---|---|',
+    `| W1 p50, service / limit | ${serviceVsLimit === null ? '' : `${fmt(serviceVsLimit, 2)}x`} | at most 1.5x | ${verdict(serviceVsLimit === null ? null : serviceVsLimit <= 1.5)} |`,
+    `| W1 p50, naive / service | ${naiveVsService === null ? '' : `${fmt(naiveVsService, 1)}x`} | at least 20x | ${verdict(naiveVsService === null ? null : naiveVsService >= 20)} |`,
+    `| W1 SQL statements for 1 / 10 / 1000 ids | ${bySize ? bySize.map((n) => fmt(n, 0)).join(' / ') : ''}${naiveBySize ? ` (naive: ${naiveBySize.map((n) => fmt(n, 0)).join(' / ')})` : ''} | constant | ${verdict(constant)} |`,
+    `| W1 req/s, 2 workers / 1 | ${workersRatio === null ? '' : `${fmt(workersRatio, 2)}x`} | at least 1.7x | ${verdict(workersRatio === null ? null : workersRatio >= 1.7)} |`,
+    `| W1 p99 at ${options.count.toLocaleString('en-US')} / at ${baseline ? baseline.count.toLocaleString('en-US') : '(no --baseline-count)'} | ${p99Ratio === null ? '' : `${fmt(p99Ratio, 2)}x`} | at most 1.5x (5.5 M / 100 000) | ${verdict(p99Ratio === null ? null : p99Ratio <= 1.5)} |`,
+    `| W1 soak: peak RSS, growth late vs early | ${typeof f.soakPeak === 'number' ? `${fmt(f.soakPeak, 0)} MB, ${fmt(f.soakGrowth as number, 0)} MB over ${f.soakSeconds} s` : ''} | under 512 MB, not growing (5 min) | ${verdict(soakOk)} |`,
+    `| seeding | ${seeding ? `${seeding.seconds.toFixed(1)} s for ${options.count.toLocaleString('en-US')}` : 'reused'} | 5.5 M under 180 s | ${verdict(seeding && options.count >= 5_500_000 ? seeding.seconds < 180 : null)} |`,
+    '',
+    `Limit check: ${f.equality ?? 'not run'}.`,
+    `Statements are counted by the service (\`krr_sql_statements_per_request\` on /metrics: every statement SQLite runs for a request, the audit insert included); with several workers /metrics shows one worker's.`,
+  );
+  return lines.join('\n') + '\n';
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions();
+  const started = new Date();
+  const loadStart = os.loadavg();
+  mkdirSync(DATA_DIR, { recursive: true });
+  const config = loadConfig({ KRR_DATA_DIR: DATA_DIR });
+  if (config.auth.mode !== 'development') throw new Error('the benchmark needs development tokens');
+  const auth = config.auth;
+  // Created here, before any child process could race to create it.
+  const key = await loadOrCreateDevKey(auth.keyFile);
+
+  const db = await prepareDatabase(options.db, options.count);
+  process.stderr.write(`database ${db.path}: ${(db.sizeBytes / 2 ** 20).toFixed(0)} MB${db.seeded ? `, seeded in ${db.seeded.seconds.toFixed(1)} s` : ', reused'}\n`);
+  const half = Math.floor(options.count / 2);
+  const samples = sampleIds(db.path, BODIES, IDS_PER_BODY, Math.min(10_000, half), Math.min(20_000, options.duration * 200, half));
+  const ctx: Context = {
+    options,
+    db,
+    samples,
+    mintCitizen: (pid) => mintDevToken(auth, key, { citizen: { pid } }),
+    rows: [],
+    findings: {},
+  };
+
+  const steps: [string, () => Promise<void>][] = [
+    ['W1', () => w1(ctx)],
+    ['limit', () => limit(ctx)],
+    ['naive', () => naive(ctx)],
+    ['workers', () => workers(ctx)],
+    ['W2', () => w2(ctx)],
+    ['W4', () => w4(ctx)],
+    ['W3', () => w3(ctx)],
+  ];
+  for (const [name, run] of steps) {
+    if (!options.workloads.has(name)) continue;
+    process.stderr.write(`${name}...\n`);
+    await run();
+  }
+  let baseline: PreparedDatabase | null = null;
+  if (options.baselineCount > 0 && options.workloads.has('W1')) {
+    process.stderr.write(`W1 at ${options.baselineCount} people (p99 baseline)...\n`);
+    baseline = await prepareDatabase(path.join(DATA_DIR, `krr-${options.baselineCount}.sqlite`), options.baselineCount);
+    const baseSamples = sampleIds(baseline.path, BODIES, IDS_PER_BODY, 1, 1);
+    await w1(ctx, `W1 persons x1000 at ${options.baselineCount.toLocaleString('en-US')} people (baseline)`, baseline.path, baseSamples, 'base');
+  }
+  if (options.soak > 0) {
+    process.stderr.write(`soak ${options.soak} s...\n`);
+    await soak(ctx);
+  }
+
+  const text = report(ctx, baseline, { start: loadStart, end: os.loadavg() }, started);
+  mkdirSync(path.dirname(options.out), { recursive: true });
+  writeFileSync(options.out, text);
+  process.stdout.write(`${text}\nwritten to ${path.relative(process.cwd(), options.out)}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);
