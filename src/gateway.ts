@@ -3,13 +3,12 @@ import type { Fetcher } from '@apollo/utils.fetcher';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { readFileSync } from 'node:fs';
 import type { GatewayConfig } from './config';
+import { ErrorCode } from './errors';
 import type { Context } from './graphql/context';
 import type { Logger } from './logger';
 
 /** The register's name in the composed graph (and in a supergraph file made with rover). */
 export const REGISTER_SUBGRAPH = 'register';
-
-export const SOURCE_UNAVAILABLE = 'SOURCE_UNAVAILABLE';
 
 /**
  * Another source of the graph, reached over HTTP with the caller's own Authorization
@@ -35,7 +34,7 @@ class ForwardingDataSource extends RemoteGraphQLDataSource<Context> {
 
   override didEncounterError(error: Error): void {
     this.logger.warn({ source: this.source, err: error }, 'source of the graph failed');
-    throw new GraphQLError(`The source "${this.source}" did not answer`, { extensions: { code: SOURCE_UNAVAILABLE, source: this.source } });
+    throw new GraphQLError(`The source "${this.source}" did not answer`, { extensions: { code: ErrorCode.SOURCE_UNAVAILABLE, source: this.source } });
   }
 }
 

@@ -70,7 +70,7 @@ function formatError(logger: Logger) {
     // graphql-js reports its token limit as a plain syntax error ("more that N tokens" in
     // graphql 16); give it a code of its own.
     if (code === 'GRAPHQL_PARSE_FAILED' && /Document contains more tha[nt] \d+ tokens/.test(formatted.message)) {
-      return { ...formatted, extensions: { ...formatted.extensions, code: 'TOO_MANY_TOKENS' } };
+      return { ...formatted, extensions: { ...formatted.extensions, code: ErrorCode.TOO_MANY_TOKENS } };
     }
     if (typeof code === 'string' && CLIENT_ERROR_CODES.has(code)) {
       // Another source's debugging details are not for our clients.
@@ -134,7 +134,7 @@ function httpErrorHandler(logger: Logger): express.ErrorRequestHandler {
   return (error, _req, res, next) => {
     if (res.headersSent) return next(error);
     const status = typeof error?.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
-    if (status === 413) return void res.status(413).json(errorBody('PAYLOAD_TOO_LARGE', 'The request body is too large'));
+    if (status === 413) return void res.status(413).json(errorBody(ErrorCode.PAYLOAD_TOO_LARGE, 'The request body is too large'));
     if (error?.type === 'entity.parse.failed') return void res.status(400).json(errorBody('BAD_REQUEST', 'The request body is not valid JSON'));
     if (status < 500) return void res.status(status).json(errorBody('BAD_REQUEST', 'The request could not be read'));
     const errorId = randomUUID();
@@ -284,7 +284,7 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
     express.json({ limit: limits.maxBodyBytes }),
     (req, res, next) => {
       if (Array.isArray(req.body) && req.body.length > limits.maxBatch) {
-        res.status(400).json(errorBody('BATCH_TOO_LARGE', `A batch may hold at most ${limits.maxBatch} operation${limits.maxBatch === 1 ? '' : 's'}`));
+        res.status(400).json(errorBody(ErrorCode.BATCH_TOO_LARGE, `A batch may hold at most ${limits.maxBatch} operation${limits.maxBatch === 1 ? '' : 's'}`));
         return;
       }
       next();

@@ -10,6 +10,7 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
+import { ErrorCode } from '../errors';
 import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
 
 /** What one operation may cost. Each is configuration (src/config.ts). */
@@ -107,10 +108,10 @@ export function operationLimitsPlugin<T extends object>(limits: OperationLimits)
           if (!operation) return;
           const { depth, aliases } = measure(operation, document);
           if (depth > limits.maxDepth) {
-            throw refuse('QUERY_TOO_DEEP', `The operation is ${depth} levels deep; at most ${limits.maxDepth} are allowed`, { depth, max: limits.maxDepth });
+            throw refuse(ErrorCode.QUERY_TOO_DEEP, `The operation is ${depth} levels deep; at most ${limits.maxDepth} are allowed`, { depth, max: limits.maxDepth });
           }
           if (aliases > limits.maxAliases) {
-            throw refuse('TOO_MANY_ALIASES', `The operation has ${aliases} aliases; at most ${limits.maxAliases} are allowed`, { aliases, max: limits.maxAliases });
+            throw refuse(ErrorCode.TOO_MANY_ALIASES, `The operation has ${aliases} aliases; at most ${limits.maxAliases} are allowed`, { aliases, max: limits.maxAliases });
           }
           let cost: number;
           try {
@@ -123,11 +124,11 @@ export function operationLimitsPlugin<T extends object>(limits: OperationLimits)
             });
           } catch (error) {
             // The cost needs the variables: ones that do not fit their types are the caller's to fix.
-            if (error instanceof GraphQLError) throw refuse('BAD_USER_INPUT', error.message);
+            if (error instanceof GraphQLError) throw refuse(ErrorCode.BAD_USER_INPUT, error.message);
             throw error;
           }
           if (cost > limits.maxCost) {
-            throw refuse('QUERY_TOO_COMPLEX', `The operation costs ${cost}; at most ${limits.maxCost} is allowed (one lookup of 1000 people with every field fits)`, {
+            throw refuse(ErrorCode.QUERY_TOO_COMPLEX, `The operation costs ${cost}; at most ${limits.maxCost} is allowed (one lookup of 1000 people with every field fits)`, {
               cost,
               max: limits.maxCost,
             });

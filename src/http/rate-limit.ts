@@ -2,8 +2,8 @@ import { GraphQLError } from 'graphql';
 import { createHash } from 'node:crypto';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Viewer } from '../auth/viewer';
+import { ErrorCode } from '../errors';
 
-export const RATE_LIMITED = 'RATE_LIMITED';
 
 /** Who a request counts against: the agency's organisation, the citizen, or (anonymous) the client address. */
 export function rateLimitKey(viewer: Viewer, clientIp: string | undefined): { kind: 'agency' | 'citizen' | 'anonymous'; key: string } {
@@ -40,7 +40,7 @@ export class RequestRateLimiter {
       const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
       throw new GraphQLError(`Too many requests: at most ${this.perMinute} a minute. Try again in ${retryAfter} s`, {
         extensions: {
-          code: RATE_LIMITED,
+          code: ErrorCode.RATE_LIMITED,
           retryAfterSeconds: retryAfter,
           http: { status: 429, headers: new Map([['retry-after', String(retryAfter)]]) },
         },

@@ -156,7 +156,7 @@ export function restRoutes(deps: RestDeps): Router {
   });
   // Unreadable JSON, a body over the limit: answered in the REST API's own error shape.
   router.use((error: { status?: number; type?: string }, _req: Request, res: Response, _next: express.NextFunction) => {
-    if (error?.status === 413) return sendError(deps.logger, res, new RestError(413, 'PAYLOAD_TOO_LARGE', 'The request body is too large'));
+    if (error?.status === 413) return sendError(deps.logger, res, new RestError(413, ErrorCode.PAYLOAD_TOO_LARGE, 'The request body is too large'));
     if (error?.type === 'entity.parse.failed') return sendError(deps.logger, res, new RestError(400, 'BAD_REQUEST', 'The request body is not valid JSON'));
     sendError(deps.logger, res, error);
   });
