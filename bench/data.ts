@@ -3,8 +3,8 @@ import { existsSync, statSync } from 'node:fs';
 import { bulkSeed } from '../db/seed/bulk';
 import { createRandom, syntheticIdentityNumber } from '../db/seed/generate';
 import { DEFAULT_SEED, progressPrinter } from '../db/seed/seed';
-import { openStore } from '../src/store/database';
-import { countPeople } from '../src/store/person-writer';
+import { openSqliteDatabase } from '../src/store/sqlite/database';
+import { countPeople } from '../src/store/sqlite/person-writer';
 
 export interface PreparedDatabase {
   path: string;
@@ -24,7 +24,7 @@ export function databaseSize(path: string): number {
  * removed so runs are comparable (every W1 request adds 1000).
  */
 export async function prepareDatabase(path: string, count: number): Promise<PreparedDatabase> {
-  const store = openStore(path);
+  const store = openSqliteDatabase(path);
   try {
     const before = countPeople(store.db);
     let seeded: PreparedDatabase['seeded'] = null;
@@ -58,7 +58,7 @@ export interface Samples {
 
 /** Random existing people (deterministic: the same database gives the same samples), by rowid. */
 export function sampleIds(path: string, bodies: number, perBody: number, singles: number, citizens: number): Samples {
-  const store = openStore(path);
+  const store = openSqliteDatabase(path);
   try {
     const maxRowid = store.sqlite.prepare('select max(rowid) from person').pluck().get() as number;
     const byRowid = store.sqlite.prepare('select id, status from person where rowid = ?');

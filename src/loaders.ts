@@ -1,7 +1,6 @@
 import DataLoader from 'dataloader';
 import type { DigitalPostRow, PersonRow } from '../db/schema';
-import type { ChangeFeedPage } from './store/change-feed.store';
-import type { ContactPointWithDuplicate, PersonStore } from './store/person.store';
+import type { ChangeFeedPage, ContactPointWithDuplicate, PersonReads } from './store/types';
 
 /** At most this many keys go into one SQL statement. */
 const MAX_BATCH = 1000;
@@ -15,7 +14,7 @@ export interface Loaders {
    * with them: it primes `person` with the rows it read, so the request resolves those
    * people from the page's own snapshot and never reads their rows a second time.
    */
-  changePage(after: number, limit: number): ChangeFeedPage;
+  changePage(after: number, limit: number): Promise<ChangeFeedPage>;
 }
 
 /**
@@ -25,26 +24,25 @@ export interface Loaders {
 export interface LoaderOptions {
   /** Told the size of every batch (for metrics). */
   observeBatch?: (loader: keyof Loaders, size: number) => void;
-  /** Wraps every (synchronous) store call, e.g. to count its SQL statements against the request. */
-  measure?: <T>(fn: () => T) => T;
   /** `naive` (benchmark only): every load is its own SQL statement, nothing is remembered. */
   mode?: 'batched' | 'naive';
 }
 
-export function createLoaders(people: PersonStore, { observeBatch, measure = (fn) => fn(), mode = 'batched' }: LoaderOptions = {}): Loaders {
+/** `people`: the request's reads (`RequestStore.people`), which count its SQL statements. */
+export function createLoaders(people: PersonReads, { observeBatch, mode = 'batched' }: LoaderOptions = {}): Loaders {
   const options = mode === 'naive' ? { batch: false, cache: false } : { maxBatchSize: MAX_BATCH };
-  const loader = <V>(name: keyof Loaders, load: (ids: readonly string[]) => V[]) =>
-    new DataLoader<string, V>(async (ids) => {
+  const loader = <V>(name: keyof Loaders, load: (ids: readonly string[]) => Promise<V[]>) =>
+    new DataLoader<string, V>((ids) => {
       observeBatch?.(name, ids.length);
-      return measure(() => load(ids));
+      return load(ids);
     }, options);
   const person = loader('person', (ids) => people.people(ids));
   return {
     person,
     contactPoints: loader('contactPoints', (ids) => people.contactPoints(ids)),
     digitalPost: loader('digitalPost', (ids) => people.digitalPost(ids)),
-    changePage(after, limit) {
-      const page = measure(() => people.changeFeed.page(after, limit));
+    async changePage(after, limit) {
+      const page = await people.changePage(after, limit);
       // Cleared first: prime keeps a row cached earlier in the request, and the page's row,
       // read later, is at least as new; the feed lists a person for that row's change.
       for (const row of page.rows) person.clear(row.id).prime(row.id, row);

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import cluster, { type Worker } from 'node:cluster';
-import { DEFAULT_SEED, progressPrinter, seedPopulation } from '../db/seed/seed';
+import { DEFAULT_SEED, progressPrinter } from '../db/seed/seed';
 import { syntheticIdentityNumber, createRandom } from '../db/seed/generate';
 import { loadOrCreateDevKey } from './auth/keys';
 import { createTokenVerifier, mintDevToken } from './auth/tokens';
@@ -11,42 +11,39 @@ import { graphiqlDefaults } from './http/graphiql-defaults';
 import { createLogger, type Logger } from './logger';
 import { OutboxFileNotifier } from './notify/notifier';
 import { createServer } from './server';
-import { openStore, type Store } from './store/database';
-import { countPeople, syntheticSampleIds } from './store/person-writer';
+import { openRegisterStore } from './store/open';
+import type { RegisterStore } from './store/types';
 
 /** After the delay: longer than Apollo's own 10 s drain, so a forced drain still ends in a clean close. */
 const SHUTDOWN_GRACE_MS = 15_000;
 const DEV_ORG_NUMBER = '991825827';
 
 /** A few valid synthetic ids that are not in the register, to show NOT_REGISTERED. */
-function unregisteredSamples(store: Store, n: number): string[] {
+async function unregisteredSamples(store: RegisterStore, n: number): Promise<string[]> {
   const random = createRandom(1);
-  const registered = store.sqlite.prepare('select 1 from person where id = ?');
-  const out: string[] = [];
-  while (out.length < n) {
-    const id = syntheticIdentityNumber(random);
-    if (!registered.get(id) && !out.includes(id)) out.push(id);
-  }
-  return out;
+  const candidates = [...new Set(Array.from({ length: n * 4 }, () => syntheticIdentityNumber(random)))];
+  const registered = await store.registeredAmong(candidates);
+  return candidates.filter((id) => !registered.has(id)).slice(0, n);
 }
 
 /** Opens the database, applies migrations and, when it is empty, seeds a synthetic population. */
-function prepareDatabase(config: Config, logger: Logger): Store {
-  const store = openStore(config.dbPath);
-  logger.info({ dbPath: config.dbPath }, 'database ready (migrations applied)');
-  if (config.seedCount > 0 && countPeople(store.db) === 0) {
+async function prepareDatabase(config: Config, logger: Logger): Promise<RegisterStore> {
+  const store = await openRegisterStore(config);
+  logger.info({ store: store.kind, location: store.location }, 'database ready (migrations applied)');
+  if (config.seedCount > 0 && (await store.countPeople()) === 0) {
     logger.info({ count: config.seedCount }, 'empty database: seeding a synthetic population');
-    seedPopulation(store.db, { count: config.seedCount, seed: DEFAULT_SEED, now: new Date() }, progressPrinter());
+    const seeded = await store.seedIfEmpty({ count: config.seedCount, seed: DEFAULT_SEED, now: new Date() }, progressPrinter());
+    if (seeded === 0) logger.info('another process seeded the register meanwhile');
   }
   return store;
 }
 
 export async function start(config: Config, logger: Logger) {
-  const store = prepareDatabase(config, logger);
+  const store = await prepareDatabase(config, logger);
 
   const verifier = await createTokenVerifier(config.auth);
-  const samples = syntheticSampleIds(store.db, 995);
-  const sampleIds = samples.length > 0 ? [...samples, ...unregisteredSamples(store, 5)] : [];
+  const samples = await store.syntheticSampleIds(995);
+  const sampleIds = samples.length > 0 ? [...samples, ...(await unregisteredSamples(store, 5))] : [];
   const server = await createServer({
     config,
     schema: buildSubgraphRegisterSchema(undefined, { openSdl: config.introspection }),
@@ -87,7 +84,7 @@ export async function start(config: Config, logger: Logger) {
       logger.info({ delayMs: config.shutdownDelayMs }, 'shutting down: unready, finishing requests in flight');
       if (config.shutdownDelayMs > 0) await new Promise((r) => setTimeout(r, config.shutdownDelayMs));
       await server.apollo.stop();
-      store.close();
+      await store.close();
       logger.info('stopped');
     })();
     return stopping;
@@ -138,7 +135,7 @@ async function main(): Promise<void> {
  * when they all have, 0 if they all stopped cleanly. A worker that dies otherwise is replaced.
  */
 async function runPrimary(config: Config, logger: Logger): Promise<void> {
-  prepareDatabase(config, logger).close();
+  await (await prepareDatabase(config, logger)).close();
   // Made once here: workers racing to create it would each sign with a key of their own.
   if (config.auth.mode === 'development') await loadOrCreateDevKey(config.auth.keyFile);
   let stopping = false;

@@ -19,7 +19,6 @@ import type { Context } from './graphql/context';
 import { GRAPHIQL_ASSET_PATH, graphiqlAssets, graphiqlPage, type GraphiqlPageOptions } from './http/graphiql';
 import { createLoaders } from './loaders';
 import type { Logger } from './logger';
-import { countingInto, StatementCounter, type Store } from './store/database';
 import type { Config } from './config';
 import { operationLimitsPlugin } from './graphql/limits';
 import { createRegisterGateway } from './gateway';
@@ -29,14 +28,12 @@ import { RequestRateLimiter } from './http/rate-limit';
 import { restRoutes } from './http/rest';
 import type { Notifier } from './notify/notifier';
 import { SelfService } from './services/self-service';
-import { AuditStore } from './store/audit.store';
-import { CitizenStore } from './store/citizen.store';
-import { PersonStore } from './store/person.store';
+import { StatementCounter, type RegisterStore } from './store/types';
 
 export interface ServerDeps {
   config: Config;
   schema: GraphQLSchema;
-  store: Store;
+  store: RegisterStore;
   verifier: TokenVerifier;
   logger: Logger;
   /** What the GraphiQL page opens with; the page is served when `config.graphiql` is on. */
@@ -93,12 +90,12 @@ function formatError(logger: Logger) {
  * Writes the request's agency lookups to the audit log in one statement, before the
  * response leaves. If that write fails the data is withheld: no lookup goes unrecorded.
  */
-function lookupAuditPlugin(audit: AuditStore, logger: Logger): ApolloServerPlugin<Context> {
+function lookupAuditPlugin(logger: Logger): ApolloServerPlugin<Context> {
   return {
     async requestDidStart() {
       return {
         async willSendResponse({ contextValue, response }) {
-          const { viewer, lookups, now } = contextValue;
+          const { viewer, lookups, now, audit } = contextValue;
           if (viewer.kind !== 'agency' || lookups.personIds.size === 0) return;
           try {
             // Written in a shared transaction (group commit), as exactly one statement of its
@@ -179,8 +176,6 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
   // Behind a load balancer, req.ip is the client's address only if the proxy is trusted;
   // operators set that in Express terms if they need per-IP limits for anonymous callers.
   const httpServer = http.createServer(app);
-  const people = new PersonStore(store);
-  const audit = new AuditStore(store);
   const metrics = new Metrics();
   const rateLimiter = new RequestRateLimiter(limits.ratePerMinute, (kind) => metrics.rateLimited.inc({ kind }));
   let ready = true;
@@ -217,7 +212,7 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
       ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       operationLimitsPlugin(limits),
-      lookupAuditPlugin(audit, logger),
+      lookupAuditPlugin(logger),
       metricsPlugin(metrics),
     ],
   });
@@ -234,15 +229,15 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
     }
     await rateLimiter.take(viewer, clientIp, requests);
     const sqlStatements = new StatementCounter();
-    const measure = countingInto(store, sqlStatements);
+    const request = store.forRequest(sqlStatements);
     return {
       viewer,
       authorization,
-      loaders: createLoaders(people, { observeBatch: (loader, size) => metrics.batchSize.observe({ loader }, size), measure, mode: config.loaderMode }),
+      loaders: createLoaders(request.people, { observeBatch: (loader, size) => metrics.batchSize.observe({ loader }, size), mode: config.loaderMode }),
       now: new Date(),
-      selfService: new SelfService(new CitizenStore(store.db, measure), deps.notifier, logger, config.codeTtlSeconds, config.codeResendSeconds),
+      selfService: new SelfService(request.citizen, deps.notifier, logger, config.codeTtlSeconds, config.codeResendSeconds),
       sqlStatements,
-      audit,
+      audit: request.lookups,
       lookups: { personIds: new Set(), scopes: new Set() },
     };
   }
@@ -250,13 +245,13 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  app.get('/readyz', (_req, res) => {
+  app.get('/readyz', async (_req, res) => {
     if (!ready) {
       res.status(503).json({ status: 'stopping' });
       return;
     }
     try {
-      store.sqlite.prepare('select 1').get();
+      await store.ping();
       res.json({ status: 'ready' });
     } catch (error) {
       logger.error({ err: error }, 'readiness check failed');

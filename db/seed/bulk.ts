@@ -22,7 +22,7 @@ import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { Store } from '../../src/store/database';
+import type { SqliteDatabase } from '../../src/store/sqlite/database';
 import type { WorkerInput, WorkerMessage } from './bulk-worker';
 import { generatePopulation, type PopulationOptions } from './generate';
 import { PersonRowWriter, StagedLoader, toTuple, type PersonTuple } from './rows';
@@ -109,7 +109,7 @@ async function* inThread(options: PopulationOptions): AsyncGenerator<PersonTuple
  * of each phase (rows, sort, indexes, commit, checkpoint).
  */
 export async function bulkSeed(
-  store: Store,
+  store: SqliteDatabase,
   options: PopulationOptions,
   onProgress?: (done: number, total: number) => void,
   onPhase?: (phase: string, seconds: number) => void,

@@ -4,8 +4,8 @@
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../src/config';
-import { openStore } from '../../src/store/database';
-import { countPeople } from '../../src/store/person-writer';
+import { openSqliteDatabase } from '../../src/store/sqlite/database';
+import { countPeople } from '../../src/store/sqlite/person-writer';
 import { bulkSeed } from './bulk';
 import { DEFAULT_SEED, progressPrinter } from './seed';
 
@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   if (!Number.isInteger(seed)) throw new Error(`--seed must be a whole number, got "${values.seed}"`);
   if (Number.isNaN(now.getTime())) throw new Error(`--now must be an ISO 8601 time, got "${values.now}"`);
   const dbPath = values.db ?? loadConfig().dbPath;
-  const store = openStore(dbPath);
+  const store = openSqliteDatabase(dbPath);
   try {
     const before = countPeople(store.db);
     if (before > 0) console.error(`the database already holds ${before} people; adding ${count} more (existing ids are replaced)`);

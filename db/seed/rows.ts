@@ -6,7 +6,7 @@
  */
 import type Database from 'better-sqlite3';
 import { emailKey } from '../../src/domain/contact-address';
-import type { ChannelRecord, PersonRecord } from '../../src/store/person-writer';
+import type { ChannelRecord, PersonRecord } from '../../src/store/types';
 
 type Millis = number | null;
 /** `contact_point` without the person id and channel. */

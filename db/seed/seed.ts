@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { Db } from '../../src/store/database';
+import type { Db } from '../../src/store/sqlite/database';
 import { generatePopulation, type PopulationOptions } from './generate';
 import { PersonRowWriter, toTuple, type PersonTuple } from './rows';
 

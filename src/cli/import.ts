@@ -1,16 +1,18 @@
 /**
  * `npm run import -- FILE [--db PATH]`
  * Imports people from a file in the register's own JSON (a lookup response, a change-feed
- * page or JSON Lines) into the database (KRR_DB_PATH or data/krr.sqlite by default).
+ * page or JSON Lines) into the register's database: PostgreSQL when KRR_DATABASE_URL is set,
+ * else the SQLite file (--db, KRR_DB_PATH or data/krr.sqlite).
  * All or nothing: when any record is bad, every problem is listed and nothing is written.
  * Exit codes: 0 imported, 1 bad file or records (nothing written), 2 usage.
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config';
 import { maskIdentityNumbersIn } from '../domain/identity-number';
 import { applyImport, planImport, readRegisterFile } from '../register/import';
-import { openStore } from '../store/database';
+import { openRegisterStore } from '../store/open';
 
 const USAGE = 'usage: npm run import -- FILE [--db data/krr.sqlite]';
 
@@ -18,7 +20,7 @@ class UsageError extends Error {}
 
 const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   let args;
   try {
     args = parseArgs({ args: argv, allowPositionals: true, options: { db: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
@@ -38,7 +40,8 @@ function main(argv: string[]): number {
   } catch (error) {
     throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
-  const dbPath = values.db ?? loadConfig().dbPath;
+  const config = loadConfig();
+  const target = values.db ? { ...config, dbPath: path.resolve(values.db), databaseUrl: null } : config;
   const now = new Date();
 
   const register = readRegisterFile(text);
@@ -51,27 +54,30 @@ function main(argv: string[]): number {
     return 1;
   }
   // Opened only now, so a bad file leaves even a missing database uncreated.
-  const store = openStore(dbPath);
+  const store = await openRegisterStore(target);
   try {
-    const summary = applyImport(store.db, plan, now);
+    const summary = await applyImport(store, plan, now);
     const numbers = summary.changeNumbers ? ` (change numbers ${summary.changeNumbers.first}-${summary.changeNumbers.last})` : '';
-    const lines = [`import: ${file} (${register.shape}): ${plural(summary.imported, 'person', 'people')} imported into ${dbPath}${numbers}`];
+    const lines = [`import: ${file} (${register.shape}): ${plural(summary.imported, 'person', 'people')} imported into ${store.location}${numbers}`];
     if (summary.skippedNotRegistered > 0) lines.push(`import: ${summary.skippedNotRegistered} not registered (IKKE_REGISTRERT), skipped`);
     if (summary.duplicatesInFile > 0) {
       lines.push(`import: ${plural(summary.duplicatesInFile, 'record was', 'records were')} overridden by a later record of the same person in the file`);
     }
     console.error(lines.join('\n'));
   } finally {
-    store.close();
+    await store.close();
   }
   return 0;
 }
 
-try {
-  process.exitCode = main(process.argv.slice(2));
-} catch (error) {
-  // Masked: a message from deeper down could quote the file.
-  console.error(`import: ${maskIdentityNumbersIn((error as Error).message)}`);
-  if (error instanceof UsageError) console.error(USAGE);
-  process.exit(error instanceof UsageError ? 2 : 1);
-}
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    // Masked: a message from deeper down could quote the file.
+    console.error(`import: ${maskIdentityNumbersIn((error as Error).message)}`);
+    if (error instanceof UsageError) console.error(USAGE);
+    process.exit(error instanceof UsageError ? 2 : 1);
+  },
+);

@@ -1,8 +1,7 @@
 import type { Viewer } from '../auth/viewer';
 import type { Loaders } from '../loaders';
 import type { SelfService } from '../services/self-service';
-import type { AuditStore } from '../store/audit.store';
-import type { StatementCounter } from '../store/database';
+import type { LookupLog, StatementCounter } from '../store/types';
 
 /** What one agency request looked at: written to the audit log once, when the response goes. */
 export interface LookupRecord {
@@ -22,6 +21,6 @@ export interface Context {
   selfService: SelfService;
   /** SQL statements run for this request (for the metrics). */
   sqlStatements: StatementCounter;
-  audit: AuditStore;
+  audit: LookupLog;
   lookups: LookupRecord;
 }

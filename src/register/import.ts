@@ -5,8 +5,7 @@
  * the whole file out.
  */
 import { maskIdentityNumbersIn } from '../domain/identity-number';
-import type { Db } from '../store/database';
-import { replacePerson, type PersonRecord } from '../store/person-writer';
+import type { PersonRecord, RegisterStore } from '../store/types';
 import { parseRegisterPerson } from './register-format';
 
 export type RegisterFileShape = 'lookup response' | 'change-feed page' | 'JSON Lines';
@@ -164,8 +163,8 @@ export function planImport(entries: readonly RegisterEntry[], now: Date): Checke
 }
 
 /** Writes checked records in one transaction: everyone, or (on any failure) nobody. */
-export function applyImport(db: Db, plan: CheckedImport, now: Date): ImportSummary {
-  const numbers = db.transaction((tx) => plan.records.map((record) => replacePerson(tx, record, 'IMPORT', now)));
+export async function applyImport(store: RegisterStore, plan: CheckedImport, now: Date): Promise<ImportSummary> {
+  const numbers = await store.replacePeople(plan.records, 'IMPORT', now);
   return {
     imported: plan.records.length,
     skippedNotRegistered: plan.skippedNotRegistered,
@@ -175,7 +174,7 @@ export function applyImport(db: Db, plan: CheckedImport, now: Date): ImportSumma
 }
 
 /** Checks every record, then writes all of them, or nothing when any is bad. */
-export function importPeople(db: Db, entries: readonly RegisterEntry[], now: Date): ({ ok: true } & ImportSummary) | RejectedImport {
+export async function importPeople(store: RegisterStore, entries: readonly RegisterEntry[], now: Date): Promise<({ ok: true } & ImportSummary) | RejectedImport> {
   const plan = planImport(entries, now);
-  return plan.ok ? { ok: true, ...applyImport(db, plan, now) } : plan;
+  return plan.ok ? { ok: true, ...(await applyImport(store, plan, now)) } : plan;
 }

@@ -8,7 +8,7 @@ import type { NotificationStatus, PersonStatus } from '../domain/contact-rules';
 import { normaliseEmail, normaliseMobile, type Result } from '../domain/contact-address';
 import { isValidIdentityNumber, maskIdentityNumber, maskIdentityNumbersIn } from '../domain/identity-number';
 import { LANGUAGES, type LanguageCode } from '../domain/language';
-import type { ChannelRecord, PersonRecord } from '../store/person-writer';
+import type { ChannelRecord, PersonRecord } from '../store/types';
 
 /** Converts one field's value between the register's JSON and the internal model. */
 export interface Codec<T> {

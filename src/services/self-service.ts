@@ -4,7 +4,7 @@ import type { LanguageCode } from '../domain/language';
 import { badUserInput, ErrorCode, refused } from '../errors';
 import type { Logger } from '../logger';
 import type { Channel, Notifier } from '../notify/notifier';
-import type { ChannelChange, CitizenStore } from '../store/citizen.store';
+import type { ChannelChange, CitizenWrites } from '../store/types';
 import { codeMatches, hashCode, newCode } from './verification-code';
 
 /** Wrong codes allowed before a code is locked. */
@@ -22,7 +22,7 @@ export interface ContactInfoInput {
  */
 export class SelfService {
   constructor(
-    private readonly store: CitizenStore,
+    private readonly store: CitizenWrites,
     private readonly notifier: Notifier,
     private readonly logger: Logger,
     private readonly codeTtlSeconds: number,
@@ -32,8 +32,8 @@ export class SelfService {
   ) {}
 
   /** Refuses (before anything is written) when a code went to this channel too recently. */
-  private assertMaySendCode(pid: string, channel: Channel, now: Date): void {
-    const pending = this.store.pendingCode(pid, channel);
+  private async assertMaySendCode(pid: string, channel: Channel, now: Date): Promise<void> {
+    const pending = await this.store.pendingCode(pid, channel);
     if (!pending) return;
     const wait = Math.ceil((pending.createdAt.getTime() + this.codeResendSeconds * 1000 - now.getTime()) / 1000);
     if (wait > 0) {
@@ -62,30 +62,30 @@ export class SelfService {
       throw badUserInput(problems.join('; '), { fields });
     }
     if (wanted.length === 0) throw badUserInput('give email, mobile or both', { fields: ['email', 'mobile'] });
-    for (const w of wanted) this.assertMaySendCode(pid, w.channel, this.clock());
+    for (const w of wanted) await this.assertMaySendCode(pid, w.channel, this.clock());
 
     const codes = await Promise.all(wanted.map(async () => newCode()));
     const changes: ChannelChange[] = await Promise.all(wanted.map(async (w, i) => ({ ...w, codeHash: await hashCode(codes[i]) })));
     const now = this.clock();
-    const changeNumber = this.store.setChannels(pid, changes, now, this.expiry(now));
+    const changeNumber = await this.store.setChannels(pid, changes, now, this.expiry(now));
     this.logger.info({ person: maskIdentityNumber(pid), channels: wanted.map((w) => w.channel), changeNumber }, 'contact info updated');
     await this.sendCodes(wanted.map((w, i) => ({ channel: w.channel, address: w.address, code: codes[i] })));
   }
 
   /** Sends a fresh code for the channel's current address, replacing any pending one. */
   async resendCode(pid: string, channel: Channel): Promise<void> {
-    this.assertMaySendCode(pid, channel, this.clock());
+    await this.assertMaySendCode(pid, channel, this.clock());
     const code = newCode();
     const hash = await hashCode(code);
     const now = this.clock();
-    const target = this.store.replaceCode(pid, channel, hash, now, this.expiry(now));
+    const target = await this.store.replaceCode(pid, channel, hash, now, this.expiry(now));
     if (!target) throw badUserInput(`you have no ${channel === 'EMAIL' ? 'email address' : 'mobile number'} to verify`, { fields: ['channel'] });
     await this.sendCodes([{ channel, address: target.address, code }]);
   }
 
   async verifyContact(pid: string, channel: Channel, code: string): Promise<void> {
     if (!/^\d{6}$/.test(code)) throw badUserInput('code must be the 6 digits that were sent', { fields: ['code'] });
-    const pending = this.store.pendingCode(pid, channel);
+    const pending = await this.store.pendingCode(pid, channel);
     const now = this.clock();
     if (!pending) throw refused(ErrorCode.CODE_NOT_FOUND, 'No code is waiting for this channel: set the address or ask for a new code');
     if (pending.failedAttempts >= MAX_CODE_ATTEMPTS) {
@@ -94,34 +94,34 @@ export class SelfService {
     if (pending.expiresAt.getTime() <= now.getTime()) throw refused(ErrorCode.CODE_EXPIRED, 'This code has expired: ask for a new code');
 
     if (!(await codeMatches(code, pending.codeHash))) {
-      const attempts = this.store.countFailedAttempt(pid, channel, pending.codeHash);
+      const attempts = await this.store.countFailedAttempt(pid, channel, pending.codeHash);
       if (attempts === null) throw refused(ErrorCode.CODE_NOT_FOUND, 'The code was replaced meanwhile: use the newest code');
       const attemptsLeft = Math.max(MAX_CODE_ATTEMPTS - attempts, 0);
       if (attemptsLeft === 0) throw refused(ErrorCode.CODE_LOCKED, 'Wrong code; the code is now locked: ask for a new code');
       throw refused(ErrorCode.CODE_INVALID, `Wrong code: ${attemptsLeft} attempt${attemptsLeft === 1 ? '' : 's'} left`, { attemptsLeft });
     }
     // Re-checked inside the write: a concurrent attempt may have used or locked it meanwhile.
-    if (!this.store.consumeCode(pid, channel, pending.codeHash, MAX_CODE_ATTEMPTS, this.clock())) {
+    if (!(await this.store.consumeCode(pid, channel, pending.codeHash, MAX_CODE_ATTEMPTS, this.clock()))) {
       throw refused(ErrorCode.CODE_NOT_FOUND, 'The code was used, replaced or locked meanwhile: ask for a new code');
     }
   }
 
-  confirmContactInfo(pid: string): void {
-    if (this.store.confirmChannels(pid, this.clock()) === 0) {
+  async confirmContactInfo(pid: string): Promise<void> {
+    if ((await this.store.confirmChannels(pid, this.clock())) === 0) {
       throw badUserInput('you have no contact information to confirm: set an email address or a mobile number first');
     }
   }
 
-  setReservation(pid: string, reserved: boolean): void {
-    this.store.setReservation(pid, reserved, this.clock());
+  async setReservation(pid: string, reserved: boolean): Promise<void> {
+    await this.store.setReservation(pid, reserved, this.clock());
   }
 
-  setLanguage(pid: string, language: LanguageCode): void {
-    this.store.setLanguage(pid, language, this.clock());
+  async setLanguage(pid: string, language: LanguageCode): Promise<void> {
+    await this.store.setLanguage(pid, language, this.clock());
   }
 
-  deleteContactInfo(pid: string): void {
-    this.store.deleteChannels(pid, this.clock());
+  async deleteContactInfo(pid: string): Promise<void> {
+    await this.store.deleteChannels(pid, this.clock());
   }
 
   private expiry(now: Date): Date {

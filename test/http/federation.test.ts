@@ -19,7 +19,7 @@ const people = syntheticIds(1000, 515);
 
 beforeAll(async () => {
   register = await createTestRegister();
-  register.put(aPerson(people[0], { email: { address: 'first@example.org', updatedAt: new Date(), lastVerifiedAt: null, lastValidatedAt: null } }), ...people.slice(1, 10).map((id) => aPerson(id)));
+  await register.put(aPerson(people[0], { email: { address: 'first@example.org', updatedAt: new Date(), lastVerifiedAt: null, lastValidatedAt: null } }), ...people.slice(1, 10).map((id) => aPerson(id)));
   registerUrl = `${await register.listen()}/graphql`;
   letters = await startLettersSubgraph(people);
   const gateway = new ApolloGateway({

@@ -14,7 +14,7 @@ const people = syntheticIds(3, 919);
 beforeAll(async () => {
   letters = await startLettersSubgraph(people);
   register = await createTestRegister({ KRR_SUBGRAPHS: `letters=${letters.url}`, KRR_SUBGRAPH_TIMEOUT_MS: '500' });
-  register.put(aPerson(people[0]));
+  await register.put(aPerson(people[0]));
   base = await register.listen();
 }, 60_000);
 

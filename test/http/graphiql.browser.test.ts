@@ -14,7 +14,7 @@ describeWithBrowser('GraphiQL in a real browser', () => {
 
   beforeAll(async () => {
     register = await createTestRegister();
-    register.put(aPerson(known, { email: null }));
+    await register.put(aPerson(known, { email: null }));
     base = await register.listen();
     browser = await launchChromium();
     page = await browser.newPage();

@@ -33,7 +33,7 @@ describe('what one operation may cost', () => {
   let token: string;
   beforeAll(async () => {
     ctx = await started();
-    ctx.register.put(...ids.slice(0, 50).map((id) => aPerson(id)));
+    await ctx.register.put(...ids.slice(0, 50).map((id) => aPerson(id)));
     token = await ctx.register.agencyToken();
   });
   afterAll(() => ctx.register.close());
@@ -236,7 +236,7 @@ describe('unexpected errors', () => {
   it('reach the client as a generic message with an error id, and the log with the details', async () => {
     const ctx = await started();
     const token = await ctx.register.agencyToken();
-    ctx.register.put(aPerson(ids[0]));
+    await ctx.register.put(aPerson(ids[0]));
     ctx.register.store.sqlite.exec('drop table digital_post');
     try {
       const { json, text } = await ctx.post({ query: `{ persons(ids: ["${ids[0]}"]) { id certificate } }` }, token);
@@ -254,7 +254,7 @@ describe('/metrics', () => {
   it('exposes requests, latency, errors, batch sizes and SQL statements per request', async () => {
     const ctx = await started();
     try {
-      ctx.register.put(aPerson(ids[0]));
+      await ctx.register.put(aPerson(ids[0]));
       await ctx.post({ query: `{ persons(ids: ["${ids[0]}", "${ids[1]}"]) { id contactInfo { email { address } } } }` }, await ctx.register.agencyToken());
       await ctx.post({ query: `{ persons(ids: ["123"]) { id } }` }, await ctx.register.agencyToken());
       const text = await (await fetch(`${ctx.base}/metrics`)).text();

@@ -20,8 +20,8 @@ let register: TestRegister;
 let base: string;
 let firstChange: number;
 
-function importText(text: string) {
-  const result = importPeople(register.store.db, readRegisterFile(text).entries, new Date());
+async function importText(text: string) {
+  const result = await importPeople(register.store, readRegisterFile(text).entries, new Date());
   if (!result.ok) throw new Error(`import refused: ${JSON.stringify(result.problems)}`);
   return result;
 }
@@ -30,8 +30,8 @@ beforeAll(async () => {
   register = await createTestRegister();
   base = await register.listen();
   // endringer.json first: personer.json then replaces the one person both files hold.
-  firstChange = importText(readFileSync(path.join(FIXTURES, 'endringer.json'), 'utf8')).changeNumbers!.first;
-  importText(readFileSync(path.join(FIXTURES, 'personer.json'), 'utf8'));
+  firstChange = (await importText(readFileSync(path.join(FIXTURES, 'endringer.json'), 'utf8'))).changeNumbers!.first;
+  await importText(readFileSync(path.join(FIXTURES, 'personer.json'), 'utf8'));
 });
 afterAll(() => register.close());
 
@@ -120,7 +120,7 @@ describe('POST /rest/v2/personer', () => {
     };
     const text = JSON.stringify({ personer: [record] });
     importText(text);
-    register.put(aPerson(sharer, { mobile: aChannel('+4741234567') }));
+    await register.put(aPerson(sharer, { mobile: aChannel('+4741234567') }));
     const res = await post('personer', { personidentifikatorer: [id] }, await register.agencyToken());
     expect(await res.text()).toBe(text);
   });
@@ -136,7 +136,7 @@ describe('POST /rest/v2/personer', () => {
     expect(served.slice(1, 4).map((p) => p.varslingsstatus)).toEqual(['KAN_IKKE_VARSLES', 'KAN_IKKE_VARSLES', 'KAN_IKKE_VARSLES']);
     // The file says the mobile is shared, but nobody else in this register has it.
     expect(served[0].kontaktinformasjon).toMatchObject({ epostadresse_duplisert: 'NEI', mobiltelefonnummer_duplisert: 'NEI' });
-    register.put(aPerson(syntheticIds(1, 809)[0], { mobile: aChannel('+4741514965') }));
+    await register.put(aPerson(syntheticIds(1, 809)[0], { mobile: aChannel('+4741514965') }));
     const [after] = await personerOf([ids[0]], token);
     expect(after.kontaktinformasjon).toMatchObject({ epostadresse_duplisert: 'NEI', mobiltelefonnummer_duplisert: 'JA' });
   });
@@ -262,7 +262,7 @@ describe('POST /rest/v2/krr/hentEndringer', () => {
   });
 
   it('pages of 1000 unless antall says fewer', async () => {
-    register.put(...syntheticIds(1100, 811).map((id) => aPerson(id)));
+    await register.put(...syntheticIds(1100, 811).map((id) => aPerson(id)));
     const page = await (await feed({ fraEndringsId: 1 })).json();
     expect(page.list).toHaveLength(1000);
   });

@@ -7,7 +7,7 @@ const [known, unknown] = syntheticIds(2);
 
 beforeAll(async () => {
   register = await createTestRegister();
-  register.put(aPerson(known));
+  await register.put(aPerson(known));
   base = await register.listen();
 });
 afterAll(() => register.close());

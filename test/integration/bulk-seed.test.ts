@@ -6,8 +6,8 @@ import { bulkSeed } from '../../db/seed/bulk';
 import { generatePopulation, type PopulationOptions } from '../../db/seed/generate';
 import { seedPopulation } from '../../db/seed/seed';
 import { projectRoot } from '../../src/paths';
-import { openStore, type Store } from '../../src/store/database';
-import { replacePerson } from '../../src/store/person-writer';
+import { openSqliteDatabase, type SqliteDatabase } from '../../src/store/sqlite/database';
+import { replacePerson } from '../../src/store/sqlite/person-writer';
 
 const now = new Date('2026-06-15T12:00:00Z');
 const first: PopulationOptions = { count: 3000, seed: 5, now };
@@ -17,7 +17,7 @@ const CLI = path.join(projectRoot, 'dist', 'db', 'seed', 'cli.js');
 const tempFile = (name: string) => path.join(mkdtempSync(path.join(os.tmpdir(), 'krr-bulk-seed-')), name);
 
 /** The slow path: every person through `replacePerson` (Drizzle), as the seed used to write them. */
-function seedSlowly(store: Store, options: PopulationOptions): void {
+function seedSlowly(store: SqliteDatabase, options: PopulationOptions): void {
   const people = [...generatePopulation(options)];
   for (let i = 0; i < people.length; i += 500) {
     store.db.transaction((tx) => {
@@ -27,7 +27,7 @@ function seedSlowly(store: Store, options: PopulationOptions): void {
 }
 
 /** Everything a seed writes, in key order, and the schema (the dropped indexes must be back as they were). */
-function dump(store: Store) {
+function dump(store: SqliteDatabase) {
   const all = (sql: string) => store.sqlite.prepare(sql).all();
   return {
     person: all('select * from person order by id'),
@@ -40,8 +40,8 @@ function dump(store: Store) {
   };
 }
 
-function withStore<T>(file: string, fn: (store: Store) => T): T {
-  const store = openStore(file);
+function withStore<T>(file: string, fn: (store: SqliteDatabase) => T): T {
+  const store = openSqliteDatabase(file);
   try {
     return fn(store);
   } finally {
@@ -77,7 +77,7 @@ describe('bulk seed', () => {
 
   it('bulkSeed into an empty file database, then into a full one, writes the same rows and schema', async () => {
     const file = tempFile('bulk.sqlite');
-    const store = openStore(file);
+    const store = openSqliteDatabase(file);
     try {
       const progress: number[] = [];
       const report = await bulkSeed(store, first, (done) => progress.push(done));
@@ -93,7 +93,7 @@ describe('bulk seed', () => {
   });
 
   it('bulkSeed into an in-memory store writes the same rows and leaves its settings as they were', async () => {
-    const store = openStore(':memory:');
+    const store = openSqliteDatabase(':memory:');
     try {
       await bulkSeed(store, first);
       expect(dump(store)).toEqual(slow.afterFirst);

@@ -3,8 +3,8 @@ import { drizzle } from 'drizzle-orm/better-sqlite3';
 import * as tables from '../../db/schema';
 import { ChangedIdsDocument, ChangeNumbersDocument, ChangesDocument, LookUpPeopleDocument, type ChangesQuery } from '../generated/graphql';
 import { Scope } from '../../src/auth/scopes';
-import { ChangeFeedStore } from '../../src/store/change-feed.store';
-import { PersonStore } from '../../src/store/person.store';
+import { ChangeFeedStore } from '../../src/store/sqlite/change-feed.store';
+import { PersonStore } from '../../src/store/sqlite/person.store';
 import { aChannel, aPerson, syntheticIds } from '../support/people';
 import { createTestRegister, type TestRegister } from '../support/register';
 
@@ -35,7 +35,7 @@ async function pageThrough(token: string, after: number, first: number): Promise
 beforeAll(async () => {
   register = await createTestRegister();
   base = latestChangeNumber();
-  register.put(
+  await register.put(
     ...people.map((id, i) =>
       i % 50 === 1 ? aPerson(id, { status: 'DELETED' }) : i % 50 === 2 ? aPerson(id, { reserved: true, reservedAt: new Date(), reservationUpdatedAt: new Date() }) : aPerson(id),
     ),
@@ -71,7 +71,7 @@ describe('change feed', () => {
   });
 
   it('moves a person changed again to their new change number: seen once, in the new state, never at the old place', async () => {
-    register.put(aPerson(people[10], { language: 'se', email: aChannel('moved@example.org') }));
+    await register.put(aPerson(people[10], { language: 'se', email: aChannel('moved@example.org') }));
     const entries = (await pageThrough(await register.agencyToken(), base, 1000)).flatMap((p) => p.entries);
     expect(entries).toHaveLength(2500);
     expect(entries.filter((e) => e.person.id === people[10])).toEqual([
@@ -187,7 +187,7 @@ describe('change feed consistency', () => {
 
   it('reads a page and the newest number in one snapshot: a change committed between the two reads is on the next page, never stepped over', () => {
     const caughtUp = latestChangeNumber();
-    const between = feedWithWriteBetweenReads(() => register.put(aPerson(late)));
+    const between = feedWithWriteBetweenReads(() => void register.put(aPerson(late)));
     try {
       const page = between.feed.page(caughtUp, 1000);
       expect(between.fired()).toBe(true);
@@ -205,7 +205,7 @@ describe('change feed consistency', () => {
 
   it('keeps a short page whole as of its snapshot when a write lands between the reads', () => {
     const caughtUp = latestChangeNumber();
-    const between = feedWithWriteBetweenReads(() => register.put(aPerson(late2)));
+    const between = feedWithWriteBetweenReads(() => void register.put(aPerson(late2)));
     try {
       const page = between.feed.page(caughtUp - 2, 1000);
       expect(between.fired()).toBe(true);
@@ -223,7 +223,7 @@ describe('change feed consistency', () => {
     const mobile = (person: number, round: number) => `9${String(person).padStart(2, '0')}${String(round).padStart(5, '0')}`;
     const roundOf = (number: string | undefined) => Number(number?.slice(-5));
     const start = latestChangeNumber();
-    register.put(...writers.map((id, i) => aPerson(id, { mobile: aChannel(`+47${mobile(i, 0)}`) })));
+    await register.put(...writers.map((id, i) => aPerson(id, { mobile: aChannel(`+47${mobile(i, 0)}`) })));
 
     const post = async (token: string, query: string, variables: object) => {
       const res = await fetch(url, {

@@ -14,7 +14,7 @@ import {
 import { Scope } from '../../src/auth/scopes';
 import { createLogger } from '../../src/logger';
 import { SelfService } from '../../src/services/self-service';
-import { CitizenStore } from '../../src/store/citizen.store';
+import { CitizenStore } from '../../src/store/sqlite/citizen.store';
 import { aPerson, syntheticIds } from '../support/people';
 import { latestCode, readOutbox } from '../support/outbox';
 import { createTestRegister, type TestRegister } from '../support/register';
@@ -262,7 +262,7 @@ describe('lookup audit log', () => {
     const { pid, token } = await newCitizen();
     await register.execute(UpdateContactInfoDocument, { input: { email: 'seen@example.org' } }, token);
     const [other] = syntheticIds(1, 5);
-    register.put(aPerson(other));
+    await register.put(aPerson(other));
 
     const full = await register.agencyToken(undefined, '974760673');
     await register.execute(LookUpPeopleDocument, { ids: [pid, pid, other] }, full);
@@ -340,7 +340,7 @@ describe('when things fail', () => {
 
   it('withholds an agency answer whose lookup could not be written to the audit log', async () => {
     const [someone] = syntheticIds(1, 4242);
-    register.put(aPerson(someone));
+    await register.put(aPerson(someone));
     register.store.sqlite.exec('alter table lookup_audit rename to lookup_audit_away');
     try {
       const { data, errors } = await register.execute(ReservationOnlyDocument, { ids: [someone] }, await register.agencyToken());

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../../src/paths';
 import { importPeople, readRegisterFile, RegisterFileError, type RegisterEntry } from '../../src/register/import';
-import { openStore, type Store } from '../../src/store/database';
+import { openSqliteDatabase } from '../../src/store/sqlite/database';
+import { openSqliteRegisterStore, type SqliteRegisterStore } from '../../src/store/sqlite';
 
 const FIXTURES = path.join(projectRoot, 'test/fixtures/register');
 const fixture = (name: string) => readRegisterFile(readFileSync(path.join(FIXTURES, name), 'utf8'));
@@ -12,7 +13,7 @@ const NOW = new Date('2026-06-15T12:00:00.000Z');
 const LATER = new Date('2026-06-16T12:00:00.000Z');
 
 /** Everything the database holds, for comparing before and after. */
-function contents(store: Store) {
+function contents(store: SqliteRegisterStore) {
   const all = (sql: string) => store.sqlite.prepare(sql).all();
   return {
     people: all('select * from person order by id'),
@@ -22,16 +23,16 @@ function contents(store: Store) {
   };
 }
 
-function person(store: Store, id: string) {
+function person(store: SqliteRegisterStore, id: string) {
   return store.sqlite.prepare('select * from person where id = ?').get(id) as Record<string, unknown> | undefined;
 }
 
-function contactPoint(store: Store, id: string, channel: 'EMAIL' | 'MOBILE') {
+function contactPoint(store: SqliteRegisterStore, id: string, channel: 'EMAIL' | 'MOBILE') {
   return store.sqlite.prepare('select * from contact_point where person_id = ? and channel = ?').get(id, channel) as Record<string, unknown> | undefined;
 }
 
-function mustImport(store: Store, entries: RegisterEntry[], now = NOW) {
-  const result = importPeople(store.db, entries, now);
+async function mustImport(store: SqliteRegisterStore, entries: RegisterEntry[], now = NOW) {
+  const result = await importPeople(store, entries, now);
   if (!result.ok) throw new Error(`import refused: ${JSON.stringify(result.problems)}`);
   return result;
 }
@@ -88,14 +89,14 @@ describe('readRegisterFile', () => {
 });
 
 describe('importPeople', () => {
-  let store: Store;
+  let store: SqliteRegisterStore;
   beforeEach(() => {
-    store = openStore(':memory:');
+    store = openSqliteRegisterStore(':memory:');
   });
   afterEach(() => store.close());
 
-  it('imports a lookup response: active and deleted people, not the unregistered', () => {
-    const result = mustImport(store, fixture('personer.json').entries);
+  it('imports a lookup response: active and deleted people, not the unregistered', async () => {
+    const result = await mustImport(store, fixture('personer.json').entries);
     expect(result).toEqual({ ok: true, imported: 4, skippedNotRegistered: 1, duplicatesInFile: 0, changeNumbers: { first: 1, last: 4 } });
     expect(contents(store).people.map((p) => (p as { id: string }).id)).toEqual(['01859012325', '14877545629', '17840109828', '29928032173']);
     expect(person(store, '03815521160')).toBeUndefined();
@@ -103,8 +104,8 @@ describe('importPeople', () => {
     expect(contents(store).changeLog).toEqual([1, 2, 3, 4].map((n) => expect.objectContaining({ change_number: n, kind: 'IMPORT', changed_at: NOW.getTime() })));
   });
 
-  it('stores mobiles in E.164 and timestamps at the instant the register meant', () => {
-    mustImport(store, fixture('personer.json').entries);
+  it('stores mobiles in E.164 and timestamps at the instant the register meant', async () => {
+    await mustImport(store, fixture('personer.json').entries);
     expect(contactPoint(store, '01859012325', 'MOBILE')).toMatchObject({ address: '+4741514965', updated_at: Date.parse('2024-02-10T11:30:00Z') });
     expect(contactPoint(store, '14877545629', 'MOBILE')).toMatchObject({
       address: '+4799999999',
@@ -124,31 +125,31 @@ describe('importPeople', () => {
     expect(person(store, '01859012325')).toMatchObject({ updated_at: Date.parse('2026-01-15T09:12:03.500Z') });
   });
 
-  it('keeps the mailbox and certificate of an active person, and nothing of a deleted one', () => {
-    mustImport(store, fixture('personer.json').entries);
+  it('keeps the mailbox and certificate of an active person, and nothing of a deleted one', async () => {
+    await mustImport(store, fixture('personer.json').entries);
     expect(contents(store).digitalPost).toEqual([
       expect.objectContaining({ person_id: '01859012325', mailbox_address: 'ola.nordmann#9YDT', provider_org_number: '984661185', certificate: expect.stringMatching(/^MIIB/) }),
     ]);
     expect(contents(store).contactPoints.filter((c) => (c as { person_id: string }).person_id === '29928032173')).toEqual([]);
   });
 
-  it('imports a change-feed page', () => {
-    const result = mustImport(store, fixture('endringer.json').entries);
+  it('imports a change-feed page', async () => {
+    const result = await mustImport(store, fixture('endringer.json').entries);
     expect(result).toMatchObject({ imported: 3, skippedNotRegistered: 0 });
     expect(contactPoint(store, '30908876586', 'MOBILE')).toMatchObject({ address: '+4791512345', updated_at: Date.parse('2025-03-14T15:09:26.535Z') });
   });
 
-  it('lets the later record win when a person appears twice in a file', () => {
-    const result = mustImport(store, fixture('people.jsonl').entries);
+  it('lets the later record win when a person appears twice in a file', async () => {
+    const result = await mustImport(store, fixture('people.jsonl').entries);
     expect(result).toMatchObject({ imported: 2, duplicatesInFile: 1, changeNumbers: { first: 1, last: 2 } });
     expect(contactPoint(store, '12899922245', 'EMAIL')).toMatchObject({ address: 'per.hansen@example.org' });
     expect(person(store, '12899922245')).toMatchObject({ language: 'nn', change_number: 2 });
   });
 
-  it('updates a person on re-import, with a new change number and the whole entry replaced', () => {
-    mustImport(store, fixture('personer.json').entries);
+  it('updates a person on re-import, with a new change number and the whole entry replaced', async () => {
+    await mustImport(store, fixture('personer.json').entries);
     const before = person(store, '01859012325');
-    mustImport(store, fixture('endringer.json').entries, LATER);
+    await mustImport(store, fixture('endringer.json').entries, LATER);
     const after = person(store, '01859012325');
     expect(after?.change_number).toBeGreaterThan(before?.change_number as number);
     expect(after?.change_number).toBe(7);
@@ -157,10 +158,10 @@ describe('importPeople', () => {
     expect(store.sqlite.prepare("select count(*) as n from change_log where person_id = '01859012325'").get()).toEqual({ n: 2 });
   });
 
-  it('writes nothing when any record is bad, and lists every bad record by position', () => {
-    mustImport(store, fixture('personer.json').entries);
+  it('writes nothing when any record is bad, and lists every bad record by position', async () => {
+    await mustImport(store, fixture('personer.json').entries);
     const before = contents(store);
-    const result = importPeople(store.db, fixture('bad.jsonl').entries, LATER);
+    const result = await importPeople(store, fixture('bad.jsonl').entries, LATER);
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.problemCount).toBe(6);
@@ -172,9 +173,9 @@ describe('importPeople', () => {
     expect(contents(store)).toEqual(before);
   });
 
-  it('reports the first 50 problems and counts the rest', () => {
+  it('reports the first 50 problems and counts the rest', async () => {
     const entries = Array.from({ length: 60 }, (_, i) => ({ position: i + 1, value: { status: 'AKTIV' } }));
-    const result = importPeople(store.db, entries, NOW);
+    const result = await importPeople(store, entries, NOW);
     expect(result).toMatchObject({ ok: false, problemCount: 60 });
     if (!result.ok) expect(result.problems).toHaveLength(50);
   });
@@ -202,7 +203,7 @@ describe('npm run import (the CLI)', () => {
     expect(out.stderr).toMatch(/\(lookup response\): 4 people imported into .*krr\.sqlite \(change numbers 1-4\)/);
     expect(out.stderr).toMatch(/1 not registered \(IKKE_REGISTRERT\), skipped/);
     expect(out.status).toBe(0);
-    const store = openStore(db);
+    const store = openSqliteDatabase(db);
     expect(store.sqlite.prepare('select count(*) as n from person').get()).toEqual({ n: 4 });
     store.close();
   });

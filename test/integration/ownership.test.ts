@@ -33,7 +33,7 @@ const snapshot = () => ({
 
 beforeAll(async () => {
   register = await createTestRegister();
-  register.put(aPerson(bob, { email: { address: 'bob@example.org', updatedAt: new Date(), lastVerifiedAt: null, lastValidatedAt: null } }));
+  await register.put(aPerson(bob, { email: { address: 'bob@example.org', updatedAt: new Date(), lastVerifiedAt: null, lastValidatedAt: null } }));
   base = await register.listen();
   aliceToken = await register.citizenToken(alice);
   bobSnapshot = snapshot();

@@ -11,7 +11,7 @@ beforeAll(async () => {
   register = await createTestRegister();
   const now = new Date();
   const monthsAgo = (m: number) => MONTHS_AGO(m, now);
-  register.put(
+  await register.put(
     aPerson(active, { email: aChannel('ola@example.com', monthsAgo(1)), mobile: aChannel('+4791234567', monthsAgo(2)) }),
     aPerson(reserved, { reserved: true, reservedAt: monthsAgo(5), reservationUpdatedAt: monthsAgo(5) }),
     aPerson(deleted, { status: 'DELETED' }),
@@ -21,7 +21,7 @@ beforeAll(async () => {
     aPerson(sharer2, { email: aChannel('family@example.com'), mobile: null }),
   );
   // Fill the register so that a 1000-id lookup finds real rows.
-  register.put(...ids.slice(8, 1100).map((id) => aPerson(id)));
+  await register.put(...ids.slice(8, 1100).map((id) => aPerson(id)));
 });
 
 afterAll(() => register.close());

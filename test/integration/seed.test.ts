@@ -2,8 +2,8 @@ import { generatePopulation } from '../../db/seed/generate';
 import { seedPopulation } from '../../db/seed/seed';
 import { isChannelUsable } from '../../src/domain/contact-rules';
 import { parseIdentityNumber } from '../../src/domain/identity-number';
-import { openStore } from '../../src/store/database';
-import { countPeople } from '../../src/store/person-writer';
+import { openSqliteDatabase } from '../../src/store/sqlite/database';
+import { countPeople } from '../../src/store/sqlite/person-writer';
 
 const now = new Date('2026-06-15T12:00:00Z');
 
@@ -39,7 +39,7 @@ describe('synthetic population', () => {
   });
 
   it('writes everyone with their own change number and reports progress', () => {
-    const store = openStore(':memory:');
+    const store = openSqliteDatabase(':memory:');
     const progress: number[] = [];
     seedPopulation(store.db, { count: 4500, seed: 1, now }, (done) => progress.push(done));
     expect(countPeople(store.db)).toBe(4500);

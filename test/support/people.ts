@@ -1,5 +1,5 @@
 import { createRandom, syntheticIdentityNumber } from '../../db/seed/generate';
-import type { ChannelRecord, PersonRecord } from '../../src/store/person-writer';
+import type { ChannelRecord, PersonRecord } from '../../src/store/types';
 
 /** `n` distinct synthetic identity numbers (month + 80), the same every run for a given seed. */
 export function syntheticIds(n: number, seed = 7): string[] {

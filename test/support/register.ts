@@ -12,15 +12,15 @@ import { graphiqlDefaults } from '../../src/http/graphiql-defaults';
 import { createLogger } from '../../src/logger';
 import { OutboxFileNotifier } from '../../src/notify/notifier';
 import { createServer, type RegisterServer } from '../../src/server';
-import { openStore, type Store } from '../../src/store/database';
-import { replacePerson, type PersonRecord } from '../../src/store/person-writer';
+import { openSqliteRegisterStore, type SqliteRegisterStore } from '../../src/store/sqlite';
+import type { PersonRecord } from '../../src/store/types';
 
 // Built once per test file; a register with introspection off gets its own (see `openSdl`).
 const openSchema = buildSubgraphRegisterSchema();
 
 export interface TestRegister {
   config: Config;
-  store: Store;
+  store: SqliteRegisterStore;
   server: RegisterServer;
   agencyToken(scopes?: readonly string[], orgNumber?: string): Promise<string>;
   citizenToken(pid: string): Promise<string>;
@@ -30,7 +30,8 @@ export interface TestRegister {
     variables: TVars,
     token?: string,
   ): Promise<{ data?: TData | null; errors?: readonly { message: string; path?: readonly (string | number)[]; extensions?: Record<string, unknown> }[] }>;
-  put(...people: PersonRecord[]): void;
+  /** Writes whole entries (replacing), one transaction, each with the next change number. */
+  put(...people: PersonRecord[]): Promise<number[]>;
   /** Listens on a free loopback port; returns the base URL. */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -42,7 +43,7 @@ export async function createTestRegister(env: Record<string, string> = {}): Prom
   // No rate limit and no code resend wait unless a test asks for them: tests send many
   // requests from one agency and set addresses several times in a row.
   const config = loadConfig({ NODE_ENV: 'test', KRR_DATA_DIR: dir, KRR_RATE_LIMIT_PER_MINUTE: '0', KRR_CODE_RESEND_SECONDS: '0', ...env });
-  const store = openStore(config.dbPath);
+  const store = openSqliteRegisterStore(config.dbPath);
   const verifier = await createTokenVerifier(config.auth);
   if (config.auth.mode !== 'development' || !verifier.devKey) throw new Error('test register needs development auth');
   const auth = config.auth;
@@ -70,11 +71,7 @@ export async function createTestRegister(env: Record<string, string> = {}): Prom
       if (response.body.kind !== 'single') throw new Error('expected a single result');
       return response.body.singleResult as never;
     },
-    put(...people) {
-      store.db.transaction((tx) => {
-        for (const p of people) replacePerson(tx, p, 'TEST', new Date());
-      });
-    },
+    put: (...people) => store.replacePeople(people, 'TEST', new Date()),
     async listen() {
       await new Promise<void>((resolve) => server.httpServer.listen(0, '127.0.0.1', resolve));
       listening = true;
@@ -82,7 +79,7 @@ export async function createTestRegister(env: Record<string, string> = {}): Prom
     },
     async close() {
       if (listening) await server.apollo.stop();
-      store.close();
+      await store.close();
     },
   };
 }

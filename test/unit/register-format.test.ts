@@ -11,7 +11,7 @@ import {
   registerTimestamp,
   type RegisterPersonResult,
 } from '../../src/register/register-format';
-import type { PersonRecord } from '../../src/store/person-writer';
+import type { PersonRecord } from '../../src/store/types';
 
 const ID = '01859012325'; // synthetic: 1 May 1990, month + 80
 const NOW = new Date('2026-06-15T12:00:00.000Z');

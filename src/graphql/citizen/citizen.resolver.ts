@@ -80,33 +80,33 @@ export class CitizenResolver {
 
   @Authorized(Role.CITIZEN)
   @Mutation(() => Person, { description: '"My details are still right": stamps `lastVerifiedAt` on every channel, restarting the 18-month clock.' })
-  confirmContactInfo(@Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<Person> {
+  async confirmContactInfo(@Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<Person> {
     const { pid } = citizen(ctx);
-    ctx.selfService.confirmContactInfo(pid);
+    await ctx.selfService.confirmContactInfo(pid);
     return reloaded(ctx, pid, info);
   }
 
   @Authorized(Role.CITIZEN)
   @Mutation(() => Person, { description: 'Reserve against digital communication of important letters (true), or lift the reservation (false).' })
-  setReservation(@Arg('reserved') reserved: boolean, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<Person> {
+  async setReservation(@Arg('reserved') reserved: boolean, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<Person> {
     const { pid } = citizen(ctx);
-    ctx.selfService.setReservation(pid, reserved);
+    await ctx.selfService.setReservation(pid, reserved);
     return reloaded(ctx, pid, info);
   }
 
   @Authorized(Role.CITIZEN)
   @Mutation(() => Person, { description: 'Choose the language agencies should write to you in.' })
-  setLanguage(@Arg('language', () => Language) language: Language, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<Person> {
+  async setLanguage(@Arg('language', () => Language) language: Language, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<Person> {
     const { pid } = citizen(ctx);
-    ctx.selfService.setLanguage(pid, language);
+    await ctx.selfService.setLanguage(pid, language);
     return reloaded(ctx, pid, info);
   }
 
   @Authorized(Role.CITIZEN)
   @Mutation(() => Person, { description: 'Remove both your email address and your mobile number (and any pending codes).' })
-  deleteContactInfo(@Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<Person> {
+  async deleteContactInfo(@Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<Person> {
     const { pid } = citizen(ctx);
-    ctx.selfService.deleteContactInfo(pid);
+    await ctx.selfService.deleteContactInfo(pid);
     return reloaded(ctx, pid, info);
   }
 
@@ -115,12 +115,12 @@ export class CitizenResolver {
     nullable: true,
     description: 'Who has looked you up, newest first: your right of access. Visible to you only, on `me`.',
   })
-  lookups(
+  async lookups(
     @Root() person: Person,
     @Ctx() ctx: Context,
     @Arg('first', () => Int, { nullable: true, description: `At most ${LOOKUPS_MAX}; ${LOOKUPS_DEFAULT} when left out.` }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
-  ): LookupConnection {
+  ): Promise<LookupConnection> {
     // Ownership, asserted where the data is read: a citizen reaches only their own Person
     // today, and this keeps it so if another path to Person is ever added.
     if (person.id !== citizen(ctx).pid) throw forbidden('you can only see who has looked up yourself');
@@ -128,7 +128,7 @@ export class CitizenResolver {
     if (!Number.isInteger(limit) || limit < 1 || limit > LOOKUPS_MAX) {
       throw badUserInput(`first must be from 1 to ${LOOKUPS_MAX}`, { argument: 'first' });
     }
-    const rows = ctx.audit.lookupsOf(person.id, limit + 1, after ? decodeCursor(after) : undefined);
+    const rows = await ctx.audit.lookupsOf(person.id, limit + 1, after ? decodeCursor(after) : undefined);
     const page = rows.slice(0, limit);
     return {
       edges: page.map((row) => ({
@@ -136,7 +136,7 @@ export class CitizenResolver {
         node: { agencyOrgNumber: row.agencyOrgNumber, lookedUpAt: row.lookedUpAt, scopes: row.scopes ? row.scopes.split(' ') : [] },
       })),
       pageInfo: { hasNextPage: rows.length > limit, endCursor: page.length > 0 ? encodeCursor(page[page.length - 1].id) : null },
-      totalCount: ctx.audit.countLookupsOf(person.id),
+      totalCount: await ctx.audit.countLookupsOf(person.id),
     };
   }
 }

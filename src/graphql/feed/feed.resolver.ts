@@ -29,7 +29,7 @@ export class ChangeFeedResolver {
     if (first < 1 || first > MAX_CHANGES_PER_PAGE) {
       throw badUserInput(`first must be 1 to ${MAX_CHANGES_PER_PAGE}, got ${first}`, { argument: 'first', max: MAX_CHANGES_PER_PAGE });
     }
-    const { rows, latestChangeNumber } = ctx.loaders.changePage(after, first);
+    const { rows, latestChangeNumber } = await ctx.loaders.changePage(after, first);
     // The page's rows are primed into the person loader: this reads only the other tables.
     const people = await loadPeople(ctx, rows.map((row) => row.id), personWants(info));
     // The numbers come from the page's rows, never from a later read: a position taken from

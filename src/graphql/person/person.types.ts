@@ -2,7 +2,7 @@ import { Directive, Field, ObjectType, registerEnumType } from 'type-graphql';
 import type { DigitalPostRow, PersonRow } from '../../../db/schema';
 import { Scope } from '../../auth/scopes';
 import { isChannelUsable, notificationStatus } from '../../domain/contact-rules';
-import type { ContactPointWithDuplicate } from '../../store/person.store';
+import type { ContactPointWithDuplicate } from '../../store/types';
 import { requireScope } from '../auth-checker';
 import type { Context } from '../context';
 

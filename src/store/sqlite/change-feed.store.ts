@@ -1,13 +1,7 @@
 import { gt, max, sql } from 'drizzle-orm';
-import { changeLog, person, type PersonRow } from '../../db/schema';
+import { changeLog, person } from '../../../db/schema';
+import type { ChangeFeedPage } from '../types';
 import type { Db } from './database';
-
-export interface ChangeFeedPage {
-  /** People whose latest change is after the asked number, in change-number order. */
-  rows: PersonRow[];
-  /** The newest change number in the register when the page was read (0: none yet). */
-  latestChangeNumber: number;
-}
 
 /**
  * Reads the change feed: people by the number of their latest change (`person.change_number`,

@@ -1,22 +1,16 @@
 import { and, desc, eq, lt, sql } from 'drizzle-orm';
-import { lookupAudit, type LookupAuditRow } from '../../db/schema';
-import type { Db, Store } from './database';
-
-export interface LookupRecord {
-  agencyOrgNumber: string;
-  personIds: readonly string[];
-  scopes: readonly string[];
-  at: Date;
-}
+import { lookupAudit, type LookupAuditRow } from '../../../db/schema';
+import type { LookupRecord } from '../types';
+import type { Db, SqliteDatabase } from './database';
 
 /** The lookup audit log: written once per agency request, read by the citizen looked up. */
 export class AuditStore {
   private readonly insertLookups;
   private readonly db: Db;
-  private readonly sqlite: Store['sqlite'];
+  private readonly sqlite: SqliteDatabase['sqlite'];
   private queue: { record: LookupRecord; done: (error?: unknown) => void }[] = [];
 
-  constructor(store: Store) {
+  constructor(store: SqliteDatabase) {
     this.db = store.db;
     this.sqlite = store.sqlite;
     // One statement for the whole request, whatever the number of people. Plain SQL:

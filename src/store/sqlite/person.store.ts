@@ -1,12 +1,8 @@
 import type { Statement } from 'better-sqlite3';
-import type { ContactPointRow, DigitalPostRow, PersonRow } from '../../db/schema';
+import type { DigitalPostRow, PersonRow } from '../../../db/schema';
+import type { ContactPointWithDuplicate } from '../types';
 import { ChangeFeedStore } from './change-feed.store';
-import type { Store } from './database';
-
-export interface ContactPointWithDuplicate extends ContactPointRow {
-  /** `_duplisert`: another active person has the same address on the same channel. */
-  duplicated: boolean;
-}
+import type { SqliteDatabase } from './database';
 
 /** The columns of `person` as SQLite returns them. */
 export interface RawPerson {
@@ -74,7 +70,7 @@ export class PersonStore {
   /** The same person rows in change-number order; reached through `Loaders.changePage`. */
   readonly changeFeed: ChangeFeedStore;
 
-  constructor(store: Store) {
+  constructor(store: SqliteDatabase) {
     this.changeFeed = new ChangeFeedStore(store.db);
     const { sqlite } = store;
     this.peopleById = sqlite.prepare(`select * from person where id in ${IN_BATCH}`);

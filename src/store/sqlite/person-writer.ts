@@ -1,30 +1,8 @@
 import { eq, sql } from 'drizzle-orm';
-import { changeLog, contactPoint, digitalPost, person } from '../../db/schema';
-import { emailKey } from '../domain/contact-address';
+import { changeLog, contactPoint, digitalPost, person } from '../../../db/schema';
+import { emailKey } from '../../domain/contact-address';
+import type { PersonRecord } from '../types';
 import type { Db } from './database';
-
-export interface ChannelRecord {
-  address: string;
-  updatedAt: Date;
-  lastVerifiedAt: Date | null;
-  lastValidatedAt: Date | null;
-}
-
-/** A person's whole entry, as the seed and the import write it. */
-export interface PersonRecord {
-  id: string;
-  status: 'ACTIVE' | 'DELETED';
-  reserved: boolean;
-  reservedAt: Date | null;
-  reservationUpdatedAt: Date | null;
-  language: 'nb' | 'nn' | 'en' | 'se' | null;
-  languageUpdatedAt: Date | null;
-  updatedAt: Date;
-  /** Mobile in E.164. */
-  email: ChannelRecord | null;
-  mobile: ChannelRecord | null;
-  digitalPost: { mailboxAddress: string; providerOrgNumber: string; certificate: string | null } | null;
-}
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 

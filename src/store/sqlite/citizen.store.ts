@@ -1,27 +1,18 @@
 import { and, eq, sql } from 'drizzle-orm';
-import { contactPoint, person, verificationCode, type VerificationCodeRow } from '../../db/schema';
-import type { Channel } from '../notify/notifier';
+import { contactPoint, person, verificationCode } from '../../../db/schema';
+import type { Channel } from '../../notify/notifier';
+import type { ChannelChange, CitizenWrites, PendingCode } from '../types';
 import type { Db } from './database';
 import { recordChange } from './person-writer';
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
-export interface ChannelChange {
-  channel: Channel;
-  /** As stored: trimmed email, or E.164 mobile. */
-  address: string;
-  addressKey: string;
-  codeHash: string;
-}
-
-export interface PendingCode extends VerificationCodeRow {}
-
 /**
- * The writes of citizen self-service. Each method is one `BEGIN IMMEDIATE` transaction:
+ * The writes of citizen self-service on SQLite. Each method is one `BEGIN IMMEDIATE` transaction:
  * the change, the person's new change number and its change-log row commit together or
  * not at all, and a second process waits for the write lock instead of failing halfway.
  */
-export class CitizenStore {
+export class CitizenStore implements CitizenWrites {
   constructor(
     private readonly db: Db,
     /** Wraps every store call, e.g. to count its statements against the request. */
@@ -55,7 +46,7 @@ export class CitizenStore {
    * address again keeps its stamps. Either way `updated_at` is stamped and the channel's
    * pending code is replaced by the new one.
    */
-  setChannels(id: string, changes: readonly ChannelChange[], now: Date, expiresAt: Date): number {
+  async setChannels(id: string, changes: readonly ChannelChange[], now: Date, expiresAt: Date): Promise<number> {
     return this.write((tx) => {
       this.ensureActive(tx, id, now);
       for (const change of changes) {
@@ -87,7 +78,7 @@ export class CitizenStore {
     });
   }
 
-  pendingCode(id: string, channel: Channel): PendingCode | undefined {
+  async pendingCode(id: string, channel: Channel): Promise<PendingCode | undefined> {
     return this.measure(() =>
       this.db
         .select()
@@ -98,7 +89,7 @@ export class CitizenStore {
   }
 
   /** Replaces the pending code for the channel's current address; false when there is no such channel. */
-  replaceCode(id: string, channel: Channel, codeHash: string, now: Date, expiresAt: Date): { address: string } | null {
+  async replaceCode(id: string, channel: Channel, codeHash: string, now: Date, expiresAt: Date): Promise<{ address: string } | null> {
     return this.write((tx) => {
       const current = tx
         .select({ address: contactPoint.address })
@@ -119,7 +110,7 @@ export class CitizenStore {
    * Counts a wrong code against the pending code it was checked against (identified by its
    * hash, so a code replaced meanwhile is not charged). Returns the attempts so far.
    */
-  countFailedAttempt(id: string, channel: Channel, codeHash: string): number | null {
+  async countFailedAttempt(id: string, channel: Channel, codeHash: string): Promise<number | null> {
     return this.write((tx) => {
       const row = tx
         .update(verificationCode)
@@ -136,7 +127,7 @@ export class CitizenStore {
    * for email, `last_verified_at` for mobile. Only if the code checked is still the pending
    * one, unlocked, and its address is still the channel's: returns false otherwise.
    */
-  consumeCode(id: string, channel: Channel, codeHash: string, maxAttempts: number, now: Date): boolean {
+  async consumeCode(id: string, channel: Channel, codeHash: string, maxAttempts: number, now: Date): Promise<boolean> {
     return this.write((tx) => {
       const used = tx
         .delete(verificationCode)
@@ -166,7 +157,7 @@ export class CitizenStore {
   }
 
   /** "My details are still right": stamps `last_verified_at` on every channel. Returns how many. */
-  confirmChannels(id: string, now: Date): number {
+  async confirmChannels(id: string, now: Date): Promise<number> {
     return this.write((tx) => {
       const confirmed = tx.update(contactPoint).set({ lastVerifiedAt: now }).where(eq(contactPoint.personId, id)).returning().all().length;
       if (confirmed > 0) this.touch(tx, id, 'CONTACT_INFO_CONFIRMED', now);
@@ -174,7 +165,7 @@ export class CitizenStore {
     });
   }
 
-  setReservation(id: string, reserved: boolean, now: Date): void {
+  async setReservation(id: string, reserved: boolean, now: Date): Promise<void> {
     this.write((tx) => {
       this.ensureActive(tx, id, now);
       const current = tx.select({ reserved: person.reserved, reservedAt: person.reservedAt }).from(person).where(eq(person.id, id)).get();
@@ -184,7 +175,7 @@ export class CitizenStore {
     });
   }
 
-  setLanguage(id: string, language: 'nb' | 'nn' | 'en' | 'se', now: Date): void {
+  async setLanguage(id: string, language: 'nb' | 'nn' | 'en' | 'se', now: Date): Promise<void> {
     this.write((tx) => {
       this.ensureActive(tx, id, now);
       this.touch(tx, id, 'LANGUAGE_SET', now, { language, languageUpdatedAt: now });
@@ -192,7 +183,7 @@ export class CitizenStore {
   }
 
   /** Removes both channels and their pending codes. Returns how many channels there were. */
-  deleteChannels(id: string, now: Date): number {
+  async deleteChannels(id: string, now: Date): Promise<number> {
     return this.write((tx) => {
       tx.delete(verificationCode).where(eq(verificationCode.personId, id)).run();
       const removed = tx.delete(contactPoint).where(eq(contactPoint.personId, id)).returning().all().length;

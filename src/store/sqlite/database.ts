@@ -3,17 +3,14 @@ import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import * as tables from '../../db/schema';
-import { migrationsFolder } from '../paths';
+import * as tables from '../../../db/schema';
+import { migrationsFolder } from '../../paths';
+import { StatementCounter } from '../types';
 
 export type Db = BetterSQLite3Database<typeof tables>;
 
 const TRANSACTION_CONTROL = /^\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b/i;
 
-/** Counts every SQL statement SQLite executes, so tests and metrics can prove batching. */
-export class StatementCounter {
-  count = 0;
-}
 
 /**
  * Runs a synchronous store call and adds the statements it executed to `counter` (one
@@ -21,7 +18,7 @@ export class StatementCounter {
  * between. (AsyncLocalStorage would do this without the wrapper, but on Node 20 it hooks
  * every promise and slows the whole service down.)
  */
-export function countingInto(store: Pick<Store, 'statements'>, counter: StatementCounter): <T>(fn: () => T) => T {
+export function countingInto(store: Pick<SqliteDatabase, 'statements'>, counter: StatementCounter): <T>(fn: () => T) => T {
   return (fn) => {
     const before = store.statements.count;
     try {
@@ -32,7 +29,8 @@ export function countingInto(store: Pick<Store, 'statements'>, counter: Statemen
   };
 }
 
-export interface Store {
+/** One open SQLite database: the better-sqlite3 connection and Drizzle over it. */
+export interface SqliteDatabase {
   sqlite: Database.Database;
   db: Db;
   statements: StatementCounter;
@@ -49,7 +47,7 @@ export interface Store {
  * - foreign_keys=ON: contact rows cannot outlive their person.
  * - busy_timeout: a second process waits for the write lock instead of failing at once.
  */
-export function openStore(file: string): Store {
+export function openSqliteDatabase(file: string): SqliteDatabase {
   if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const statements = new StatementCounter();
   const sqlite = new Database(file, {

@@ -1,0 +1,101 @@
+/**
+ * The SQLite store (better-sqlite3), the embedded default: `RegisterStore` over one database
+ * file. better-sqlite3 is synchronous, so every method runs its SQL (and its transaction)
+ * to the end before it returns its promise: SQLite keeps its exact semantics, and the
+ * asynchronous interface costs one resolved promise per call.
+ */
+import { sql } from 'drizzle-orm';
+import { person } from '../../../db/schema';
+import { seedPopulation } from '../../../db/seed/seed';
+import type { PersonRecord, RegisterStore, RequestStore, SeedOptions, StatementCounter } from '../types';
+import { AuditStore } from './audit.store';
+import { CitizenStore } from './citizen.store';
+import { countingInto, openSqliteDatabase, type Db, type SqliteDatabase } from './database';
+import { countPeople, replacePerson, syntheticSampleIds } from './person-writer';
+import { PersonStore } from './person.store';
+
+export class SqliteRegisterStore implements RegisterStore {
+  readonly kind = 'sqlite' as const;
+  readonly location: string;
+  /** The raw connection and Drizzle over it: for SQLite-only tools (bulk seeder, benchmark, tests). */
+  readonly sqlite: SqliteDatabase['sqlite'];
+  readonly db: Db;
+  private readonly reads: PersonStore;
+  private readonly audit: AuditStore;
+  private readonly registered;
+
+  constructor(private readonly database: SqliteDatabase) {
+    this.location = database.sqlite.name;
+    this.sqlite = database.sqlite;
+    this.db = database.db;
+    this.reads = new PersonStore(database);
+    this.audit = new AuditStore(database);
+    this.registered = database.sqlite.prepare<[string], { id: string }>('select id from person where id in (select value from json_each(?))');
+  }
+
+  get statements(): StatementCounter {
+    return this.database.statements;
+  }
+
+  forRequest(counter: StatementCounter): RequestStore {
+    const measure = countingInto(this.database, counter);
+    const { reads, audit } = this;
+    return {
+      people: {
+        people: async (ids) => measure(() => reads.people(ids)),
+        contactPoints: async (ids) => measure(() => reads.contactPoints(ids)),
+        digitalPost: async (ids) => measure(() => reads.digitalPost(ids)),
+        changePage: async (after, limit) => measure(() => reads.changeFeed.page(after, limit)),
+      },
+      citizen: new CitizenStore(this.db, measure),
+      lookups: {
+        // Counted by the caller: its statement runs in a shared group commit.
+        record: (record) => audit.record(record),
+        lookupsOf: async (personId, limit, beforeId) => measure(() => audit.lookupsOf(personId, limit, beforeId)),
+        countLookupsOf: async (personId) => measure(() => audit.countLookupsOf(personId)),
+      },
+    };
+  }
+
+  async replacePeople(records: readonly PersonRecord[], kind: string, at: Date): Promise<number[]> {
+    return this.db.transaction((tx) => records.map((record) => replacePerson(tx, record, kind, at)), { behavior: 'immediate' });
+  }
+
+  async countPeople(): Promise<number> {
+    return countPeople(this.db);
+  }
+
+  async syntheticSampleIds(limit: number): Promise<string[]> {
+    return syntheticSampleIds(this.db, limit);
+  }
+
+  async registeredAmong(ids: readonly string[]): Promise<Set<string>> {
+    return new Set(this.registered.all(JSON.stringify(ids)).map((r) => r.id));
+  }
+
+  /**
+   * One `BEGIN IMMEDIATE` transaction around the check and the whole seed: a second process
+   * starting at the same moment waits, then finds people and seeds nothing, and a seed cut
+   * short by a crash leaves an empty register (seeded again at the next start), never half
+   * of one.
+   */
+  async seedIfEmpty(options: SeedOptions, onProgress?: (done: number, total: number) => void): Promise<number> {
+    const seed = this.sqlite.transaction(() => {
+      const any = this.db.select({ one: sql`1` }).from(person).limit(1).get();
+      return any ? 0 : seedPopulation(this.db, options, onProgress);
+    });
+    return seed.immediate();
+  }
+
+  async ping(): Promise<void> {
+    this.sqlite.prepare('select 1').get();
+  }
+
+  async close(): Promise<void> {
+    this.database.close();
+  }
+}
+
+export function openSqliteRegisterStore(file: string): SqliteRegisterStore {
+  return new SqliteRegisterStore(openSqliteDatabase(file));
+}
