@@ -114,7 +114,7 @@ export const changeLog = pgTable(
  *   update change_counter set last_change_number = last_change_number + 1 where id = 1
  *   returning last_change_number
  *
- * (`recordChange` in `src/store/pg.ts` does this and the `change_log` insert in one
+ * (`recordChange` in `src/store/postgres/connection.ts` does this and the `change_log` insert in one
  * statement). Why this gives 1..K with no gap and in commit order, across any number of
  * gateway processes on one database:
  * - The UPDATE row-locks the counter until the transaction ends. A rollback (or a crash)

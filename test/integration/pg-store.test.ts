@@ -1,5 +1,5 @@
 /**
- * The PostgreSQL store's groundwork (src/store/pg.ts, db/schema.pg.ts, db/migrations-pg):
+ * The PostgreSQL store's groundwork (src/store/postgres/connection.ts, db/schema.pg.ts, db/migrations-pg):
  * runs when KRR_DATABASE_URL names a PostgreSQL database (`scripts/pg-cluster.sh start DIR`
  * prints one), in a scratch database of its own on that server. Skipped otherwise, except
  * under CI with KRR_PG_REQUIRED=true, where it fails.
@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { eq, sql } from 'drizzle-orm';
 import type * as sqliteTables from '../../db/schema';
 import * as pgTables from '../../db/schema.pg';
-import { latestChangeNumber, openPgStore, pgMigrationsFolder, recordChange, type PgStore } from '../../src/store/pg';
+import { latestChangeNumber, openPgStore, pgMigrationsFolder, recordChange, type PgStore } from '../../src/store/postgres/connection';
 import { createScratchDatabase, describeWithPostgres, postgresUrl, type ScratchDatabase } from '../support/postgres';
 
 /**

@@ -1,0 +1,168 @@
+/**
+ * How the PostgreSQL store runs its SQL: statement counting, transactions and the person
+ * locks. Every store method goes through here, so what counts as a statement and what a
+ * write transaction looks like is decided in one place.
+ */
+import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
+import pg from 'pg';
+import type { StatementCounter } from '../types';
+
+/** What a store method runs its SQL on: the pool (autocommit) or one client inside a transaction. */
+export type Queryable = pg.Pool | pg.PoolClient;
+
+/**
+ * Runs SQL on a pool or a client and adds one to each counter per statement: the request's
+ * counter (if any) and the store-wide one. Transaction control (BEGIN, COMMIT, ROLLBACK)
+ * and the advisory locks do not go through here: they are bookkeeping, not work, as in the
+ * SQLite store (which skips transaction control) — so one citizen write counts the same
+ * statements on both stores.
+ *
+ * It is also the client Drizzle runs its queries on (`drizzle({ client })`), so the query
+ * builder's statements are counted the same way. Its class name must not contain "Pool":
+ * Drizzle treats such a client as a pool and would check out connections from it.
+ */
+export class CountingClient {
+  constructor(
+    readonly target: Queryable,
+    private readonly counters: readonly StatementCounter[],
+  ) {}
+
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(config: string | pg.QueryConfig, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    for (const counter of this.counters) counter.count++;
+    // A fresh config per call: node-postgres writes `values` into the object it is given,
+    // and the named statements' configs are shared constants.
+    if (typeof config === 'string') return this.target.query<R>(config, values);
+    return this.target.query<R>(values === undefined ? { ...config } : { ...config, values });
+  }
+}
+
+/** Drizzle over a counting client: the query builder for the less hot paths. */
+export type Drizzle = NodePgDatabase;
+
+export function drizzleOn(client: CountingClient): Drizzle {
+  return drizzle({ client: client as unknown as pg.Pool });
+}
+
+/** A transaction's handles: raw SQL and Drizzle, both counting. */
+export interface Tx {
+  q: CountingClient;
+  db: Drizzle;
+  client: pg.PoolClient;
+}
+
+export type IsolationLevel = 'read committed' | 'repeatable read read only';
+
+/**
+ * Runs `body` in one transaction on a client of its own. Commits when it resolves, rolls
+ * back when it throws. A client whose rollback failed (connection lost) is destroyed
+ * rather than returned to the pool.
+ */
+export async function inTransaction<T>(
+  pool: pg.Pool,
+  counters: readonly StatementCounter[],
+  isolation: IsolationLevel,
+  body: (tx: Tx) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    return await inTransactionOn(client, counters, isolation, body);
+  } catch (error) {
+    if (unusable.has(client)) broken = error instanceof Error ? error : new Error(String(error));
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}
+
+/** Clients whose rollback failed: to be destroyed, not released into the pool. */
+const unusable = new WeakSet<pg.PoolClient>();
+
+/** The same on a client the caller has checked out (and releases). */
+export async function inTransactionOn<T>(
+  client: pg.PoolClient,
+  counters: readonly StatementCounter[],
+  isolation: IsolationLevel,
+  body: (tx: Tx) => Promise<T>,
+): Promise<T> {
+  // Explicit, whatever default_transaction_isolation says: writers must run READ
+  // COMMITTED for the change counter to make them wait instead of fail (db/schema.pg.ts).
+  await control(client, `begin isolation level ${isolation}`);
+  let result: T;
+  try {
+    const q = new CountingClient(client, counters);
+    result = await body({ q, db: drizzleOn(q), client });
+  } catch (error) {
+    try {
+      await client.query('rollback');
+    } catch {
+      // The connection is gone or unusable: the server rolls back on its own. Report the
+      // first error, and do not let the client back into the pool.
+      unusable.add(client);
+    }
+    throw error;
+  }
+  await control(client, 'commit');
+  return result;
+}
+
+/** BEGIN or COMMIT: a failure without SQLSTATE (network, protocol) leaves the connection unusable. */
+async function control(client: pg.PoolClient, statement: string): Promise<void> {
+  try {
+    await client.query(statement);
+  } catch (error) {
+    if (isConnectionError(error)) unusable.add(client);
+    throw error;
+  }
+}
+
+/** Errors after which a connection is not worth keeping: anything but an error the server answered with. */
+function isConnectionError(error: unknown): boolean {
+  return !(error instanceof pg.DatabaseError);
+}
+
+/**
+ * The advisory locks of writes to people. Lock order, always: the bulk lock, then person
+ * lock(s) sorted by id, then that person's rows, then the change counter (taken last), so
+ * writes cannot deadlock.
+ *
+ * - `krr:person:<id>` (exclusive, transaction-scoped): one writer per person at a time, the
+ *   per-person counterpart of SQLite's BEGIN IMMEDIATE. It works before the person row
+ *   exists and ends with the transaction.
+ * - `krr:bulk`: every person write holds it shared; a bulk write (a large import, each
+ *   seed batch) holds it exclusively instead of one lock per person, because thousands of
+ *   advisory locks in one transaction exhaust the shared lock table
+ *   (`max_locks_per_transaction`, "out of shared memory").
+ *
+ * A citizen write takes both in one statement, the first of its transaction. Lock
+ * statements are not counted as statements (see `CountingClient`).
+ */
+const BULK_LOCK = `hashtextextended('krr:bulk', 0)`;
+const PERSON_LOCK = (id: string) => `hashtextextended('krr:person:' || ${id}, 0)`;
+
+export async function lockPerson(client: pg.PoolClient, id: string): Promise<void> {
+  await client.query({
+    name: 'krr-lock-person',
+    text: `select pg_advisory_xact_lock_shared(${BULK_LOCK}), pg_advisory_xact_lock(${PERSON_LOCK('$1::text')})`,
+    values: [id],
+  });
+}
+
+/** Up to this many people a bulk write locks each person; above it, the exclusive bulk lock. */
+export const MAX_PERSON_LOCKS = 500;
+
+export async function lockPeople(client: pg.PoolClient, ids: readonly string[]): Promise<void> {
+  const distinct = [...new Set(ids)].sort();
+  if (distinct.length > MAX_PERSON_LOCKS) {
+    await client.query(`select pg_advisory_xact_lock(${BULK_LOCK})`);
+    return;
+  }
+  await client.query(`select pg_advisory_xact_lock_shared(${BULK_LOCK})`);
+  // Sorted (in SQL too: the lock calls run in the query's row order), so two bulk writes
+  // over overlapping people take their locks in the same order.
+  await client.query(`select count(pg_advisory_xact_lock(${PERSON_LOCK('id')})) from (select id from unnest($1::text[]) id order by id) ids`, [distinct]);
+}
+
+export async function lockBulk(client: pg.PoolClient): Promise<void> {
+  await client.query(`select pg_advisory_xact_lock(${BULK_LOCK})`);
+}

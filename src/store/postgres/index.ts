@@ -1,0 +1,217 @@
+/**
+ * The register store over PostgreSQL (`KRR_DATABASE_URL=postgres://...`): the
+ * `RegisterStore` of src/store/types.ts, with Drizzle and node-postgres over
+ * db/schema.pg.ts. Design and reasons: docs/postgres.md.
+ *
+ * Transactions, in short (details at each class):
+ * - citizen writes (`citizen-writes.ts`): READ COMMITTED; the person's advisory lock first;
+ *   the change counter last;
+ * - `replacePeople`: one READ COMMITTED transaction; every person's lock, sorted (or the
+ *   exclusive bulk lock for a large batch); the numbers last, in one statement;
+ * - `changePage`: one REPEATABLE READ READ ONLY transaction for the page and the newest number;
+ * - the lookup log: group commit, one autocommit statement per batch;
+ * - `seedIfEmpty`: a session advisory lock around the re-count and the seed, then one
+ *   transaction per batch under the exclusive bulk lock.
+ */
+import { count, sql } from 'drizzle-orm';
+import type pg from 'pg';
+import { person } from '../../../db/schema.pg';
+import { generatePopulation } from '../../../db/seed/generate';
+import type { PersonRecord, RegisterStore, RequestStore, SeedOptions, StoreKind } from '../types';
+import { StatementCounter } from '../types';
+import { PgCitizenWrites } from './citizen-writes';
+import { openPgStore, type PgStoreOptions } from './connection';
+import { CountingClient, drizzleOn, inTransaction, inTransactionOn, lockBulk, lockPeople, type Drizzle } from './executor';
+import { GroupCommitLookups, PgLookupLog } from './lookup-log';
+import { insertNewPeopleIn, replacePeopleIn } from './person-bulk';
+import { PgPersonReads } from './person-reads';
+
+export interface PostgresStoreOptions extends PgStoreOptions {
+  /** People per seed transaction (default 5000). */
+  seedBatchSize?: number;
+  /** How long `seedIfEmpty` waits for another process that is seeding (default 30 minutes). */
+  seedLockTimeoutMs?: number;
+  /** How long `ping` waits for an answer (default 2 s). */
+  pingTimeoutMs?: number;
+}
+
+/** The seed lock's key: session-scoped, held from the re-count to the last batch. */
+const SEED_LOCK = `hashtextextended('krr:seed', 0)`;
+
+/** The URL without its password (and without a `password` query parameter), for logs. */
+export function redactedUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '';
+    parsed.searchParams.delete('password');
+    return parsed.toString();
+  } catch {
+    return 'postgres (URL not shown: it does not parse)';
+  }
+}
+
+export async function openPostgresRegisterStore(url: string, options: PostgresStoreOptions = {}): Promise<RegisterStore> {
+  const pg = await openPgStore(url, options);
+  return new PostgresRegisterStore(pg.pool, redactedUrl(url), options);
+}
+
+class PostgresRegisterStore implements RegisterStore {
+  readonly kind: StoreKind = 'postgres';
+  readonly statements = new StatementCounter();
+  private readonly lookups: GroupCommitLookups;
+  /** Drizzle for the store's own (not per-request) statements: they count into `statements` only. */
+  private readonly db: Drizzle;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    readonly location: string,
+    private readonly options: PostgresStoreOptions,
+  ) {
+    this.lookups = new GroupCommitLookups(pool, this.statements);
+    this.db = drizzleOn(new CountingClient(pool, [this.statements]));
+  }
+
+  forRequest(counter: StatementCounter): RequestStore {
+    const counters = [counter, this.statements];
+    return {
+      people: new PgPersonReads(this.pool, counters),
+      citizen: new PgCitizenWrites(this.pool, counters),
+      lookups: new PgLookupLog(this.lookups, this.pool, counters),
+    };
+  }
+
+  replacePeople(records: readonly PersonRecord[], kind: string, at: Date): Promise<number[]> {
+    if (records.length === 0) return Promise.resolve([]);
+    return inTransaction(this.pool, [this.statements], 'read committed', async ({ q, client }) => {
+      await lockPeople(
+        client,
+        records.map((r) => r.id),
+      );
+      return replacePeopleIn(q, records, kind, at);
+    });
+  }
+
+  async countPeople(): Promise<number> {
+    const [row] = await this.db.select({ n: count() }).from(person);
+    return row?.n ?? 0;
+  }
+
+  async syntheticSampleIds(limit: number): Promise<string[]> {
+    const rows = await this.db
+      .select({ id: person.id })
+      .from(person)
+      .where(sql`substr(${person.id}, 3, 1) in ('8', '9')`)
+      .orderBy(person.changeNumber)
+      .limit(limit);
+    return rows.map((r) => r.id);
+  }
+
+  async registeredAmong(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const { rows } = await new CountingClient(this.pool, [this.statements]).query<{ id: string }>(
+      { name: 'krr-registered-among', text: 'select person.id from unnest($1::text[]) as ids(id) join person on person.id = ids.id' },
+      [[...new Set(ids)]],
+    );
+    return new Set(rows.map((r) => r.id));
+  }
+
+  /**
+   * Exactly one of several processes starting together seeds: each takes the seed lock
+   * (a session advisory lock, polled so that lock_timeout does not cut the wait short),
+   * and counts again once it has it. The one that finds the register empty writes the
+   * population in transactions of `seedBatchSize` people; each batch holds the exclusive
+   * bulk lock (no person write interleaves) and takes one range of change numbers, so the
+   * numbers are 1..count in generation order on an empty register.
+   */
+  async seedIfEmpty(options: SeedOptions, onProgress?: (done: number, total: number) => void): Promise<number> {
+    if ((await this.countPeople()) > 0) return 0;
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await this.takeSeedLock(client);
+      try {
+        const q = new CountingClient(client, [this.statements]);
+        const { rows } = await q.query<{ n: number }>('select count(*)::int as n from person');
+        if (rows[0].n > 0) return 0;
+        return await this.seed(client, options, onProgress);
+      } finally {
+        await client.query(`select pg_advisory_unlock(${SEED_LOCK})`);
+      }
+    } catch (error) {
+      // The connection is closed rather than reused: that also drops the session lock if
+      // the unlock itself could not run.
+      broken = error instanceof Error ? error : new Error(String(error));
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  private async takeSeedLock(client: pg.PoolClient): Promise<void> {
+    const timeoutMs = this.options.seedLockTimeoutMs ?? 30 * 60_000;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const { rows } = await client.query<{ locked: boolean }>(`select pg_try_advisory_lock(${SEED_LOCK}) as locked`);
+      if (rows[0].locked) return;
+      if (Date.now() > deadline) throw new Error(`another process has been seeding for over ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
+  private async seed(client: pg.PoolClient, options: SeedOptions, onProgress?: (done: number, total: number) => void): Promise<number> {
+    const batchSize = Math.max(1, this.options.seedBatchSize ?? 5000);
+    const people = generatePopulation(options);
+    const nextBatch = (): PersonRecord[] => {
+      const batch: PersonRecord[] = [];
+      for (let next = people.next(); !next.done; next = people.next()) {
+        batch.push(next.value);
+        if (batch.length === batchSize) break;
+      }
+      return batch;
+    };
+    let done = 0;
+    let batch = nextBatch();
+    while (batch.length > 0) {
+      const writing = inTransactionOn(client, [this.statements], 'read committed', async ({ q, client: c }) => {
+        await lockBulk(c);
+        await insertNewPeopleIn(q, batch, 'SEED', options.now);
+      });
+      // The next batch is generated while the database writes this one.
+      let following: PersonRecord[];
+      try {
+        following = nextBatch();
+      } finally {
+        await writing;
+      }
+      done += batch.length;
+      onProgress?.(done, options.count);
+      batch = following;
+    }
+    return done;
+  }
+
+  async ping(): Promise<void> {
+    const timeoutMs = this.options.pingTimeoutMs ?? 2000;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`PostgreSQL did not answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      const query = new CountingClient(this.pool, [this.statements]).query({ text: 'select 1', query_timeout: timeoutMs } as pg.QueryConfig);
+      query.catch(() => {}); // when the timeout wins, the late failure is not unhandled
+      await Promise.race([query, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Waits for queued lookups to be written, then ends the pool (after in-flight queries). */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.lookups.drain();
+      await this.pool.end();
+    })();
+    return this.closing;
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * Writing whole entries many at a time (the import, the tests' `put`, the seed): the rows
+ * `replacePerson` writes in the SQLite store, as a handful of multi-row statements over
+ * `unnest` arrays instead of a handful per person.
+ */
+import { emailKey } from '../../domain/contact-address';
+import type { PersonRecord } from '../types';
+import type { CountingClient } from './executor';
+
+const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
+
+/** The columns of a batch, one array per column (text[] for timestamps: ISO 8601, cast in SQL). */
+interface Columns {
+  person: { id: string[]; status: string[]; reserved: boolean[]; reservedAt: (string | null)[]; reservationUpdatedAt: (string | null)[]; language: (string | null)[]; languageUpdatedAt: (string | null)[]; updatedAt: string[] };
+  contact: { personId: string[]; channel: string[]; address: string[]; addressKey: string[]; updatedAt: string[]; lastVerifiedAt: (string | null)[]; lastValidatedAt: (string | null)[] };
+  post: { personId: string[]; mailboxAddress: string[]; providerOrgNumber: string[]; certificate: (string | null)[] };
+}
+
+/** Address keys as `replacePerson` has them: the lower-cased email, the E.164 mobile as it is. */
+function toColumns(records: readonly PersonRecord[]): Columns {
+  const c: Columns = {
+    person: { id: [], status: [], reserved: [], reservedAt: [], reservationUpdatedAt: [], language: [], languageUpdatedAt: [], updatedAt: [] },
+    contact: { personId: [], channel: [], address: [], addressKey: [], updatedAt: [], lastVerifiedAt: [], lastValidatedAt: [] },
+    post: { personId: [], mailboxAddress: [], providerOrgNumber: [], certificate: [] },
+  };
+  for (const r of records) {
+    const p = c.person;
+    p.id.push(r.id);
+    p.status.push(r.status);
+    p.reserved.push(r.reserved);
+    p.reservedAt.push(iso(r.reservedAt));
+    p.reservationUpdatedAt.push(iso(r.reservationUpdatedAt));
+    p.language.push(r.language);
+    p.languageUpdatedAt.push(iso(r.languageUpdatedAt));
+    p.updatedAt.push(r.updatedAt.toISOString());
+    for (const [channel, point, key] of [
+      ['EMAIL', r.email, emailKey],
+      ['MOBILE', r.mobile, (address: string) => address],
+    ] as const) {
+      if (!point) continue;
+      c.contact.personId.push(r.id);
+      c.contact.channel.push(channel);
+      c.contact.address.push(point.address);
+      c.contact.addressKey.push(key(point.address));
+      c.contact.updatedAt.push(point.updatedAt.toISOString());
+      c.contact.lastVerifiedAt.push(iso(point.lastVerifiedAt));
+      c.contact.lastValidatedAt.push(iso(point.lastValidatedAt));
+    }
+    if (r.digitalPost) {
+      c.post.personId.push(r.id);
+      c.post.mailboxAddress.push(r.digitalPost.mailboxAddress);
+      c.post.providerOrgNumber.push(r.digitalPost.providerOrgNumber);
+      c.post.certificate.push(r.digitalPost.certificate);
+    }
+  }
+  return c;
+}
+
+const PERSON_UNNEST = `unnest($1::text[], $2::text[], $3::boolean[], $4::timestamptz[], $5::timestamptz[], $6::text[], $7::timestamptz[], $8::timestamptz[])`;
+const personValues = (p: Columns['person']) => [p.id, p.status, p.reserved, p.reservedAt, p.reservationUpdatedAt, p.language, p.languageUpdatedAt, p.updatedAt];
+
+async function insertContactsAndPosts(q: CountingClient, c: Columns): Promise<void> {
+  if (c.contact.personId.length > 0) {
+    const k = c.contact;
+    await q.query(
+      `insert into contact_point (person_id, channel, address, address_key, updated_at, last_verified_at, last_validated_at)
+       select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::timestamptz[])`,
+      [k.personId, k.channel, k.address, k.addressKey, k.updatedAt, k.lastVerifiedAt, k.lastValidatedAt],
+    );
+  }
+  if (c.post.personId.length > 0) {
+    const d = c.post;
+    await q.query(
+      `insert into digital_post (person_id, mailbox_address, provider_org_number, certificate)
+       select * from unnest($1::text[], $2::text[], $3::text[], $4::text[])`,
+      [d.personId, d.mailboxAddress, d.providerOrgNumber, d.certificate],
+    );
+  }
+}
+
+/**
+ * Replaces whole entries, inside the caller's transaction, which holds the people's locks.
+ * Every record takes the next change number in the order given (a person given twice takes
+ * two, and keeps the last record's content and number, as `replacePerson` one by one
+ * would). The numbers are taken last, in one statement with their change-log rows and the
+ * people's `change_number`, so the counter is held only from there to the commit.
+ * Returns the numbers, in the order of `records`.
+ */
+export async function replacePeopleIn(q: CountingClient, records: readonly PersonRecord[], kind: string, at: Date): Promise<number[]> {
+  if (records.length === 0) return [];
+  const lastOf = new Map<string, PersonRecord>();
+  for (const record of records) {
+    lastOf.delete(record.id); // keep the order of last occurrences
+    lastOf.set(record.id, record);
+  }
+  const c = toColumns([...lastOf.values()]);
+  const ids = c.person.id;
+  await q.query('delete from contact_point where person_id = any($1::text[])', [ids]);
+  await q.query('delete from digital_post where person_id = any($1::text[])', [ids]);
+  // A new person's change_number is a placeholder until the numbering statement below.
+  await q.query(
+    `insert into person (id, status, reserved, reserved_at, reservation_updated_at, language, language_updated_at, updated_at, change_number)
+     select *, 0 from ${PERSON_UNNEST}
+     on conflict (id) do update set status = excluded.status, reserved = excluded.reserved, reserved_at = excluded.reserved_at,
+       reservation_updated_at = excluded.reservation_updated_at, language = excluded.language,
+       language_updated_at = excluded.language_updated_at, updated_at = excluded.updated_at`,
+    personValues(c.person),
+  );
+  await insertContactsAndPosts(q, c);
+  const { rows } = await q.query<{ first: number }>(
+    `with taken as (
+       update change_counter set last_change_number = last_change_number + cardinality($1::text[]) where id = 1
+       returning last_change_number - cardinality($1::text[]) as base
+     ), logged as (
+       insert into change_log (change_number, person_id, changed_at, kind)
+       select taken.base + t.ord, t.id, $2::timestamptz, $3::text from taken, unnest($1::text[]) with ordinality as t(id, ord)
+       returning change_number, person_id
+     ), newest as (
+       select person_id, max(change_number) as change_number from logged group by person_id
+     ), stamped as (
+       update person set change_number = newest.change_number from newest where person.id = newest.person_id
+       returning 1
+     )
+     select base + 1 as first from taken`,
+    [records.map((r) => r.id), at.toISOString(), kind],
+  );
+  const first = rows[0]?.first;
+  if (first === undefined) throw new Error('change_counter has no row: the PostgreSQL migrations (db/migrations-pg) were not applied');
+  return records.map((_, i) => first + i);
+}
+
+/**
+ * Inserts new entries (the seed into an empty register), inside the caller's transaction,
+ * which holds the bulk lock. The batch takes one range of change numbers first (nobody
+ * else writes meanwhile), so each person row is written once, with its number. Returns the
+ * first number.
+ */
+export async function insertNewPeopleIn(q: CountingClient, records: readonly PersonRecord[], kind: string, at: Date): Promise<number> {
+  const c = toColumns(records);
+  const ids = c.person.id;
+  const { rows } = await q.query<{ base: number }>(
+    'update change_counter set last_change_number = last_change_number + $1 where id = 1 returning last_change_number - $1 as base',
+    [ids.length],
+  );
+  const base = rows[0]?.base;
+  if (base === undefined) throw new Error('change_counter has no row: the PostgreSQL migrations (db/migrations-pg) were not applied');
+  await q.query(
+    `insert into change_log (change_number, person_id, changed_at, kind)
+     select $2::bigint + t.ord, t.id, $3::timestamptz, $4::text from unnest($1::text[]) with ordinality as t(id, ord)`,
+    [ids, base, at.toISOString(), kind],
+  );
+  await q.query(
+    `insert into person (id, status, reserved, reserved_at, reservation_updated_at, language, language_updated_at, updated_at, change_number)
+     select u.id, u.status, u.reserved, u.reserved_at, u.reservation_updated_at, u.language, u.language_updated_at, u.updated_at, $9::bigint + u.ord
+     from ${PERSON_UNNEST} with ordinality
+       as u(id, status, reserved, reserved_at, reservation_updated_at, language, language_updated_at, updated_at, ord)`,
+    [...personValues(c.person), base],
+  );
+  await insertContactsAndPosts(q, c);
+  return base + 1;
+}

@@ -1,0 +1,741 @@
+/**
+ * The PostgreSQL register store (src/store/postgres): every method of `RegisterStore`
+ * against a real server, in scratch databases of its own. Runs when KRR_DATABASE_URL names
+ * a PostgreSQL database (`scripts/pg-cluster.sh start DIR` prints one); skipped otherwise,
+ * except under CI with KRR_PG_REQUIRED=true, where it fails.
+ *
+ * Two stores opened on one database stand for two gateway replicas.
+ */
+import pg from 'pg';
+import { generatePopulation } from '../../db/seed/generate';
+import { MAX_PERSON_LOCKS } from '../../src/store/postgres/executor';
+import { openPostgresRegisterStore, redactedUrl } from '../../src/store/postgres';
+import { StatementCounter, type ChannelChange, type ContactPointWithDuplicate, type PersonRecord, type RegisterStore, type RequestStore } from '../../src/store/types';
+import { createScratchDatabase, describeWithPostgres, postgresUrl, type ScratchDatabase } from '../support/postgres';
+
+const T0 = new Date('2026-01-10T10:00:00.000Z');
+const minutes = (n: number) => new Date(T0.getTime() + n * 60_000);
+
+/** Distinct 11-digit ids; `third` is the third digit (8 or 9: "synthetic"). */
+let serial = 0;
+const newId = (third = '0') => `10${third}${String(++serial).padStart(8, '0')}`;
+
+function record(id: string, overrides: Partial<PersonRecord> = {}): PersonRecord {
+  return {
+    id,
+    status: 'ACTIVE',
+    reserved: false,
+    reservedAt: null,
+    reservationUpdatedAt: null,
+    language: 'nb',
+    languageUpdatedAt: minutes(-100),
+    updatedAt: minutes(-50),
+    email: { address: `Person.${id}@Example.org`, updatedAt: minutes(-60), lastVerifiedAt: minutes(-59), lastValidatedAt: null },
+    mobile: { address: `+479${id.slice(-7)}`, updatedAt: minutes(-70), lastVerifiedAt: null, lastValidatedAt: minutes(-69) },
+    digitalPost: { mailboxAddress: `p.${id}#ABCD`, providerOrgNumber: '984661185', certificate: null },
+    ...overrides,
+  };
+}
+
+const change = (channel: 'EMAIL' | 'MOBILE', address: string, codeHash = `hash-${address}`): ChannelChange => ({
+  channel,
+  address,
+  addressKey: channel === 'EMAIL' ? address.toLowerCase() : address,
+  codeHash,
+});
+
+describeWithPostgres('PostgreSQL register store', () => {
+  let scratch: ScratchDatabase;
+  let store: RegisterStore;
+  /** A second replica on the same database. */
+  let other: RegisterStore;
+  /** Direct SQL, outside both stores. */
+  let admin: pg.Pool;
+  const sql = async <R extends pg.QueryResultRow = Record<string, unknown>>(text: string, values: unknown[] = []) => (await admin.query<R>(text, values)).rows;
+  const latest = async () => Number((await sql<{ n: string }>('select last_change_number as n from change_counter'))[0].n);
+  const req = (counter = new StatementCounter()): RequestStore => store.forRequest(counter);
+
+  beforeAll(async () => {
+    scratch = await createScratchDatabase(postgresUrl!, 'krr_pgregister');
+    [store, other] = await Promise.all([openPostgresRegisterStore(scratch.url), openPostgresRegisterStore(scratch.url)]);
+    // int8 as a number, as the store's own pool has it.
+    const types = { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === 20 ? Number : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser };
+    admin = new pg.Pool({ connectionString: scratch.url, max: 2, types });
+  });
+
+  afterAll(async () => {
+    await Promise.all([store?.close(), other?.close(), admin?.end()]);
+    await scratch?.drop();
+  });
+
+  describe('the store itself', () => {
+    it('says what it is and where, without the password', async () => {
+      expect(store.kind).toBe('postgres');
+      expect(store.location).toBe(redactedUrl(scratch.url));
+      expect(redactedUrl('postgres://krr:s3cret@db.example:5432/krr?sslmode=require')).toBe('postgres://krr@db.example:5432/krr?sslmode=require');
+      expect(redactedUrl('postgres://db.example/krr?password=s3cret')).not.toContain('s3cret');
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+
+    it('applies the session settings to every connection', async () => {
+      const { rows } = await (store as unknown as { pool: pg.Pool }).pool.query<Record<string, string>>(
+        `select current_setting('lock_timeout') as lock, current_setting('statement_timeout') as statement,
+           current_setting('idle_in_transaction_session_timeout') as idle`,
+      );
+      expect(rows[0]).toEqual({ lock: '5s', statement: '10s', idle: '10s' });
+    });
+
+    it('counts people, finds who is registered, and lists synthetic sample ids oldest change first', async () => {
+      const before = await store.countPeople();
+      const synthetic = [newId('9'), newId('8'), newId('1')];
+      await store.replacePeople([record(synthetic[0]), record(synthetic[1]), record(synthetic[2])], 'TEST', T0);
+      expect(await store.countPeople()).toBe(before + 3);
+      expect(typeof (await store.countPeople())).toBe('number');
+      const missing = newId();
+      expect(await store.registeredAmong([synthetic[0], missing, synthetic[2]])).toEqual(new Set([synthetic[0], synthetic[2]]));
+      expect(await store.registeredAmong([])).toEqual(new Set());
+      const samples = await store.syntheticSampleIds(1000);
+      expect(samples).toContain(synthetic[0]);
+      expect(samples).toContain(synthetic[1]);
+      expect(samples).not.toContain(synthetic[2]);
+      expect(samples.indexOf(synthetic[0])).toBeLessThan(samples.indexOf(synthetic[1]));
+      expect(samples.every((id) => id[2] === '8' || id[2] === '9')).toBe(true);
+      expect(await store.syntheticSampleIds(1)).toHaveLength(1);
+    });
+  });
+
+  describe('replacePeople', () => {
+    it("writes whole entries in one transaction, each with the next change number, the rows replacePerson writes", async () => {
+      const [a, b] = [newId(), newId()];
+      const start = await latest();
+      const numbers = await store.replacePeople([record(a), record(b, { email: null, digitalPost: null, reserved: true, reservedAt: minutes(-5), reservationUpdatedAt: minutes(-5) })], 'IMPORT', T0);
+      expect(numbers).toEqual([start + 1, start + 2]);
+      expect(await latest()).toBe(start + 2);
+
+      const [pa, pb] = await req().people.people([a, b]);
+      expect(pa).toEqual({
+        id: a,
+        status: 'ACTIVE',
+        reserved: false,
+        reservedAt: null,
+        reservationUpdatedAt: null,
+        language: 'nb',
+        languageUpdatedAt: minutes(-100),
+        updatedAt: minutes(-50),
+        changeNumber: start + 1,
+      });
+      expect(pb).toMatchObject({ reserved: true, reservedAt: minutes(-5), changeNumber: start + 2 });
+      const [ca, cb] = await req().people.contactPoints([a, b]);
+      expect(ca).toEqual(
+        expect.arrayContaining([
+          {
+            personId: a,
+            channel: 'EMAIL',
+            address: `Person.${a}@Example.org`,
+            addressKey: `person.${a}@example.org`,
+            updatedAt: minutes(-60),
+            lastVerifiedAt: minutes(-59),
+            lastValidatedAt: null,
+            duplicated: false,
+          },
+          { personId: a, channel: 'MOBILE', address: `+479${a.slice(-7)}`, addressKey: `+479${a.slice(-7)}`, updatedAt: minutes(-70), lastVerifiedAt: null, lastValidatedAt: minutes(-69), duplicated: false },
+        ]),
+      );
+      expect(ca).toHaveLength(2);
+      expect(cb.map((p) => p.channel)).toEqual(['MOBILE']);
+      expect(await req().people.digitalPost([a, b])).toEqual([{ personId: a, mailboxAddress: `p.${a}#ABCD`, providerOrgNumber: '984661185', certificate: null }, null]);
+      expect(await sql('select change_number, person_id, changed_at, kind from change_log where change_number > $1 order by change_number', [start])).toEqual([
+        { change_number: start + 1, person_id: a, changed_at: T0, kind: 'IMPORT' },
+        { change_number: start + 2, person_id: b, changed_at: T0, kind: 'IMPORT' },
+      ]);
+
+      // Again: the old contact points and mailbox go, the new entry is all there is.
+      const [again] = await store.replacePeople([record(a, { mobile: null, digitalPost: null, status: 'DELETED' })], 'IMPORT', T0);
+      expect(again).toBe(start + 3);
+      expect((await req().people.people([a]))[0]).toMatchObject({ status: 'DELETED', changeNumber: start + 3 });
+      expect((await req().people.contactPoints([a]))[0].map((p) => p.channel)).toEqual(['EMAIL']);
+      expect(await req().people.digitalPost([a])).toEqual([null]);
+    });
+
+    it('gives a person named twice two numbers and the last content, as replacing one by one would', async () => {
+      const a = newId();
+      const start = await latest();
+      const numbers = await store.replacePeople([record(a, { language: 'nn' }), record(newId()), record(a, { language: 'se', email: null })], 'IMPORT', T0);
+      expect(numbers).toEqual([start + 1, start + 2, start + 3]);
+      expect((await req().people.people([a]))[0]).toMatchObject({ language: 'se', changeNumber: start + 3 });
+      expect((await req().people.contactPoints([a]))[0].map((p) => p.channel)).toEqual(['MOBILE']);
+    });
+
+    it('writes nothing and takes no number when any record fails', async () => {
+      const [a, b] = [newId(), newId()];
+      const start = await latest();
+      // A NUL character cannot be stored in text: the second record fails.
+      await expect(store.replacePeople([record(a), record(b, { mobile: { address: 'bad\u0000', updatedAt: T0, lastVerifiedAt: null, lastValidatedAt: null } })], 'IMPORT', T0)).rejects.toThrow();
+      expect(await store.registeredAmong([a, b])).toEqual(new Set());
+      expect(await latest()).toBe(start);
+      expect(await store.replacePeople([record(a)], 'IMPORT', T0)).toEqual([start + 1]);
+    });
+
+    it(`writes a large batch (over ${MAX_PERSON_LOCKS} people: the bulk lock instead of one lock each)`, async () => {
+      const records = Array.from({ length: MAX_PERSON_LOCKS * 3 }, () => record(newId()));
+      const start = await latest();
+      const numbers = await store.replacePeople(records, 'IMPORT', T0);
+      expect(numbers).toEqual(records.map((_, i) => start + 1 + i));
+      const rows = await req().people.people(records.map((r) => r.id));
+      expect(rows.map((r) => r?.changeNumber)).toEqual(numbers);
+    });
+
+    it('runs alongside citizen writes of the same people from another replica without a deadlock or a gap', async () => {
+      const ids = Array.from({ length: 20 }, () => newId());
+      await store.replacePeople(ids.map((id) => record(id)), 'IMPORT', T0);
+      const start = await latest();
+      const citizen = other.forRequest(new StatementCounter()).citizen;
+      const results = await Promise.all([
+        ...Array.from({ length: 5 }, (_, round) => store.replacePeople([...ids].reverse().map((id) => record(id, { language: 'en' })), `IMPORT-${round}`, T0)),
+        ...ids.map((id, i) => citizen.setLanguage(id, i % 2 ? 'nn' : 'se', T0)),
+      ]);
+      const taken = results.flatMap((r) => (Array.isArray(r) ? r : []));
+      expect(taken).toHaveLength(100);
+      const end = await latest();
+      expect(end - start).toBe(100 + ids.length);
+      const log = await sql<{ change_number: string }>('select change_number from change_log where change_number > $1 order by change_number', [start]);
+      expect(log.map((r) => Number(r.change_number))).toEqual(Array.from({ length: end - start }, (_, i) => start + 1 + i));
+      // Every person's number is their newest change.
+      const stale = await sql(
+        `select p.id from person p join (select person_id, max(change_number) n from change_log group by person_id) l on l.person_id = p.id
+         where p.change_number <> l.n and p.id = any($1::text[])`,
+        [ids],
+      );
+      expect(stale).toEqual([]);
+    });
+  });
+
+  describe('batch reads', () => {
+    it('answers in key order with null or [] for missing ids, ids asked twice included', async () => {
+      const [a, b] = [newId(), newId()];
+      const missing = newId();
+      await store.replacePeople([record(a), record(b, { email: null, mobile: null, digitalPost: null })], 'TEST', T0);
+      const reads = req().people;
+      const people = await reads.people([b, missing, a, b]);
+      expect(people.map((p) => p?.id ?? null)).toEqual([b, null, a, b]);
+      const points = await reads.contactPoints([missing, a, b, a]);
+      expect(points.map((list) => list.length)).toEqual([0, 2, 0, 2]);
+      expect(points[1].every((p) => p.personId === a && p.updatedAt instanceof Date && typeof p.duplicated === 'boolean')).toBe(true);
+      expect((await reads.digitalPost([b, a, missing])).map((d) => d?.personId ?? null)).toEqual([null, a, null]);
+      expect(await reads.people([])).toEqual([]);
+    });
+
+    it('flags an address another ACTIVE person has on the same channel (emails case-insensitively), not a deleted one', async () => {
+      const [a, b, c, d] = [newId(), newId(), newId(), newId()];
+      const shared = `shared.${a}@example.org`;
+      const mobile = `+4741${a.slice(-6)}`;
+      await store.replacePeople(
+        [
+          record(a, { email: { address: shared, updatedAt: T0, lastVerifiedAt: null, lastValidatedAt: null }, mobile: { address: mobile, updatedAt: T0, lastVerifiedAt: null, lastValidatedAt: null } }),
+          record(b, { email: { address: shared.toUpperCase(), updatedAt: T0, lastVerifiedAt: null, lastValidatedAt: null }, mobile: null }),
+          // The same mobile, but deleted: does not count.
+          record(c, { status: 'DELETED', email: null, mobile: { address: mobile, updatedAt: T0, lastVerifiedAt: null, lastValidatedAt: null } }),
+          // The mobile's key, but on the email channel: another channel, does not count.
+          record(d, { email: { address: mobile, updatedAt: T0, lastVerifiedAt: null, lastValidatedAt: null }, mobile: null, digitalPost: null }),
+        ],
+        'TEST',
+        T0,
+      );
+      const [pa, pb, pc, pd] = await req().people.contactPoints([a, b, c, d]);
+      const flag = (list: typeof pa, channel: string) => list.find((p) => p.channel === channel)?.duplicated;
+      expect(flag(pa, 'EMAIL')).toBe(true);
+      expect(flag(pb, 'EMAIL')).toBe(true);
+      expect(flag(pa, 'MOBILE')).toBe(false);
+      // c is deleted, but a (active) has its mobile: c's own point is flagged.
+      expect(flag(pc, 'MOBILE')).toBe(true);
+      expect(flag(pd, 'EMAIL')).toBe(false);
+    });
+  });
+
+  describe('statement counting', () => {
+    it('counts one statement per table for 1000 ids, into the request and into the store', async () => {
+      const ids = Array.from({ length: 1000 }, (_, i) => (i % 2 ? newId() : `missing-${i}`));
+      await store.replacePeople(
+        ids.filter((id) => !id.startsWith('missing')).map((id) => record(id)),
+        'TEST',
+        T0,
+      );
+      const counter = new StatementCounter();
+      const before = store.statements.count;
+      const reads = req(counter).people;
+      const [people, points, posts] = await Promise.all([reads.people(ids), reads.contactPoints(ids), reads.digitalPost(ids)]);
+      expect(people.filter(Boolean)).toHaveLength(500);
+      expect(points.filter((p) => p.length > 0)).toHaveLength(500);
+      expect(posts.filter(Boolean)).toHaveLength(500);
+      expect(counter.count).toBe(3);
+      expect(store.statements.count - before).toBe(3);
+    });
+
+    it('counts a feed page as two statements, and each citizen write as its queries (not BEGIN/COMMIT or the lock)', async () => {
+      const counter = new StatementCounter();
+      const r = req(counter);
+      await r.people.changePage(0, 10);
+      expect(counter.count).toBe(2);
+
+      counter.count = 0;
+      const id = newId();
+      await r.citizen.setChannels(id, [change('EMAIL', `c.${id}@example.org`), change('MOBILE', `+4790${id.slice(-6)}`)], T0, minutes(10));
+      // person upsert; per channel: read, upsert, code upsert; the change number; the person stamp.
+      expect(counter.count).toBe(1 + 2 * 3 + 2);
+      counter.count = 0;
+      await r.citizen.setLanguage(id, 'nn', T0);
+      expect(counter.count).toBe(3);
+      counter.count = 0;
+      expect(await r.citizen.pendingCode(id, 'EMAIL')).toBeDefined();
+      expect(counter.count).toBe(1);
+    });
+
+    it('does not charge the request for its lookup record (the caller does), but the store counts the flush', async () => {
+      const counter = new StatementCounter();
+      const before = store.statements.count;
+      const r = req(counter);
+      await r.lookups.record({ agencyOrgNumber: '991825827', personIds: [newId(), newId()], scopes: ['b', 'a'], at: T0 });
+      expect(counter.count).toBe(0);
+      expect(store.statements.count - before).toBe(1);
+      await r.lookups.countLookupsOf('x');
+      await r.lookups.lookupsOf('x', 10);
+      expect(counter.count).toBe(2);
+    });
+  });
+
+  describe('the change feed page', () => {
+    it('lists people changed after a number, in number order, with the newest number', async () => {
+      const start = await latest();
+      const ids = [newId(), newId(), newId()];
+      await store.replacePeople(ids.map((id) => record(id)), 'TEST', T0);
+      await store.replacePeople([record(ids[0])], 'TEST', T0); // moves to the end
+      const page = await req().people.changePage(start, 10);
+      expect(page.rows.map((r) => r.id)).toEqual([ids[1], ids[2], ids[0]]);
+      expect(page.rows.map((r) => r.changeNumber)).toEqual([start + 2, start + 3, start + 4]);
+      expect(page.latestChangeNumber).toBe(start + 4);
+      const limited = await req().people.changePage(start, 2);
+      expect(limited.rows).toHaveLength(2);
+      expect(limited.latestChangeNumber).toBe(start + 4);
+      expect(await req().people.changePage(start + 4, 10)).toEqual({ rows: [], latestChangeNumber: start + 4 });
+    });
+
+    it('reads the page and the newest number from one snapshot: a consumer paging during writes misses nothing', async () => {
+      const ids = Array.from({ length: 30 }, () => newId());
+      await store.replacePeople(ids.map((id) => record(id)), 'TEST', T0);
+      let position = await latest();
+      const seen = new Map<string, number>();
+      const pages: { after: number; rows: number[]; latest: number }[] = [];
+      const limit = 4;
+      const read = async () => {
+        const page = await req().people.changePage(position, limit);
+        pages.push({ after: position, rows: page.rows.map((r) => r.changeNumber), latest: page.latestChangeNumber });
+        for (const row of page.rows) seen.set(row.id, Math.max(seen.get(row.id) ?? 0, row.changeNumber));
+        position = page.rows.length < limit ? page.latestChangeNumber : page.rows[page.rows.length - 1].changeNumber;
+        return page.rows.length;
+      };
+      let writing = true;
+      const consumer = (async () => {
+        while (writing) await read();
+      })();
+      await Promise.all(
+        Array.from({ length: 120 }, (_, i) => {
+          const citizen = (i % 2 ? store : other).forRequest(new StatementCounter()).citizen;
+          return citizen.setLanguage(ids[(i * 7) % ids.length], i % 3 ? 'nn' : 'en', T0);
+        }),
+      );
+      writing = false;
+      await consumer;
+      while ((await read()) === limit);
+      const finals = await sql<{ id: string; change_number: number }>('select id, change_number from person where id = any($1::text[])', [ids]);
+      for (const { id, change_number } of finals) expect([id, seen.get(id)]).toEqual([id, change_number]);
+      for (const page of pages) {
+        expect(page.rows.every((n) => n > page.after && n <= page.latest)).toBe(true);
+        expect([...page.rows].sort((x, y) => x - y)).toEqual(page.rows);
+      }
+      expect(pages.length).toBeGreaterThan(2);
+    });
+  });
+
+  describe('citizen writes', () => {
+    const codeOf = async (id: string, channel: 'EMAIL' | 'MOBILE') => req().citizen.pendingCode(id, channel);
+    const pointOf = async (id: string, channel: 'EMAIL' | 'MOBILE') => (await req().people.contactPoints([id]))[0].find((p) => p.channel === channel);
+
+    it('setChannels creates the person, sets both channels and their codes, and takes one change number', async () => {
+      const id = newId();
+      const start = await latest();
+      const n = await req().citizen.setChannels(id, [change('EMAIL', `Ny.${id}@Example.org`, 'h1'), change('MOBILE', '+4791234567', 'h2')], T0, minutes(10));
+      expect(n).toBe(start + 1);
+      expect((await req().people.people([id]))[0]).toEqual({
+        id,
+        status: 'ACTIVE',
+        reserved: false,
+        reservedAt: null,
+        reservationUpdatedAt: null,
+        language: null,
+        languageUpdatedAt: null,
+        updatedAt: T0,
+        changeNumber: n,
+      });
+      expect(await pointOf(id, 'EMAIL')).toMatchObject({ address: `Ny.${id}@Example.org`, addressKey: `ny.${id}@example.org`, updatedAt: T0, lastVerifiedAt: null, lastValidatedAt: null });
+      expect(await codeOf(id, 'EMAIL')).toEqual({ personId: id, channel: 'EMAIL', address: `Ny.${id}@Example.org`, codeHash: 'h1', createdAt: T0, expiresAt: minutes(10), failedAttempts: 0 });
+      expect(await codeOf(id, 'MOBILE')).toMatchObject({ address: '+4791234567', codeHash: 'h2' });
+      expect(await sql('select kind, person_id from change_log where change_number = $1', [n])).toEqual([{ kind: 'CONTACT_INFO_UPDATED', person_id: id }]);
+      expect(await codeOf(newId(), 'EMAIL')).toBeUndefined();
+    });
+
+    it('keeps the stamps for the same address (emails case-insensitively) and clears them for a new one', async () => {
+      const id = newId();
+      await store.replacePeople([record(id)], 'TEST', T0);
+      const c = req().citizen;
+      await c.countFailedAttempt(id, 'EMAIL', 'nothing');
+      await c.setChannels(id, [change('EMAIL', `PERSON.${id}@EXAMPLE.ORG`, 'e1')], minutes(1), minutes(11));
+      expect(await pointOf(id, 'EMAIL')).toMatchObject({ address: `PERSON.${id}@EXAMPLE.ORG`, updatedAt: minutes(1), lastVerifiedAt: minutes(-59) });
+      await c.countFailedAttempt(id, 'EMAIL', 'e1');
+      expect((await codeOf(id, 'EMAIL'))?.failedAttempts).toBe(1);
+      await c.setChannels(id, [change('MOBILE', '+4799999991', 'm1')], minutes(2), minutes(12));
+      expect(await pointOf(id, 'MOBILE')).toMatchObject({ address: '+4799999991', updatedAt: minutes(2), lastVerifiedAt: null, lastValidatedAt: null });
+      // Untouched channel keeps everything.
+      expect(await pointOf(id, 'EMAIL')).toMatchObject({ updatedAt: minutes(1), lastVerifiedAt: minutes(-59) });
+      await c.setChannels(id, [change('EMAIL', `other.${id}@example.org`, 'e2')], minutes(3), minutes(13));
+      expect(await pointOf(id, 'EMAIL')).toMatchObject({ lastVerifiedAt: null, lastValidatedAt: null });
+      // The new code replaced the old one, attempts from zero.
+      expect(await codeOf(id, 'EMAIL')).toMatchObject({ codeHash: 'e2', failedAttempts: 0, address: `other.${id}@example.org`, createdAt: minutes(3) });
+    });
+
+    it('setChannels re-activates a deleted entry', async () => {
+      const id = newId();
+      await store.replacePeople([record(id, { status: 'DELETED', email: null, mobile: null })], 'TEST', T0);
+      await req().citizen.setChannels(id, [change('MOBILE', '+4798765432')], T0, minutes(10));
+      expect((await req().people.people([id]))[0]?.status).toBe('ACTIVE');
+    });
+
+    it('is atomic: a write that fails half-way leaves nothing and takes no number', async () => {
+      const id = newId();
+      const start = await latest();
+      await expect(req().citizen.setChannels(id, [change('EMAIL', `a.${id}@example.org`), change('MOBILE', 'bad\u0000')], T0, minutes(10))).rejects.toThrow();
+      expect(await store.registeredAmong([id])).toEqual(new Set());
+      expect(await codeOf(id, 'EMAIL')).toBeUndefined();
+      expect(await latest()).toBe(start);
+      // The next write takes the number the failed one did not keep.
+      expect(await req().citizen.setLanguage(id, 'nb', T0).then(latest)).toBe(start + 1);
+    });
+
+    it('replaceCode replaces the code for the current address, takes no number, and is null without the channel', async () => {
+      const id = newId();
+      const c = req().citizen;
+      await c.setChannels(id, [change('EMAIL', `r.${id}@example.org`, 'old')], T0, minutes(10));
+      await c.countFailedAttempt(id, 'EMAIL', 'old');
+      const start = await latest();
+      expect(await c.replaceCode(id, 'EMAIL', 'new', minutes(1), minutes(11))).toEqual({ address: `r.${id}@example.org` });
+      expect(await codeOf(id, 'EMAIL')).toEqual({ personId: id, channel: 'EMAIL', address: `r.${id}@example.org`, codeHash: 'new', createdAt: minutes(1), expiresAt: minutes(11), failedAttempts: 0 });
+      expect(await c.replaceCode(id, 'MOBILE', 'x', minutes(1), minutes(11))).toBeNull();
+      expect(await codeOf(id, 'MOBILE')).toBeUndefined();
+      expect(await latest()).toBe(start);
+    });
+
+    it('countFailedAttempt counts against the code checked only, and takes no number', async () => {
+      const id = newId();
+      const c = req().citizen;
+      await c.setChannels(id, [change('MOBILE', '+4790000001', 'm')], T0, minutes(10));
+      const start = await latest();
+      expect(await c.countFailedAttempt(id, 'MOBILE', 'm')).toBe(1);
+      expect(await c.countFailedAttempt(id, 'MOBILE', 'm')).toBe(2);
+      expect(await c.countFailedAttempt(id, 'MOBILE', 'replaced-meanwhile')).toBeNull();
+      expect(await c.countFailedAttempt(id, 'EMAIL', 'm')).toBeNull();
+      expect((await codeOf(id, 'MOBILE'))?.failedAttempts).toBe(2);
+      expect(await latest()).toBe(start);
+    });
+
+    it('consumeCode: only the pending, unlocked, unexpired code for the current address; stamps the proof; single use', async () => {
+      const id = newId();
+      const c = req().citizen;
+      await c.setChannels(id, [change('EMAIL', `v.${id}@example.org`, 'e'), change('MOBILE', '+4790000002', 'm')], T0, minutes(10));
+      const start = await latest();
+      expect(await c.consumeCode(id, 'EMAIL', 'wrong', 5, minutes(1))).toBe(false);
+      expect(await c.consumeCode(id, 'EMAIL', 'e', 5, minutes(10))).toBe(false); // expires_at is not after now
+      expect(await latest()).toBe(start);
+
+      expect(await c.consumeCode(id, 'EMAIL', 'e', 5, minutes(1))).toBe(true);
+      expect(await latest()).toBe(start + 1);
+      expect(await pointOf(id, 'EMAIL')).toMatchObject({ lastValidatedAt: minutes(1), lastVerifiedAt: null });
+      expect((await req().people.people([id]))[0]).toMatchObject({ changeNumber: start + 1, updatedAt: minutes(1) });
+      expect(await sql('select kind from change_log where change_number = $1', [start + 1])).toEqual([{ kind: 'EMAIL_VALIDATED' }]);
+      expect(await codeOf(id, 'EMAIL')).toBeUndefined();
+      expect(await c.consumeCode(id, 'EMAIL', 'e', 5, minutes(1))).toBe(false); // single use
+
+      // Locked at the limit.
+      for (let i = 0; i < 2; i++) await c.countFailedAttempt(id, 'MOBILE', 'm');
+      expect(await c.consumeCode(id, 'MOBILE', 'm', 2, minutes(1))).toBe(false);
+      expect(await c.consumeCode(id, 'MOBILE', 'm', 3, minutes(2))).toBe(true);
+      expect(await pointOf(id, 'MOBILE')).toMatchObject({ lastVerifiedAt: minutes(2), lastValidatedAt: null });
+      expect(await sql('select kind from change_log where change_number = $1', [start + 2])).toEqual([{ kind: 'MOBILE_VERIFIED' }]);
+    });
+
+    it('consumeCode is false (and uses the code up) when the channel has another address by now', async () => {
+      const id = newId();
+      const c = req().citizen;
+      await c.setChannels(id, [change('EMAIL', `first.${id}@example.org`, 'e')], T0, minutes(10));
+      // The channel moves on without replacing the code (e.g. an import).
+      await admin.query(`update contact_point set address = 'moved@example.org', address_key = 'moved@example.org' where person_id = $1`, [id]);
+      const start = await latest();
+      expect(await c.consumeCode(id, 'EMAIL', 'e', 5, minutes(1))).toBe(false);
+      expect(await latest()).toBe(start);
+      expect(await pointOf(id, 'EMAIL')).toMatchObject({ lastValidatedAt: null });
+      expect(await codeOf(id, 'EMAIL')).toBeUndefined();
+    });
+
+    it('confirmChannels stamps lastVerifiedAt on every channel; no channels, no number', async () => {
+      const id = newId();
+      await store.replacePeople([record(id)], 'TEST', T0);
+      const c = req().citizen;
+      const start = await latest();
+      expect(await c.confirmChannels(id, minutes(5))).toBe(2);
+      expect((await req().people.contactPoints([id]))[0].map((p) => p.lastVerifiedAt)).toEqual([minutes(5), minutes(5)]);
+      expect((await req().people.people([id]))[0]).toMatchObject({ changeNumber: start + 1, updatedAt: minutes(5) });
+      expect(await sql('select kind from change_log where change_number = $1', [start + 1])).toEqual([{ kind: 'CONTACT_INFO_CONFIRMED' }]);
+      expect(await c.confirmChannels(newId(), minutes(5))).toBe(0);
+      expect(await latest()).toBe(start + 1);
+    });
+
+    it('setReservation keeps reservedAt while reserved, clears it when lifted, stamps reservationUpdatedAt', async () => {
+      const id = newId();
+      const c = req().citizen;
+      const start = await latest();
+      await c.setReservation(id, true, minutes(1));
+      expect((await req().people.people([id]))[0]).toMatchObject({ status: 'ACTIVE', reserved: true, reservedAt: minutes(1), reservationUpdatedAt: minutes(1), changeNumber: start + 1 });
+      await c.setReservation(id, true, minutes(2));
+      expect((await req().people.people([id]))[0]).toMatchObject({ reserved: true, reservedAt: minutes(1), reservationUpdatedAt: minutes(2), updatedAt: minutes(2) });
+      await c.setReservation(id, false, minutes(3));
+      expect((await req().people.people([id]))[0]).toMatchObject({ reserved: false, reservedAt: null, reservationUpdatedAt: minutes(3), changeNumber: start + 3 });
+      expect((await sql<{ kind: string }>('select kind from change_log where person_id = $1 order by change_number', [id])).map((r) => r.kind)).toEqual(['RESERVED', 'RESERVED', 'RESERVATION_LIFTED']);
+    });
+
+    it('setLanguage creates or re-activates the person and stamps the language', async () => {
+      const id = newId();
+      await store.replacePeople([record(id, { status: 'DELETED' })], 'TEST', T0);
+      await req().citizen.setLanguage(id, 'se', minutes(4));
+      expect((await req().people.people([id]))[0]).toMatchObject({ status: 'ACTIVE', language: 'se', languageUpdatedAt: minutes(4), updatedAt: minutes(4) });
+    });
+
+    it('deleteChannels removes both channels and their codes; none there, no number', async () => {
+      const id = newId();
+      const c = req().citizen;
+      await c.setChannels(id, [change('EMAIL', `d.${id}@example.org`), change('MOBILE', '+4790000003')], T0, minutes(10));
+      const start = await latest();
+      expect(await c.deleteChannels(id, minutes(1))).toBe(2);
+      expect(await req().people.contactPoints([id])).toEqual([[]]);
+      expect(await codeOf(id, 'EMAIL')).toBeUndefined();
+      expect(await codeOf(id, 'MOBILE')).toBeUndefined();
+      expect(await latest()).toBe(start + 1);
+      expect(await c.deleteChannels(id, minutes(2))).toBe(0);
+      expect(await latest()).toBe(start + 1);
+    });
+
+    it('numbers concurrent writes from two replicas 1..K without a gap, and each person carries their newest number', async () => {
+      const ids = Array.from({ length: 12 }, () => newId());
+      const start = await latest();
+      const kinds = ['setChannels', 'setLanguage', 'setReservation', 'confirmChannels', 'deleteChannels'] as const;
+      const results = await Promise.all(
+        Array.from({ length: 150 }, (_, i) => {
+          const c = (i % 2 ? store : other).forRequest(new StatementCounter()).citizen;
+          const id = ids[i % ids.length];
+          switch (kinds[i % kinds.length]) {
+            case 'setChannels':
+              return c.setChannels(id, [change('EMAIL', `x${i}.${id}@example.org`), change('MOBILE', `+479${String(i).padStart(7, '0')}`)], T0, minutes(10));
+            case 'setLanguage':
+              return c.setLanguage(id, 'nn', T0);
+            case 'setReservation':
+              return c.setReservation(id, i % 4 === 0, T0);
+            case 'confirmChannels':
+              return c.confirmChannels(id, T0);
+            default:
+              return c.deleteChannels(id, T0);
+          }
+        }),
+      );
+      expect(results).toHaveLength(150);
+      const end = await latest();
+      const log = await sql<{ change_number: number }>('select change_number from change_log where change_number > $1 order by change_number', [start]);
+      expect(log.map((r) => Number(r.change_number))).toEqual(Array.from({ length: end - start }, (_, i) => start + 1 + i));
+      const stale = await sql(
+        `select p.id from person p join (select person_id, max(change_number) n from change_log group by person_id) l on l.person_id = p.id
+         where p.change_number <> l.n and p.id = any($1::text[])`,
+        [ids],
+      );
+      expect(stale).toEqual([]);
+    });
+
+    it('serialises one person across replicas: the final channels come from one request, never a mix', async () => {
+      for (let round = 0; round < 15; round++) {
+        const id = newId();
+        await store.replacePeople([record(id)], 'TEST', T0);
+        await Promise.all([
+          store.forRequest(new StatementCounter()).citizen.setChannels(id, [change('EMAIL', `a@${id}.example.org`), change('MOBILE', '+4741111111')], minutes(1), minutes(10)),
+          other.forRequest(new StatementCounter()).citizen.setChannels(id, [change('EMAIL', `b@${id}.example.org`), change('MOBILE', '+4742222222')], minutes(1), minutes(10)),
+        ]);
+        const [points] = await req().people.contactPoints([id]);
+        const pair = points.map((p) => p.address).sort().join(' ');
+        expect([`+4741111111 a@${id}.example.org`, `+4742222222 b@${id}.example.org`]).toContain(pair);
+        const codes = await sql<{ address: string }>('select address from verification_code where person_id = $1 order by channel', [id]);
+        expect(codes.map((c) => c.address).sort().join(' ')).toBe(pair);
+      }
+    });
+    it('runs opposite lock orders for one person (delete, set, confirm, verify) from two replicas without a deadlock', async () => {
+      const ids = Array.from({ length: 4 }, () => newId());
+      await store.replacePeople(ids.map((id) => record(id)), 'TEST', T0);
+      const writes: Promise<unknown>[] = [];
+      for (let i = 0; i < 160; i++) {
+        const c = (i % 2 ? store : other).forRequest(new StatementCounter()).citizen;
+        const id = ids[i % ids.length];
+        const which = Math.floor(i / ids.length) % 4;
+        if (which === 0) writes.push(c.deleteChannels(id, T0));
+        else if (which === 1) writes.push(c.setChannels(id, [change('EMAIL', `k.${id}@example.org`, 'k'), change('MOBILE', '+4790000004', 'k')], T0, minutes(10)));
+        else if (which === 2) writes.push(c.confirmChannels(id, T0));
+        else writes.push(c.consumeCode(id, 'EMAIL', 'k', 5, T0).then(() => c.countFailedAttempt(id, 'MOBILE', 'k')));
+      }
+      const outcomes = await Promise.allSettled(writes);
+      expect(outcomes.filter((o) => o.status === 'rejected').map((o) => String((o as PromiseRejectedResult).reason))).toEqual([]);
+    });
+  });
+
+  describe('the lookup log', () => {
+    it('writes the requests of one moment in one statement, resolves when committed, and reads them back newest first', async () => {
+      const target = newId();
+      const before = store.statements.count;
+      const lookups = req().lookups;
+      await Promise.all(
+        Array.from({ length: 10 }, (_, i) => lookups.record({ agencyOrgNumber: `99182582${i}`, personIds: [target, newId()], scopes: ['krr:person.contact', 'krr:person.reservation'], at: minutes(i) })),
+      );
+      expect(store.statements.count - before).toBe(1);
+      expect(await lookups.countLookupsOf(target)).toBe(10);
+      const newest = await lookups.lookupsOf(target, 4);
+      expect(newest).toHaveLength(4);
+      expect(newest[0]).toEqual({ id: expect.any(Number), personId: target, agencyOrgNumber: expect.stringMatching(/^99182582\d$/), lookedUpAt: expect.any(Date), scopes: 'krr:person.contact krr:person.reservation' });
+      const ids = newest.map((r) => r.id);
+      expect([...ids].sort((a, b) => b - a)).toEqual(ids);
+      const older = await lookups.lookupsOf(target, 100, ids[3]);
+      expect(older).toHaveLength(6);
+      expect(older.every((r) => r.id < ids[3])).toBe(true);
+      expect(await lookups.countLookupsOf(newId())).toBe(0);
+      // Nothing to record: no statement.
+      const now = store.statements.count;
+      await lookups.record({ agencyOrgNumber: '991825827', personIds: [], scopes: [], at: T0 });
+      expect(store.statements.count).toBe(now);
+    });
+
+    it('keeps one flush in flight: records arriving meanwhile share the next one', async () => {
+      const target = newId();
+      const lookups = req().lookups;
+      const before = store.statements.count;
+      const first = lookups.record({ agencyOrgNumber: '991825827', personIds: [target], scopes: [], at: T0 });
+      await new Promise((resolve) => setImmediate(resolve)); // the first flush has started
+      const rest = Array.from({ length: 20 }, () => lookups.record({ agencyOrgNumber: '991825827', personIds: [target], scopes: [], at: T0 }));
+      await Promise.all([first, ...rest]);
+      expect(store.statements.count - before).toBe(2);
+      expect(await lookups.countLookupsOf(target)).toBe(21);
+    });
+
+    it('rejects every record of a failed flush, and goes on with the next', async () => {
+      const target = newId();
+      const lookups = req().lookups;
+      const outcomes = await Promise.allSettled([
+        lookups.record({ agencyOrgNumber: '991825827', personIds: [target], scopes: [], at: T0 }),
+        lookups.record({ agencyOrgNumber: '991825827', personIds: ['bad\u0000'], scopes: [], at: T0 }),
+        lookups.record({ agencyOrgNumber: '991825827', personIds: [target], scopes: [], at: T0 }),
+      ]);
+      expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected']);
+      expect(await lookups.countLookupsOf(target)).toBe(0);
+      await lookups.record({ agencyOrgNumber: '991825827', personIds: [target], scopes: [], at: T0 });
+      expect(await lookups.countLookupsOf(target)).toBe(1);
+    });
+  });
+});
+
+describeWithPostgres('PostgreSQL register store: seeding', () => {
+  const scratches: ScratchDatabase[] = [];
+  const stores: RegisterStore[] = [];
+  const open = async (url: string, options = {}) => {
+    const s = await openPostgresRegisterStore(url, options);
+    stores.push(s);
+    return s;
+  };
+
+  afterAll(async () => {
+    await Promise.all(stores.map((s) => s.close()));
+    for (const s of scratches) await s.drop();
+  });
+
+  it('seeds exactly once when two replicas start on the empty database together, numbered 1..N in generation order', async () => {
+    const scratch = await createScratchDatabase(postgresUrl!, 'krr_pgseed');
+    scratches.push(scratch);
+    const [a, b] = await Promise.all([open(scratch.url), open(scratch.url)]);
+    const options = { count: 2500, seed: 7, now: T0 };
+    const progress: [number, number][] = [];
+    const seeded = await Promise.all([a.seedIfEmpty(options, (done, total) => progress.push([done, total])), b.seedIfEmpty(options, (done, total) => progress.push([done, total]))]);
+    expect([...seeded].sort((x, y) => x - y)).toEqual([0, 2500]);
+    expect(await a.countPeople()).toBe(2500);
+    expect(await b.seedIfEmpty(options)).toBe(0);
+
+    const generated = [...generatePopulation(options)];
+    const admin = new pg.Client({ connectionString: scratch.url });
+    await admin.connect();
+    try {
+      const { rows: log } = await admin.query<{ change_number: string; person_id: string; kind: string; changed_at: Date }>('select * from change_log order by change_number');
+      expect(log.map((r) => Number(r.change_number))).toEqual(generated.map((_, i) => i + 1));
+      expect(log.map((r) => r.person_id)).toEqual(generated.map((r) => r.id));
+      expect(new Set(log.map((r) => r.kind))).toEqual(new Set(['SEED']));
+      expect(log[0].changed_at).toEqual(T0);
+      const { rows: counter } = await admin.query<{ n: string }>('select last_change_number as n from change_counter');
+      expect(Number(counter[0].n)).toBe(2500);
+      const { rows: people } = await admin.query<{ id: string; change_number: string }>('select id, change_number from person order by change_number');
+      expect(people.map((p) => p.id)).toEqual(generated.map((r) => r.id));
+    } finally {
+      await admin.end();
+    }
+    expect(progress.at(-1)).toEqual([2500, 2500]);
+    expect(progress.map(([done]) => done)).toEqual([2500]); // one batch of the default size, from the one that seeded
+
+    // The seed writes what replacePeople writes for the same records.
+    const reference = await createScratchDatabase(postgresUrl!, 'krr_pgseedref');
+    scratches.push(reference);
+    const ref = await open(reference.url);
+    const sample = generated.filter((_, i) => i % 97 === 0);
+    await ref.replacePeople(sample, 'SEED', T0);
+    const ids = sample.map((r) => r.id);
+    const seededReads = a.forRequest(new StatementCounter()).people;
+    const refReads = ref.forRequest(new StatementCounter()).people;
+    // The duplicate flag depends on everyone else: the reference holds only the sample.
+    const points = (lists: ContactPointWithDuplicate[][]) =>
+      lists.map((l) => l.map(({ duplicated: _, ...p }) => p).sort((x, y) => x.channel.localeCompare(y.channel)));
+    expect(points(await seededReads.contactPoints(ids))).toEqual(points(await refReads.contactPoints(ids)));
+    expect(await seededReads.digitalPost(ids)).toEqual(await refReads.digitalPost(ids));
+    const strip = (rows: ({ changeNumber: number } | null)[]) => rows.map((r) => r && { ...r, changeNumber: 0 });
+    expect(strip(await seededReads.people(ids))).toEqual(strip(await refReads.people(ids)));
+  });
+
+  it('writes in batches, reporting progress after each, and is fast enough for 20 000 people', async () => {
+    const scratch = await createScratchDatabase(postgresUrl!, 'krr_pgseed');
+    scratches.push(scratch);
+    const s = await open(scratch.url, { seedBatchSize: 3000 });
+    const progress: number[] = [];
+    const started = Date.now();
+    expect(await s.seedIfEmpty({ count: 20_000, seed: 1, now: T0 }, (done, total) => progress.push(total === 20_000 ? done : -1))).toBe(20_000);
+    const seconds = (Date.now() - started) / 1000;
+    expect(progress).toEqual([3000, 6000, 9000, 12000, 15000, 18000, 20000]);
+    expect(await s.countPeople()).toBe(20_000);
+    expect(seconds).toBeLessThan(20);
+    // A register that is not empty is left alone.
+    expect(await s.seedIfEmpty({ count: 5, seed: 2, now: T0 })).toBe(0);
+    expect(await s.countPeople()).toBe(20_000);
+  });
+
+  it('ping fails once the store is closed', async () => {
+    const scratch = await createScratchDatabase(postgresUrl!, 'krr_pgseed');
+    scratches.push(scratch);
+    const s = await openPostgresRegisterStore(scratch.url);
+    await s.ping();
+    await s.close();
+    await s.close(); // twice is fine
+    await expect(s.ping()).rejects.toThrow();
+  });
+});
