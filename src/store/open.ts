@@ -3,10 +3,14 @@ import { openSqliteRegisterStore } from './sqlite';
 import type { RegisterStore } from './types';
 
 /**
- * The register's store as configured: the SQLite file at `KRR_DB_PATH`, with its schema
- * brought up to date first. (PostgreSQL through `KRR_DATABASE_URL` is on its way: issue 5.)
+ * The register's store as configured: PostgreSQL when `KRR_DATABASE_URL` is set, else the
+ * SQLite file at `KRR_DB_PATH`. Either way the schema is brought up to date first.
  */
 export async function openRegisterStore(config: Pick<Config, 'dbPath' | 'databaseUrl' | 'databasePoolSize'>): Promise<RegisterStore> {
-  if (config.databaseUrl) throw new Error('KRR_DATABASE_URL: the PostgreSQL store is not wired in yet');
+  if (config.databaseUrl) {
+    // Loaded only when asked for: the embedded default does not need the pg driver.
+    const { openPostgresRegisterStore } = await import('./postgres');
+    return openPostgresRegisterStore(config.databaseUrl, { maxConnections: config.databasePoolSize });
+  }
   return openSqliteRegisterStore(config.dbPath);
 }

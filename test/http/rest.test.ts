@@ -212,12 +212,12 @@ describe('POST /rest/v2/personer', () => {
     const org = '889640782';
     const ids = personer.slice(0, 2).map((p) => p.personidentifikator as string);
     await personerOf(ids, await register.agencyToken([Scope.CONTACT_INFO], org));
-    const rows = register.store.sqlite.prepare('select person_id p, scopes s from lookup_audit where agency_org_number = ? order by id').all(org);
+    const rows = await register.database.query('select person_id p, scopes s from lookup_audit where agency_org_number = ? order by id', org);
     expect(rows).toEqual(ids.map((p) => ({ p, s: Scope.CONTACT_INFO })));
   });
 
   it('withholds the answer with 500 when the lookups cannot be written to the audit log', async () => {
-    register.store.sqlite.exec('alter table lookup_audit rename to lookup_audit_away');
+    await register.database.query('alter table lookup_audit rename to lookup_audit_away');
     try {
       const res = await post('personer', { personidentifikatorer: [personer[0].personidentifikator] }, await register.agencyToken());
       expect(res.status).toBe(500);
@@ -225,7 +225,7 @@ describe('POST /rest/v2/personer', () => {
       expect(text).not.toContain('ola.nordmann');
       expect(JSON.parse(text).error).toEqual({ code: 'INTERNAL_SERVER_ERROR', message: expect.stringMatching(/error id [0-9a-f-]{36}/) });
     } finally {
-      register.store.sqlite.exec('alter table lookup_audit_away rename to lookup_audit');
+      await register.database.query('alter table lookup_audit_away rename to lookup_audit');
     }
   });
 });
@@ -235,7 +235,7 @@ describe('POST /rest/v2/krr/hentEndringer', () => {
     post('krr/hentEndringer', body, await register.agencyToken(scopes, org));
 
   it('pages from fraEndringsId (inclusive) with tilEndringsId and sisteEndringsId, each person in its current state', async () => {
-    const latest = (register.store.sqlite.prepare('select max(change_number) n from change_log').get() as { n: number }).n;
+    const latest = await register.database.number('select max(change_number) n from change_log');
     const pages: { fraEndringsId: number; tilEndringsId: number; sisteEndringsId: number; list: Json[] }[] = [];
     let fra = firstChange;
     for (;;) {
@@ -290,9 +290,9 @@ describe('POST /rest/v2/krr/hentEndringer', () => {
 
   it('records every listed person in the audit log, with the feed scope', async () => {
     const org = '991825827';
-    const count = () => (register.store.sqlite.prepare("select count(*) n from lookup_audit where agency_org_number = ? and scopes like '%hentendring%'").get(org) as { n: number }).n;
-    const before = count();
+    const count = () => register.database.number("select count(*) n from lookup_audit where agency_org_number = ? and scopes like '%hentendring%'", org);
+    const before = await count();
     await feed({ fraEndringsId: firstChange, antall: 3 }, [Scope.CHANGE_FEED], org);
-    expect(count() - before).toBe(3);
+    expect((await count()) - before).toBe(3);
   });
 });

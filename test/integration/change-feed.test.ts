@@ -4,9 +4,10 @@ import * as tables from '../../db/schema';
 import { ChangedIdsDocument, ChangeNumbersDocument, ChangesDocument, LookUpPeopleDocument, type ChangesQuery } from '../generated/graphql';
 import { Scope } from '../../src/auth/scopes';
 import { ChangeFeedStore } from '../../src/store/sqlite/change-feed.store';
-import { PersonStore } from '../../src/store/sqlite/person.store';
 import { aChannel, aPerson, syntheticIds } from '../support/people';
+import { itOnSqlite } from '../support/database';
 import { createTestRegister, type TestRegister } from '../support/register';
+import type { PersonReads, RegisterStore } from '../../src/store/types';
 
 let register: TestRegister;
 const ids = syntheticIds(2700, 31);
@@ -15,7 +16,25 @@ const [late, late2] = ids.slice(2500);
 const writers = ids.slice(2600, 2612);
 let base: number;
 
-const latestChangeNumber = () => (register.store.sqlite.prepare('select coalesce(max(change_number), 0) n from change_log').get() as { n: number }).n;
+const latestChangeNumber = () => register.database.number('select coalesce(max(change_number), 0) n from change_log');
+
+/** Records the size of every batch read the store is asked for, whichever store it is. */
+function spyOnReads(store: RegisterStore) {
+  const calls: Record<'people' | 'contactPoints' | 'digitalPost', number[]> = { people: [], contactPoints: [], digitalPost: [] };
+  const forRequest = store.forRequest.bind(store);
+  const spy = jest.spyOn(store, 'forRequest').mockImplementation((counter) => {
+    const request = forRequest(counter);
+    const reads = request.people;
+    const people: PersonReads = {
+      people: (ids) => (calls.people.push(ids.length), reads.people(ids)),
+      contactPoints: (ids) => (calls.contactPoints.push(ids.length), reads.contactPoints(ids)),
+      digitalPost: (ids) => (calls.digitalPost.push(ids.length), reads.digitalPost(ids)),
+      changePage: (after, limit) => reads.changePage(after, limit),
+    };
+    return { ...request, people };
+  });
+  return { calls, restore: () => spy.mockRestore() };
+}
 
 type Page = ChangesQuery['changes'];
 
@@ -34,7 +53,7 @@ async function pageThrough(token: string, after: number, first: number): Promise
 
 beforeAll(async () => {
   register = await createTestRegister();
-  base = latestChangeNumber();
+  base = await latestChangeNumber();
   await register.put(
     ...people.map((id, i) =>
       i % 50 === 1 ? aPerson(id, { status: 'DELETED' }) : i % 50 === 2 ? aPerson(id, { reserved: true, reservedAt: new Date(), reservationUpdatedAt: new Date() }) : aPerson(id),
@@ -82,7 +101,7 @@ describe('change feed', () => {
 
   it('answers an empty page after the newest change, and defaults to pages of 1000', async () => {
     const token = await register.agencyToken();
-    const latest = latestChangeNumber();
+    const latest = await latestChangeNumber();
     for (const after of [latest, latest + 100]) {
       const { data } = await register.execute(ChangedIdsDocument, { after }, token);
       expect(data?.changes).toEqual({ entries: [], lastChangeNumber: null, latestChangeNumber: latest });
@@ -103,25 +122,23 @@ describe('change feed', () => {
   });
 
   it('reads a page of 1000 people with every field in fixed statements, never reading a person row twice', async () => {
-    const byId = jest.spyOn(PersonStore.prototype, 'people');
-    const contacts = jest.spyOn(PersonStore.prototype, 'contactPoints');
-    const mailboxes = jest.spyOn(PersonStore.prototype, 'digitalPost');
+    const reads = spyOnReads(register.store);
     try {
       const before = register.store.statements.count;
       const { data, errors } = await register.execute(ChangesDocument, { after: base, first: 1000 }, await register.agencyToken());
       expect(errors).toBeUndefined();
       expect(data?.changes.entries).toHaveLength(1000);
-      expect(byId).not.toHaveBeenCalled();
+      expect(reads.calls.people).toEqual([]);
       // Deleted people have no contact points or mailbox to read.
       const active = data!.changes.entries.filter((e) => e.person.status === 'ACTIVE').length;
       expect(active).toBeGreaterThan(900);
-      expect(contacts.mock.calls.map(([batch]) => batch.length)).toEqual([active]);
-      expect(mailboxes.mock.calls.map(([batch]) => batch.length)).toEqual([active]);
+      expect(reads.calls.contactPoints).toEqual([active]);
+      expect(reads.calls.digitalPost).toEqual([active]);
       // The page and the newest number (in one read transaction); contact points; mailboxes;
       // one audit insert. (Transaction control is not counted.)
       expect(register.store.statements.count - before).toBe(5);
     } finally {
-      jest.restoreAllMocks();
+      reads.restore();
     }
   });
 });
@@ -151,9 +168,9 @@ describe('change feed scopes and audit', () => {
 
   it('records every person on a page in the lookup audit log, with the scopes used', async () => {
     const org = '974760673';
-    const rows = () => register.store.sqlite.prepare('select person_id p, scopes s from lookup_audit where agency_org_number = ? order by id').all(org) as { p: string; s: string }[];
+    const rows = () => register.database.query('select person_id p, scopes s from lookup_audit where agency_org_number = ? order by id', org);
     await register.execute(ChangedIdsDocument, { after: base, first: 4 }, await register.agencyToken([Scope.CHANGE_FEED], org));
-    expect(rows()).toEqual(people.slice(0, 4).map((p) => ({ p, s: Scope.CHANGE_FEED })));
+    expect(await rows()).toEqual(people.slice(0, 4).map((p) => ({ p, s: Scope.CHANGE_FEED })));
   });
 
   it('records nobody for a page read only for its change numbers', async () => {
@@ -161,7 +178,7 @@ describe('change feed scopes and audit', () => {
     const token = await register.agencyToken([Scope.CHANGE_FEED], org);
     const { errors } = await register.execute(ChangeNumbersDocument, { after: base }, token);
     expect(errors).toBeUndefined();
-    expect(register.store.sqlite.prepare('select count(*) n from lookup_audit where agency_org_number = ?').get(org)).toEqual({ n: 0 });
+    expect(await register.database.number('select count(*) n from lookup_audit where agency_org_number = ?', org)).toBe(0);
   });
 });
 
@@ -185,8 +202,10 @@ describe('change feed consistency', () => {
     return { feed: new ChangeFeedStore(drizzle(reader, { schema: tables })), fired: () => !armed, close: () => reader.close() };
   }
 
-  it('reads a page and the newest number in one snapshot: a change committed between the two reads is on the next page, never stepped over', () => {
-    const caughtUp = latestChangeNumber();
+  // SQLite's own snapshot mechanics (a statement hook on a second connection); the
+  // PostgreSQL store's REPEATABLE READ page is tested in pg-register-store.test.ts.
+  itOnSqlite('reads a page and the newest number in one snapshot: a change committed between the two reads is on the next page, never stepped over', async () => {
+    const caughtUp = await latestChangeNumber();
     const between = feedWithWriteBetweenReads(() => void register.put(aPerson(late)));
     try {
       const page = between.feed.page(caughtUp, 1000);
@@ -194,7 +213,7 @@ describe('change feed consistency', () => {
       // Read in two snapshots this would say latest = caughtUp + 1 with nothing shown, and a
       // consumer keeping latestChangeNumber as its position would never see `late`.
       expect(page).toEqual({ rows: [], latestChangeNumber: caughtUp });
-      expect(latestChangeNumber()).toBe(caughtUp + 1);
+      expect(await latestChangeNumber()).toBe(caughtUp + 1);
       const next = between.feed.page(page.latestChangeNumber, 1000);
       expect(next.rows.map((r) => [r.id, r.changeNumber])).toEqual([[late, caughtUp + 1]]);
       expect(next.latestChangeNumber).toBe(caughtUp + 1);
@@ -203,8 +222,8 @@ describe('change feed consistency', () => {
     }
   });
 
-  it('keeps a short page whole as of its snapshot when a write lands between the reads', () => {
-    const caughtUp = latestChangeNumber();
+  itOnSqlite('keeps a short page whole as of its snapshot when a write lands between the reads', async () => {
+    const caughtUp = await latestChangeNumber();
     const between = feedWithWriteBetweenReads(() => void register.put(aPerson(late2)));
     try {
       const page = between.feed.page(caughtUp - 2, 1000);
@@ -222,7 +241,7 @@ describe('change feed consistency', () => {
     // The mobile number carries which write it came from: +479 <person 2 digits> <round 5 digits>.
     const mobile = (person: number, round: number) => `9${String(person).padStart(2, '0')}${String(round).padStart(5, '0')}`;
     const roundOf = (number: string | undefined) => Number(number?.slice(-5));
-    const start = latestChangeNumber();
+    const start = await latestChangeNumber();
     await register.put(...writers.map((id, i) => aPerson(id, { mobile: aChannel(`+47${mobile(i, 0)}`) })));
 
     const post = async (token: string, query: string, variables: object) => {
@@ -268,9 +287,7 @@ describe('change feed consistency', () => {
     }
     await writing;
 
-    const log = register.store.sqlite
-      .prepare('select change_number n, person_id p from change_log where change_number > ? order by change_number')
-      .all(start) as { n: number; p: string }[];
+    const log = await register.database.query<{ n: number; p: string }>('select change_number n, person_id p from change_log where change_number > ? order by change_number', start);
     expect(log).toHaveLength(writers.length * (ROUNDS + 1));
     // The k-th change of a person (0: the initial put) is their round-k write.
     const roundOfChange = new Map<number, number>();

@@ -14,7 +14,7 @@ import {
 import { Scope } from '../../src/auth/scopes';
 import { createLogger } from '../../src/logger';
 import { SelfService } from '../../src/services/self-service';
-import { CitizenStore } from '../../src/store/sqlite/citizen.store';
+import { StatementCounter } from '../../src/store/types';
 import { aPerson, syntheticIds } from '../support/people';
 import { latestCode, readOutbox } from '../support/outbox';
 import { createTestRegister, type TestRegister } from '../support/register';
@@ -27,7 +27,7 @@ async function newCitizen() {
   const pid = ids[next++];
   return { pid, token: await register.citizenToken(pid) };
 }
-const changeLog = () => register.store.sqlite.prepare('select change_number n, person_id p, kind from change_log order by change_number').all() as { n: number; p: string; kind: string }[];
+const changeLog = () => register.database.query<{ n: number; p: string; kind: string }>('select change_number n, person_id p, kind from change_log order by change_number');
 const outbox = () => register.config.outboxFile;
 
 beforeAll(async () => {
@@ -66,7 +66,7 @@ describe('updateContactInfo', () => {
 
   it('refuses bad input naming the field, and writes nothing', async () => {
     const { pid, token } = await newCitizen();
-    const logBefore = changeLog().length;
+    const logBefore = (await changeLog()).length;
     const badEmail = await register.execute(UpdateContactInfoDocument, { input: { email: 'not-an-email', mobile: '99999999' } }, token);
     expect(badEmail.errors?.[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', fields: ['email'] } });
     expect(badEmail.errors?.[0].message).toMatch(/email is not a valid email address/);
@@ -76,7 +76,7 @@ describe('updateContactInfo', () => {
     expect(tooLong.errors?.[0].message).toMatch(/longer than 254/);
     const nothing = await register.execute(UpdateContactInfoDocument, { input: {} }, token);
     expect(nothing.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
-    expect(changeLog().length).toBe(logBefore);
+    expect((await changeLog()).length).toBe(logBefore);
     expect((await register.execute(MeDocument, {}, token)).data?.me?.status).toBe('NOT_REGISTERED');
     expect(readOutbox(outbox()).some((m) => m.recipient === '+4799999999' && m.at > new Date(Date.now() - 5000).toISOString())).toBe(false);
     void pid;
@@ -140,7 +140,7 @@ describe('verifyContact', () => {
   it('refuses an expired code', async () => {
     const { pid, token } = await newCitizen();
     await register.execute(UpdateContactInfoDocument, { input: { email: 'late@example.org' } }, token);
-    register.store.sqlite.prepare('update verification_code set expires_at = ? where person_id = ?').run(Date.now() - 1, pid);
+    await register.database.query('update verification_code set expires_at = ? where person_id = ?', new Date(Date.now() - 1), pid);
     const { errors } = await register.execute(VerifyContactDocument, { channel: 'EMAIL', code: latestCode(outbox(), 'late@example.org') }, token);
     expect(errors?.[0].extensions?.code).toBe('CODE_EXPIRED');
   });
@@ -156,7 +156,7 @@ describe('verifyContact', () => {
     const { pid, token } = await newCitizen();
     await register.execute(UpdateContactInfoDocument, { input: { email: 'hash@example.org' } }, token);
     const code = latestCode(outbox(), 'hash@example.org');
-    const row = register.store.sqlite.prepare('select * from verification_code where person_id = ?').get(pid) as Record<string, unknown>;
+    const [row] = await register.database.query('select * from verification_code where person_id = ?', pid);
     expect(JSON.stringify(row)).not.toContain(code);
     expect(row.code_hash).toMatch(/^[0-9a-f]{32}:[0-9a-f]{64}$/);
   });
@@ -180,7 +180,7 @@ describe('confirm, reservation, language, delete', () => {
     const { pid, token } = await newCitizen();
     await register.execute(UpdateContactInfoDocument, { input: { email: 'c@example.org', mobile: '94444444' } }, token);
     const longAgo = Date.now() - 3 * 365 * 86_400_000;
-    register.store.sqlite.prepare('update contact_point set updated_at = ?, last_verified_at = null where person_id = ?').run(longAgo, pid);
+    await register.database.query('update contact_point set updated_at = ?, last_verified_at = null where person_id = ?', new Date(longAgo), pid);
     const stale = await register.execute(MeDocument, {}, token);
     expect(stale.data?.me?.notificationStatus).toBe('CANNOT_BE_NOTIFIED');
     const { data } = await register.execute(ConfirmContactInfoDocument, {}, token);
@@ -220,7 +220,7 @@ describe('confirm, reservation, language, delete', () => {
     await register.execute(UpdateContactInfoDocument, { input: { email: 'd@example.org', mobile: '96666666' } }, token);
     const { data } = await register.execute(DeleteContactInfoDocument, {}, token);
     expect(data?.deleteContactInfo).toEqual({ contactInfo: { email: null, mobile: null }, notificationStatus: 'CANNOT_BE_NOTIFIED' });
-    expect(register.store.sqlite.prepare('select count(*) n from verification_code where person_id = ?').get(pid)).toEqual({ n: 0 });
+    expect(await register.database.number('select count(*) n from verification_code where person_id = ?', pid)).toBe(0);
   });
 });
 
@@ -234,7 +234,7 @@ describe('change log', () => {
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
         body: JSON.stringify({ query, variables }),
       }).then((r) => r.json() as Promise<{ errors?: unknown[] }>);
-    const before = changeLog();
+    const before = await changeLog();
     const results = await Promise.all(
       citizens.flatMap(({ token }, i) => [
         post(token, 'mutation($m: String!) { updateContactInfo(input: { mobile: $m }) { id } }', { m: `9${String(7000000 + i).padStart(7, '0')}` }),
@@ -245,14 +245,15 @@ describe('change log', () => {
       ]),
     );
     expect(results.filter((r) => r.errors).length).toBe(12);
-    const added = changeLog().slice(before.length);
+    const log = await changeLog();
+    const added = log.slice(before.length);
     expect(added).toHaveLength(36);
-    const numbers = changeLog().map((c) => c.n);
+    const numbers = log.map((c) => c.n);
     expect(numbers).toEqual(Array.from({ length: numbers.length }, (_, i) => i + 1));
     // Each person row carries the number of its own latest change.
     for (const { pid } of citizens) {
-      const last = Math.max(...changeLog().filter((c) => c.p === pid).map((c) => c.n));
-      expect(register.store.sqlite.prepare('select change_number n from person where id = ?').get(pid)).toEqual({ n: last });
+      const last = Math.max(...log.filter((c) => c.p === pid).map((c) => c.n));
+      expect(await register.database.number('select change_number n from person where id = ?', pid)).toBe(last);
     }
   });
 });
@@ -297,12 +298,12 @@ describe('lookup audit log', () => {
   it('costs one insert per lookup request', async () => {
     const agency = await register.agencyToken([]);
     const manyIds = syntheticIds(500, 77);
-    const before = register.store.sqlite.prepare('select count(*) n from lookup_audit').get() as { n: number };
+    const before = await register.database.number('select count(*) n from lookup_audit');
     const statements = register.store.statements.count;
     await register.execute(ReservationOnlyDocument, { ids: manyIds }, agency);
     // One read of person, one insert into lookup_audit.
     expect(register.store.statements.count - statements).toBe(2);
-    expect(register.store.sqlite.prepare('select count(*) n from lookup_audit').get()).toEqual({ n: before.n + 500 });
+    expect(await register.database.number('select count(*) n from lookup_audit')).toBe(before + 500);
   });
 });
 
@@ -333,22 +334,22 @@ describe('when things fail', () => {
   it('keeps the change and says CODE_NOT_SENT when the code cannot be sent', async () => {
     const { pid } = await newCitizen();
     const failing = { send: async () => Promise.reject(new Error('gateway down')) };
-    const service = new SelfService(new CitizenStore(register.store.db), failing, createLogger('silent'), 600, 0);
+    const service = new SelfService(register.store.forRequest(new StatementCounter()).citizen, failing, createLogger('silent'), 600, 0);
     await expect(service.updateContactInfo(pid, { email: 'unsent@example.org' })).rejects.toMatchObject({ extensions: { code: 'CODE_NOT_SENT' } });
-    expect(register.store.sqlite.prepare('select address from contact_point where person_id = ?').get(pid)).toEqual({ address: 'unsent@example.org' });
+    expect(await register.database.query('select address from contact_point where person_id = ?', pid)).toEqual([{ address: 'unsent@example.org' }]);
   });
 
   it('withholds an agency answer whose lookup could not be written to the audit log', async () => {
     const [someone] = syntheticIds(1, 4242);
     await register.put(aPerson(someone));
-    register.store.sqlite.exec('alter table lookup_audit rename to lookup_audit_away');
+    await register.database.query('alter table lookup_audit rename to lookup_audit_away');
     try {
       const { data, errors } = await register.execute(ReservationOnlyDocument, { ids: [someone] }, await register.agencyToken());
       expect(data).toBeUndefined();
       expect(errors?.[0].extensions?.code).toBe('INTERNAL_SERVER_ERROR');
       expect(errors?.[0].extensions?.errorId).toMatch(/^[0-9a-f-]{36}$/);
     } finally {
-      register.store.sqlite.exec('alter table lookup_audit_away rename to lookup_audit');
+      await register.database.query('alter table lookup_audit_away rename to lookup_audit');
     }
   });
 });

@@ -25,10 +25,10 @@ const gql = async (body: unknown, token?: string, extraHeaders: Record<string, s
   return { status: res.status, text, json: (() => { try { return JSON.parse(text); } catch { return null; } })() };
 };
 
-const snapshot = () => ({
-  person: register.store.sqlite.prepare('select * from person where id = ?').get(bob),
-  contact: register.store.sqlite.prepare('select * from contact_point where person_id = ? order by channel').all(bob),
-  changes: register.store.sqlite.prepare('select * from change_log where person_id = ?').all(bob),
+const snapshot = async () => ({
+  person: await register.database.query('select * from person where id = ?', bob),
+  contact: await register.database.query('select * from contact_point where person_id = ? order by channel', bob),
+  changes: await register.database.query('select * from change_log where person_id = ? order by change_number', bob),
 });
 
 beforeAll(async () => {
@@ -36,11 +36,11 @@ beforeAll(async () => {
   await register.put(aPerson(bob, { email: { address: 'bob@example.org', updatedAt: new Date(), lastVerifiedAt: null, lastValidatedAt: null } }));
   base = await register.listen();
   aliceToken = await register.citizenToken(alice);
-  bobSnapshot = snapshot();
+  bobSnapshot = await snapshot();
 });
 
-afterEach(() => {
-  expect(snapshot()).toEqual(bobSnapshot);
+afterEach(async () => {
+  expect(await snapshot()).toEqual(bobSnapshot);
 });
 afterAll(() => register.close());
 

@@ -1,8 +1,8 @@
 /**
  * The PostgreSQL register store (src/store/postgres): every method of `RegisterStore`
- * against a real server, in scratch databases of its own. Runs when KRR_DATABASE_URL names
- * a PostgreSQL database (`scripts/pg-cluster.sh start DIR` prints one); skipped otherwise,
- * except under CI with KRR_PG_REQUIRED=true, where it fails.
+ * against a real server, in scratch databases of its own. Runs in jest's `postgres` project,
+ * on the server test/support/global-setup.js starts (or KRR_TEST_POSTGRES_URL /
+ * KRR_DATABASE_URL names); skipped without one, except under CI=true, where it fails.
  *
  * Two stores opened on one database stand for two gateway replicas.
  */

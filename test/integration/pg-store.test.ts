@@ -1,8 +1,8 @@
 /**
  * The PostgreSQL store's groundwork (src/store/postgres/connection.ts, db/schema.pg.ts, db/migrations-pg):
- * runs when KRR_DATABASE_URL names a PostgreSQL database (`scripts/pg-cluster.sh start DIR`
- * prints one), in a scratch database of its own on that server. Skipped otherwise, except
- * under CI with KRR_PG_REQUIRED=true, where it fails.
+ * runs in jest's `postgres` project, on the server test/support/global-setup.js starts (or
+ * KRR_TEST_POSTGRES_URL / KRR_DATABASE_URL names), in a scratch database of its own on that
+ * server. Skipped without one, except under CI=true, where it fails.
  *
  * Two stores opened on one database stand for two gateway replicas: separate pools,
  * separate connections, only the database in common.

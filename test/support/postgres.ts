@@ -1,17 +1,18 @@
 import pg from 'pg';
 
 /**
- * The PostgreSQL the tests run against: `KRR_DATABASE_URL=postgres://...`, for example the
- * line `scripts/pg-cluster.sh start DIR` prints.
+ * The PostgreSQL the tests run against: the one test/support/global-setup.js started or was
+ * given (KRR_TEST_POSTGRES_URL), else `KRR_DATABASE_URL=postgres://...` (for example the line
+ * `scripts/pg-cluster.sh start DIR` prints) when a test file runs outside jest's global setup.
  */
-export const postgresUrl: string | undefined = /^postgres(ql)?:\/\//.test(process.env.KRR_DATABASE_URL ?? '') ? process.env.KRR_DATABASE_URL : undefined;
+export const postgresUrl: string | undefined = [process.env.KRR_TEST_POSTGRES_URL, process.env.KRR_DATABASE_URL].find((url) => /^postgres(ql)?:\/\//.test(url ?? ''));
 
-/** CI demands the PostgreSQL tests once .ci/run starts a cluster (KRR_PG_REQUIRED=true). */
-const required = process.env.CI === 'true' && process.env.KRR_PG_REQUIRED === 'true';
+/** CI must run the PostgreSQL tests (.ci/run installs PostgreSQL; jest's global setup starts it). */
+const required = process.env.CI === 'true';
 
 /**
  * `describe` that runs when KRR_DATABASE_URL names a PostgreSQL database. Without one:
- * skipped with a message, except under CI with KRR_PG_REQUIRED=true, where the skip would
+ * skipped with a message, except under CI=true, where the skip would
  * hide a gap and the suite fails instead.
  */
 export function describeWithPostgres(name: string, body: () => void): void {
@@ -22,7 +23,7 @@ export function describeWithPostgres(name: string, body: () => void): void {
     'run the tests, then `scripts/pg-cluster.sh stop "$dir" --remove`';
   if (required) {
     describe(name, () => {
-      it('needs PostgreSQL (CI=true, KRR_PG_REQUIRED=true)', () => {
+      it('needs PostgreSQL (CI=true)', () => {
         throw new Error(message);
       });
     });

@@ -12,15 +12,18 @@ import { graphiqlDefaults } from '../../src/http/graphiql-defaults';
 import { createLogger } from '../../src/logger';
 import { OutboxFileNotifier } from '../../src/notify/notifier';
 import { createServer, type RegisterServer } from '../../src/server';
-import { openSqliteRegisterStore, type SqliteRegisterStore } from '../../src/store/sqlite';
-import type { PersonRecord } from '../../src/store/types';
+import { openRegisterStore } from '../../src/store/open';
+import type { PersonRecord, RegisterStore } from '../../src/store/types';
+import { createTestDatabase, type TestDatabase } from './database';
 
 // Built once per test file; a register with introspection off gets its own (see `openSdl`).
 const openSchema = buildSubgraphRegisterSchema();
 
 export interface TestRegister {
   config: Config;
-  store: SqliteRegisterStore;
+  store: RegisterStore;
+  /** The register's database, for tests that look at or tamper with the tables directly. */
+  database: TestDatabase;
   server: RegisterServer;
   agencyToken(scopes?: readonly string[], orgNumber?: string): Promise<string>;
   citizenToken(pid: string): Promise<string>;
@@ -37,13 +40,18 @@ export interface TestRegister {
   close(): Promise<void>;
 }
 
-/** A register on a fresh temporary database with development tokens, as `npm start` builds it. */
+/**
+ * A register on a fresh temporary database of the store under test (SQLite, or a scratch
+ * PostgreSQL database on the `postgres` project) with development tokens, as `npm start`
+ * builds it.
+ */
 export async function createTestRegister(env: Record<string, string> = {}): Promise<TestRegister> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'krr-test-'));
   // No rate limit and no code resend wait unless a test asks for them: tests send many
   // requests from one agency and set addresses several times in a row.
-  const config = loadConfig({ NODE_ENV: 'test', KRR_DATA_DIR: dir, KRR_RATE_LIMIT_PER_MINUTE: '0', KRR_CODE_RESEND_SECONDS: '0', ...env });
-  const store = openSqliteRegisterStore(config.dbPath);
+  const database = await createTestDatabase(dir);
+  const config = loadConfig({ NODE_ENV: 'test', KRR_DATA_DIR: dir, KRR_RATE_LIMIT_PER_MINUTE: '0', KRR_CODE_RESEND_SECONDS: '0', ...database.env, ...env });
+  const store = await openRegisterStore(config);
   const verifier = await createTokenVerifier(config.auth);
   if (config.auth.mode !== 'development' || !verifier.devKey) throw new Error('test register needs development auth');
   const auth = config.auth;
@@ -62,6 +70,7 @@ export async function createTestRegister(env: Record<string, string> = {}): Prom
   return {
     config,
     store,
+    database,
     server,
     agencyToken: (scopes = ALL_SCOPES, orgNumber = '991825827') => mintDevToken(auth, devKey, { agency: { orgNumber, scopes } }),
     citizenToken: (pid) => mintDevToken(auth, devKey, { citizen: { pid } }),
@@ -80,6 +89,7 @@ export async function createTestRegister(env: Record<string, string> = {}): Prom
     async close() {
       if (listening) await server.apollo.stop();
       await store.close();
+      await database.close();
     },
   };
 }
