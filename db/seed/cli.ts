@@ -1,9 +1,11 @@
 /**
  * `npm run db:seed -- --count N [--seed S] [--now ISO] [--db FILE]`
- * Adds N synthetic people to the database (KRR_DB_PATH or data/krr.sqlite by default).
+ * SQLite (KRR_DB_PATH, --db or data/krr.sqlite): adds N synthetic people with the bulk seeder.
+ * PostgreSQL (KRR_DATABASE_URL): seeds N synthetic people into an empty register.
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../src/config';
+import { openRegisterStore } from '../../src/store/open';
 import { openSqliteDatabase } from '../../src/store/sqlite/database';
 import { countPeople } from '../../src/store/sqlite/person-writer';
 import { bulkSeed } from './bulk';
@@ -29,7 +31,12 @@ async function main(): Promise<void> {
   if (!Number.isInteger(count) || count < 1) throw new Error(`--count must be a positive whole number, got "${values.count}"`);
   if (!Number.isInteger(seed)) throw new Error(`--seed must be a whole number, got "${values.seed}"`);
   if (Number.isNaN(now.getTime())) throw new Error(`--now must be an ISO 8601 time, got "${values.now}"`);
-  const dbPath = values.db ?? loadConfig().dbPath;
+  const config = loadConfig();
+  if (config.databaseUrl && !values.db) {
+    await seedPostgres(config, { count, seed, now });
+    return;
+  }
+  const dbPath = values.db ?? config.dbPath;
   const store = openSqliteDatabase(dbPath);
   try {
     const before = countPeople(store.db);
@@ -43,6 +50,21 @@ async function main(): Promise<void> {
     console.error(`${countPeople(store.db)} people in ${dbPath}`);
   } finally {
     store.close();
+  }
+}
+
+/** PostgreSQL: the store's own seeder, which fills an empty register only (one process at a time). */
+async function seedPostgres(config: ReturnType<typeof loadConfig>, options: { count: number; seed: number; now: Date }): Promise<void> {
+  const store = await openRegisterStore(config);
+  try {
+    const before = await store.countPeople();
+    if (before > 0) throw new Error(`the PostgreSQL register already holds ${before} people; db:seed fills an empty one only`);
+    const started = Date.now();
+    const written = await store.seedIfEmpty(options, progressPrinter());
+    const seconds = (Date.now() - started) / 1000;
+    console.error(`seeded ${written} people in ${seconds.toFixed(1)} s (${Math.round(written / Math.max(seconds, 0.001))} people/s) into ${store.location}`);
+  } finally {
+    await store.close();
   }
 }
 
