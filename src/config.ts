@@ -34,6 +34,8 @@ export interface Config {
   dbPath: string;
   /** `postgres://...` (KRR_DATABASE_URL): the register lives in PostgreSQL instead of SQLite. */
   databaseUrl: string | null;
+  /** A PostgreSQL read replica for agency lookups (KRR_DATABASE_READ_URL); null: all reads on the primary. */
+  databaseReadUrl: string | null;
   /** Connections in each process's PostgreSQL pool (KRR_DATABASE_POOL_SIZE). */
   databasePoolSize: number;
   /** How many synthetic people to create on a first start with an empty database (0: none). */
@@ -182,6 +184,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     dbPath: env.KRR_DB_PATH ? path.resolve(env.KRR_DB_PATH) : path.join(dataDir, 'krr.sqlite'),
     databaseUrl: env.KRR_DATABASE_URL || null,
+    databaseReadUrl: env.KRR_DATABASE_READ_URL || null,
     databasePoolSize: integer(env, 'KRR_DATABASE_POOL_SIZE', 10, 1, 1000, problems),
     seedCount: integer(env, 'KRR_SEED_COUNT', 10_000, 0, 10_000_000, problems),
     logLevel: env.LOG_LEVEL || (nodeEnv === 'test' ? 'silent' : 'info'),
@@ -208,6 +211,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     executor: env.KRR_EXECUTOR === 'graphql-js' ? 'graphql-js' : 'jit',
   };
   if (config.databaseUrl && !/^postgres(ql)?:\/\//.test(config.databaseUrl)) problems.push('KRR_DATABASE_URL must be a postgres:// or postgresql:// URL');
+  if (config.databaseReadUrl && !config.databaseUrl) problems.push('KRR_DATABASE_READ_URL needs KRR_DATABASE_URL: a read replica serves a PostgreSQL primary');
+  if (config.databaseReadUrl && !/^postgres(ql)?:\/\//.test(config.databaseReadUrl)) problems.push('KRR_DATABASE_READ_URL must be a postgres:// or postgresql:// URL');
   if (env.KRR_EXECUTOR && !['jit', 'graphql-js'].includes(env.KRR_EXECUTOR)) problems.push(`KRR_EXECUTOR must be jit or graphql-js, got "${env.KRR_EXECUTOR}"`);
   if (env.KRR_LOADER_MODE && !['naive', 'batched'].includes(env.KRR_LOADER_MODE)) problems.push(`KRR_LOADER_MODE must be batched or naive, got "${env.KRR_LOADER_MODE}"`);
   if (!LOG_LEVELS.includes(config.logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${config.logLevel}"`);

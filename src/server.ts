@@ -229,7 +229,8 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
     }
     await rateLimiter.take(viewer, clientIp, requests);
     const sqlStatements = new StatementCounter();
-    const request = store.forRequest(sqlStatements);
+    // Agencies' lookups may be served by a read replica; citizens read their own writes.
+    const request = store.forRequest(sqlStatements, viewer.kind === 'agency' ? 'replica' : 'primary');
     return {
       viewer,
       authorization,

@@ -15,6 +15,9 @@ import type { Channel } from '../notify/notifier';
 
 export type StoreKind = 'sqlite' | 'postgres';
 
+/** Where a request's reads may go (see `RegisterStore.forRequest`). */
+export type ReadRouting = 'primary' | 'replica';
+
 /** Counts SQL statements (one request's, or a whole store's), so tests and metrics can prove batching. */
 export class StatementCounter {
   count = 0;
@@ -158,8 +161,15 @@ export interface RegisterStore {
   readonly location: string;
   /** Every SQL statement this store ran (all requests together). */
   readonly statements: StatementCounter;
-  /** The store for one request, counting its statements into `counter`. Cheap: call it per request. */
-  forRequest(counter: StatementCounter): RequestStore;
+  /**
+   * The store for one request, counting its statements into `counter`. Cheap: call it per
+   * request. `reads: 'replica'` lets the request's person and feed reads go to a read
+   * replica where one is configured (PostgreSQL with KRR_DATABASE_READ_URL): for agency
+   * lookups, which may be a moment behind the primary. `'primary'` (the default) for
+   * citizens, who must read their own writes. Writes and the audit log always go to the
+   * primary.
+   */
+  forRequest(counter: StatementCounter, reads?: ReadRouting): RequestStore;
   /**
    * Writes whole entries, replacing what was there, in one transaction (the import, tests).
    * Each person takes the next change number, in the order given; returns those numbers.

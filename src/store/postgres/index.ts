@@ -17,7 +17,7 @@ import { count, sql } from 'drizzle-orm';
 import type pg from 'pg';
 import { person } from '../../../db/schema.pg';
 import { generatePopulation } from '../../../db/seed/generate';
-import type { PersonRecord, RegisterStore, RequestStore, SeedOptions, StoreKind } from '../types';
+import type { PersonRecord, ReadRouting, RegisterStore, RequestStore, SeedOptions, StoreKind } from '../types';
 import { StatementCounter } from '../types';
 import { PgCitizenWrites } from './citizen-writes';
 import { openPgStore, type PgStoreOptions } from './connection';
@@ -33,6 +33,11 @@ export interface PostgresStoreOptions extends PgStoreOptions {
   seedLockTimeoutMs?: number;
   /** How long `ping` waits for an answer (default 2 s). */
   pingTimeoutMs?: number;
+  /**
+   * A read replica (a hot standby of the primary) for reads that may be a moment behind:
+   * `forRequest(counter, 'replica')`. Its pool has the same size; no migrations run on it.
+   */
+  readUrl?: string;
 }
 
 /** The seed lock's key: session-scoped, held from the re-count to the last batch. */
@@ -52,7 +57,15 @@ export function redactedUrl(url: string): string {
 
 export async function openPostgresRegisterStore(url: string, options: PostgresStoreOptions = {}): Promise<RegisterStore> {
   const pg = await openPgStore(url, options);
-  return new PostgresRegisterStore(pg.pool, redactedUrl(url), options);
+  let replica;
+  try {
+    replica = options.readUrl ? await openPgStore(options.readUrl, { ...options, migrate: false }) : undefined;
+  } catch (error) {
+    await pg.pool.end().catch(() => {});
+    throw error;
+  }
+  const location = replica && options.readUrl ? `${redactedUrl(url)} (reads for agencies: ${redactedUrl(options.readUrl)})` : redactedUrl(url);
+  return new PostgresRegisterStore(pg.pool, location, options, replica?.pool);
 }
 
 class PostgresRegisterStore implements RegisterStore {
@@ -67,15 +80,17 @@ class PostgresRegisterStore implements RegisterStore {
     private readonly pool: pg.Pool,
     readonly location: string,
     private readonly options: PostgresStoreOptions,
+    /** The read replica's pool, if there is one. */
+    private readonly replicaPool?: pg.Pool,
   ) {
     this.lookups = new GroupCommitLookups(pool, this.statements);
     this.db = drizzleOn(new CountingClient(pool, [this.statements]));
   }
 
-  forRequest(counter: StatementCounter): RequestStore {
+  forRequest(counter: StatementCounter, reads: ReadRouting = 'primary'): RequestStore {
     const counters = [counter, this.statements];
     return {
-      people: new PgPersonReads(this.pool, counters),
+      people: new PgPersonReads(reads === 'replica' && this.replicaPool ? this.replicaPool : this.pool, counters),
       citizen: new PgCitizenWrites(this.pool, counters),
       lookups: new PgLookupLog(this.lookups, this.pool, counters),
     };
@@ -198,7 +213,12 @@ class PostgresRegisterStore implements RegisterStore {
       timer = setTimeout(() => reject(new Error(`PostgreSQL did not answer within ${timeoutMs} ms`)), timeoutMs);
     });
     try {
-      const query = new CountingClient(this.pool, [this.statements]).query({ text: 'select 1', query_timeout: timeoutMs } as pg.QueryConfig);
+      // Both servers: agencies' lookups need the replica as much as writes need the primary.
+      const query = Promise.all(
+        [this.pool, ...(this.replicaPool ? [this.replicaPool] : [])].map((pool) =>
+          new CountingClient(pool, [this.statements]).query({ text: 'select 1', query_timeout: timeoutMs } as pg.QueryConfig),
+        ),
+      );
       query.catch(() => {}); // when the timeout wins, the late failure is not unhandled
       await Promise.race([query, timeout]);
     } finally {
@@ -210,7 +230,7 @@ class PostgresRegisterStore implements RegisterStore {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.lookups.drain();
-      await this.pool.end();
+      await Promise.all([this.pool.end(), this.replicaPool?.end()]);
     })();
     return this.closing;
   }

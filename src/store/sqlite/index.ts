@@ -37,6 +37,7 @@ export class SqliteRegisterStore implements RegisterStore {
     return this.database.statements;
   }
 
+  /** One file: every read sees every committed write, so there is nothing to route. */
   forRequest(counter: StatementCounter): RequestStore {
     const measure = countingInto(this.database, counter);
     const { reads, audit } = this;
