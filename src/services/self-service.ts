@@ -93,9 +93,16 @@ export class SelfService {
     }
     if (pending.expiresAt.getTime() <= now.getTime()) throw refused(ErrorCode.CODE_EXPIRED, 'This code has expired: ask for a new code');
 
+    // Every check takes one of the code's attempts before the comparison, so guesses sent in
+    // parallel (to one process or to several replicas) cannot check it more than
+    // MAX_CODE_ATTEMPTS times between them.
+    const attempts = await this.store.takeAttempt(pid, channel, pending.codeHash, MAX_CODE_ATTEMPTS);
+    if (attempts === null) {
+      const current = await this.store.pendingCode(pid, channel);
+      if (current?.codeHash === pending.codeHash) throw refused(ErrorCode.CODE_LOCKED, 'This code is locked after too many wrong attempts: ask for a new code');
+      throw refused(ErrorCode.CODE_NOT_FOUND, 'The code was used or replaced meanwhile: use the newest code');
+    }
     if (!(await codeMatches(code, pending.codeHash))) {
-      const attempts = await this.store.countFailedAttempt(pid, channel, pending.codeHash);
-      if (attempts === null) throw refused(ErrorCode.CODE_NOT_FOUND, 'The code was replaced meanwhile: use the newest code');
       const attemptsLeft = Math.max(MAX_CODE_ATTEMPTS - attempts, 0);
       if (attemptsLeft === 0) throw refused(ErrorCode.CODE_LOCKED, 'Wrong code; the code is now locked: ask for a new code');
       throw refused(ErrorCode.CODE_INVALID, `Wrong code: ${attemptsLeft} attempt${attemptsLeft === 1 ? '' : 's'} left`, { attemptsLeft });

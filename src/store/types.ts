@@ -81,14 +81,18 @@ export interface CitizenWrites {
   /** Replaces the pending code for the channel's current address; null when there is no such channel. */
   replaceCode(id: string, channel: Channel, codeHash: string, now: Date, expiresAt: Date): Promise<{ address: string } | null>;
   /**
-   * Counts a wrong code against the pending code it was checked against (by its hash, so a
-   * code replaced meanwhile is not charged). Returns the attempts so far, null if it is gone.
+   * Takes one of the pending code's attempts, before the code is compared: every check
+   * counts, so parallel guesses (on one process or several) can check a code at most
+   * `maxAttempts` times. Only for the code with this hash (a code replaced meanwhile is
+   * not charged), and only while it has attempts left. Returns the attempts taken so far,
+   * this one included; null when there is no such code or it has none left.
    */
-  countFailedAttempt(id: string, channel: Channel, codeHash: string): Promise<number | null>;
+  takeAttempt(id: string, channel: Channel, codeHash: string, maxAttempts: number): Promise<number | null>;
   /**
    * Uses up the code (single use) and stamps the proof on the channel: `lastValidatedAt`
    * for email, `lastVerifiedAt` for mobile. Only if that code is still the pending one,
-   * unlocked, unexpired and its address still the channel's; false otherwise.
+   * has taken at most `maxAttempts` attempts, is unexpired and its address is still the
+   * channel's; false otherwise.
    */
   consumeCode(id: string, channel: Channel, codeHash: string, maxAttempts: number, now: Date): Promise<boolean>;
   /** "My details are still right": stamps `lastVerifiedAt` on every channel. Returns how many. */

@@ -137,6 +137,21 @@ describe('verifyContact', () => {
     expect(fresh.errors).toBeUndefined();
   });
 
+  it('checks a code at most five times even when the guesses come all at once', async () => {
+    const { pid, token } = await newCitizen();
+    await register.execute(UpdateContactInfoDocument, { input: { email: 'burst@example.org' } }, token);
+    const right = latestCode(outbox(), 'burst@example.org');
+    const wrong = Array.from({ length: 20 }, (_, i) => String((Number(right) + 1 + i) % 1_000_000).padStart(6, '0'));
+    // Twenty wrong guesses in parallel: each takes an attempt before its (slow, scrypt)
+    // comparison, so only five are compared; the rest find the code locked.
+    const answers = await Promise.all(wrong.map((code) => register.execute(VerifyContactDocument, { channel: 'EMAIL', code }, token)));
+    const codes = answers.map((a) => a.errors?.[0].extensions?.code);
+    expect(codes.filter((c) => c === 'CODE_INVALID')).toHaveLength(4);
+    expect(codes.filter((c) => c === 'CODE_LOCKED')).toHaveLength(16);
+    expect(await register.database.number('select failed_attempts from verification_code where person_id = ?', pid)).toBe(5);
+    expect((await register.execute(VerifyContactDocument, { channel: 'EMAIL', code: right }, token)).errors?.[0].extensions?.code).toBe('CODE_LOCKED');
+  });
+
   it('refuses an expired code', async () => {
     const { pid, token } = await newCitizen();
     await register.execute(UpdateContactInfoDocument, { input: { email: 'late@example.org' } }, token);

@@ -387,10 +387,10 @@ describeWithPostgres('PostgreSQL register store', () => {
       const id = newId();
       await store.replacePeople([record(id)], 'TEST', T0);
       const c = req().citizen;
-      await c.countFailedAttempt(id, 'EMAIL', 'nothing');
+      await c.takeAttempt(id, 'EMAIL', 'nothing', 5);
       await c.setChannels(id, [change('EMAIL', `PERSON.${id}@EXAMPLE.ORG`, 'e1')], minutes(1), minutes(11));
       expect(await pointOf(id, 'EMAIL')).toMatchObject({ address: `PERSON.${id}@EXAMPLE.ORG`, updatedAt: minutes(1), lastVerifiedAt: minutes(-59) });
-      await c.countFailedAttempt(id, 'EMAIL', 'e1');
+      await c.takeAttempt(id, 'EMAIL', 'e1', 5);
       expect((await codeOf(id, 'EMAIL'))?.failedAttempts).toBe(1);
       await c.setChannels(id, [change('MOBILE', '+4799999991', 'm1')], minutes(2), minutes(12));
       expect(await pointOf(id, 'MOBILE')).toMatchObject({ address: '+4799999991', updatedAt: minutes(2), lastVerifiedAt: null, lastValidatedAt: null });
@@ -424,7 +424,7 @@ describeWithPostgres('PostgreSQL register store', () => {
       const id = newId();
       const c = req().citizen;
       await c.setChannels(id, [change('EMAIL', `r.${id}@example.org`, 'old')], T0, minutes(10));
-      await c.countFailedAttempt(id, 'EMAIL', 'old');
+      await c.takeAttempt(id, 'EMAIL', 'old', 5);
       const start = await latest();
       expect(await c.replaceCode(id, 'EMAIL', 'new', minutes(1), minutes(11))).toEqual({ address: `r.${id}@example.org` });
       expect(await codeOf(id, 'EMAIL')).toEqual({ personId: id, channel: 'EMAIL', address: `r.${id}@example.org`, codeHash: 'new', createdAt: minutes(1), expiresAt: minutes(11), failedAttempts: 0 });
@@ -433,17 +433,27 @@ describeWithPostgres('PostgreSQL register store', () => {
       expect(await latest()).toBe(start);
     });
 
-    it('countFailedAttempt counts against the code checked only, and takes no number', async () => {
+    it('takeAttempt counts against the code checked only, never past the limit, and takes no number', async () => {
       const id = newId();
       const c = req().citizen;
       await c.setChannels(id, [change('MOBILE', '+4790000001', 'm')], T0, minutes(10));
       const start = await latest();
-      expect(await c.countFailedAttempt(id, 'MOBILE', 'm')).toBe(1);
-      expect(await c.countFailedAttempt(id, 'MOBILE', 'm')).toBe(2);
-      expect(await c.countFailedAttempt(id, 'MOBILE', 'replaced-meanwhile')).toBeNull();
-      expect(await c.countFailedAttempt(id, 'EMAIL', 'm')).toBeNull();
-      expect((await codeOf(id, 'MOBILE'))?.failedAttempts).toBe(2);
+      expect(await c.takeAttempt(id, 'MOBILE', 'm', 3)).toBe(1);
+      expect(await c.takeAttempt(id, 'MOBILE', 'm', 3)).toBe(2);
+      expect(await c.takeAttempt(id, 'MOBILE', 'replaced-meanwhile', 3)).toBeNull();
+      expect(await c.takeAttempt(id, 'EMAIL', 'm', 3)).toBeNull();
+      expect(await c.takeAttempt(id, 'MOBILE', 'm', 3)).toBe(3);
+      expect(await c.takeAttempt(id, 'MOBILE', 'm', 3)).toBeNull();
+      expect((await codeOf(id, 'MOBILE'))?.failedAttempts).toBe(3);
       expect(await latest()).toBe(start);
+    });
+
+    it('takeAttempt from two replicas at once: exactly the limit is taken, never more', async () => {
+      const id = newId();
+      await req().citizen.setChannels(id, [change('EMAIL', `a.${id}@example.org`, 'a')], T0, minutes(10));
+      const taken = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? store : other).forRequest(new StatementCounter()).citizen.takeAttempt(id, 'EMAIL', 'a', 5)));
+      expect(taken.filter((n) => n !== null).sort()).toEqual([1, 2, 3, 4, 5]);
+      expect((await codeOf(id, 'EMAIL'))?.failedAttempts).toBe(5);
     });
 
     it('consumeCode: only the pending, unlocked, unexpired code for the current address; stamps the proof; single use', async () => {
@@ -463,8 +473,8 @@ describeWithPostgres('PostgreSQL register store', () => {
       expect(await codeOf(id, 'EMAIL')).toBeUndefined();
       expect(await c.consumeCode(id, 'EMAIL', 'e', 5, minutes(1))).toBe(false); // single use
 
-      // Locked at the limit.
-      for (let i = 0; i < 2; i++) await c.countFailedAttempt(id, 'MOBILE', 'm');
+      // Past the limit (three attempts taken, two allowed) it is refused; within it, used.
+      for (let i = 0; i < 3; i++) await c.takeAttempt(id, 'MOBILE', 'm', 5);
       expect(await c.consumeCode(id, 'MOBILE', 'm', 2, minutes(1))).toBe(false);
       expect(await c.consumeCode(id, 'MOBILE', 'm', 3, minutes(2))).toBe(true);
       expect(await pointOf(id, 'MOBILE')).toMatchObject({ lastVerifiedAt: minutes(2), lastValidatedAt: null });
@@ -591,7 +601,7 @@ describeWithPostgres('PostgreSQL register store', () => {
         if (which === 0) writes.push(c.deleteChannels(id, T0));
         else if (which === 1) writes.push(c.setChannels(id, [change('EMAIL', `k.${id}@example.org`, 'k'), change('MOBILE', '+4790000004', 'k')], T0, minutes(10)));
         else if (which === 2) writes.push(c.confirmChannels(id, T0));
-        else writes.push(c.consumeCode(id, 'EMAIL', 'k', 5, T0).then(() => c.countFailedAttempt(id, 'MOBILE', 'k')));
+        else writes.push(c.consumeCode(id, 'EMAIL', 'k', 5, T0).then(() => c.takeAttempt(id, 'MOBILE', 'k', 5)));
       }
       const outcomes = await Promise.allSettled(writes);
       expect(outcomes.filter((o) => o.status === 'rejected').map((o) => String((o as PromiseRejectedResult).reason))).toEqual([]);

@@ -1,4 +1,4 @@
-import { and, eq, gt, lt, sql } from 'drizzle-orm';
+import { and, eq, gt, lt, lte, sql } from 'drizzle-orm';
 import type pg from 'pg';
 import { contactPoint, person, verificationCode } from '../../../db/schema.pg';
 import type { Channel } from '../../notify/notifier';
@@ -111,19 +111,27 @@ export class PgCitizenWrites implements CitizenWrites {
   }
 
   /** Under the person lock; takes no change number. */
-  countFailedAttempt(id: string, channel: Channel, codeHash: string): Promise<number | null> {
+  takeAttempt(id: string, channel: Channel, codeHash: string, maxAttempts: number): Promise<number | null> {
     return this.write(id, async ({ db }) => {
       const [row] = await db
         .update(verificationCode)
         .set({ failedAttempts: sql`${verificationCode.failedAttempts} + 1` })
-        .where(and(eq(verificationCode.personId, id), eq(verificationCode.channel, channel), eq(verificationCode.codeHash, codeHash)))
+        .where(
+          and(
+            eq(verificationCode.personId, id),
+            eq(verificationCode.channel, channel),
+            eq(verificationCode.codeHash, codeHash),
+            lt(verificationCode.failedAttempts, maxAttempts),
+          ),
+        )
         .returning({ failedAttempts: verificationCode.failedAttempts });
       return row?.failedAttempts ?? null;
     });
   }
 
   /**
-   * As in the SQLite store: a code that matches, is unlocked and unexpired is used up even
+   * As in the SQLite store: a code that matches, is within its attempts (this check's was
+   * taken already) and unexpired is used up even
    * when its address is no longer the channel's (then false, and nothing is stamped).
    */
   consumeCode(id: string, channel: Channel, codeHash: string, maxAttempts: number, now: Date): Promise<boolean> {
@@ -135,7 +143,7 @@ export class PgCitizenWrites implements CitizenWrites {
             eq(verificationCode.personId, id),
             eq(verificationCode.channel, channel),
             eq(verificationCode.codeHash, codeHash),
-            lt(verificationCode.failedAttempts, maxAttempts),
+            lte(verificationCode.failedAttempts, maxAttempts),
             gt(verificationCode.expiresAt, now),
           ),
         )

@@ -106,16 +106,19 @@ export class CitizenStore implements CitizenWrites {
     });
   }
 
-  /**
-   * Counts a wrong code against the pending code it was checked against (identified by its
-   * hash, so a code replaced meanwhile is not charged). Returns the attempts so far.
-   */
-  async countFailedAttempt(id: string, channel: Channel, codeHash: string): Promise<number | null> {
+  async takeAttempt(id: string, channel: Channel, codeHash: string, maxAttempts: number): Promise<number | null> {
     return this.write((tx) => {
       const row = tx
         .update(verificationCode)
         .set({ failedAttempts: sql`${verificationCode.failedAttempts} + 1` })
-        .where(and(eq(verificationCode.personId, id), eq(verificationCode.channel, channel), eq(verificationCode.codeHash, codeHash)))
+        .where(
+          and(
+            eq(verificationCode.personId, id),
+            eq(verificationCode.channel, channel),
+            eq(verificationCode.codeHash, codeHash),
+            sql`${verificationCode.failedAttempts} < ${maxAttempts}`,
+          ),
+        )
         .returning({ failedAttempts: verificationCode.failedAttempts })
         .get();
       return row?.failedAttempts ?? null;
@@ -125,7 +128,8 @@ export class CitizenStore implements CitizenWrites {
   /**
    * Uses up the code (single use) and stamps the proof on the channel: `last_validated_at`
    * for email, `last_verified_at` for mobile. Only if the code checked is still the pending
-   * one, unlocked, and its address is still the channel's: returns false otherwise.
+   * one, within its attempts (this check's was taken already), unexpired, and its address
+   * is still the channel's: returns false otherwise.
    */
   async consumeCode(id: string, channel: Channel, codeHash: string, maxAttempts: number, now: Date): Promise<boolean> {
     return this.write((tx) => {
@@ -136,7 +140,7 @@ export class CitizenStore implements CitizenWrites {
             eq(verificationCode.personId, id),
             eq(verificationCode.channel, channel),
             eq(verificationCode.codeHash, codeHash),
-            sql`${verificationCode.failedAttempts} < ${maxAttempts}`,
+            sql`${verificationCode.failedAttempts} <= ${maxAttempts}`,
             sql`${verificationCode.expiresAt} > ${now.getTime()}`,
           ),
         )
