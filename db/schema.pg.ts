@@ -23,7 +23,7 @@
  *   the values, and one schema shape keeps both migration histories alike.
  */
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, check, index, integer, pgTable, primaryKey, smallint, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, boolean, check, index, integer, pgTable, primaryKey, smallint, text, timestamp, varchar } from 'drizzle-orm/pg-core';
 
 /** `timestamp with time zone`, read and written as a JS `Date`. */
 const at = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
@@ -191,6 +191,19 @@ export const lookupAudit = pgTable(
   },
   (t) => [index('lookup_audit_person_idx').on(t.personId, t.id)],
 );
+
+/**
+ * Request counts for rate limits, shared by every replica (PostgreSQL only: on SQLite each
+ * process counts its own). The layout rate-limiter-flexible's `RateLimiterPostgres` reads
+ * and writes (`tableCreated: true`: created here, by a migration, not at run time). Keys
+ * are `krr:org:<organisation number>`, `krr:pid:<sha-256 of the identity number>` or `krr:ip:<address>`;
+ * `expire` is ms since the epoch.
+ */
+export const rateLimit = pgTable('rate_limit', {
+  key: varchar('key', { length: 255 }).primaryKey(),
+  points: integer('points').notNull().default(0),
+  expire: bigint('expire', { mode: 'number' }),
+});
 
 export type VerificationCodeRow = typeof verificationCode.$inferSelect;
 export type LookupAuditRow = typeof lookupAudit.$inferSelect;

@@ -177,7 +177,7 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
   // operators set that in Express terms if they need per-IP limits for anonymous callers.
   const httpServer = http.createServer(app);
   const metrics = new Metrics();
-  const rateLimiter = new RequestRateLimiter(limits.ratePerMinute, (kind) => metrics.rateLimited.inc({ kind }));
+  const rateLimiter = new RequestRateLimiter(limits.ratePerMinute, (points, seconds) => store.rateLimiter(points, seconds), (kind) => metrics.rateLimited.inc({ kind }));
   let ready = true;
 
   // Gateway mode: the composed graph of the register and the other sources, with the

@@ -1,6 +1,6 @@
 import { GraphQLError } from 'graphql';
 import { createHash } from 'node:crypto';
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Viewer } from '../auth/viewer';
 import { ErrorCode } from '../errors';
 
@@ -14,18 +14,21 @@ export function rateLimitKey(viewer: Viewer, clientIp: string | undefined): { ki
 }
 
 /**
- * Requests per minute per caller, a fixed window per key (rate-limiter-flexible, in this
- * process's memory: with several replicas each counts its own share). `perMinute` 0 turns
- * it off, for benchmarks and for operators who limit at their load balancer.
+ * Requests per minute per caller, a fixed window per key (rate-limiter-flexible). The store
+ * says where the counts live (`RegisterStore.rateLimiter`): in PostgreSQL, shared by every
+ * replica; with SQLite in this process's memory. `perMinute` 0 turns it off, for
+ * benchmarks and for operators who limit at their load balancer.
  */
 export class RequestRateLimiter {
-  private readonly limiter: RateLimiterMemory | null;
+  private readonly limiter: RateLimiterAbstract | null;
 
   constructor(
     readonly perMinute: number,
+    /** Makes the limiter: `RegisterStore.rateLimiter`. */
+    limiterFor: (points: number, durationSeconds: number) => RateLimiterAbstract,
     private readonly onRefused: (kind: string) => void = () => {},
   ) {
-    this.limiter = perMinute > 0 ? new RateLimiterMemory({ points: perMinute, duration: 60 }) : null;
+    this.limiter = perMinute > 0 ? limiterFor(perMinute, 60) : null;
   }
 
   /** Counts `points` requests against the caller; throws RATE_LIMITED (HTTP 429, Retry-After) past the limit. */

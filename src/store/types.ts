@@ -10,6 +10,7 @@
  * and every change it makes to a person takes the next change number in the same
  * transaction, so the change log has no gaps.
  */
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { DigitalPostRow, LookupAuditRow, PersonRow, VerificationCodeRow } from '../../db/schema';
 import type { Channel } from '../notify/notifier';
 
@@ -190,6 +191,11 @@ export interface RegisterStore {
    * one database together: exactly one of them seeds.
    */
   seedIfEmpty(options: SeedOptions, onProgress?: (done: number, total: number) => void): Promise<number>;
+  /**
+   * Where request counts for rate limits live: `points` per `durationSeconds` per key. On
+   * PostgreSQL in the database, shared by every replica; on SQLite in this process's memory.
+   */
+  rateLimiter(points: number, durationSeconds: number): RateLimiterAbstract;
   /** Resolves when the database answers (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -14,7 +14,8 @@
  *   transaction per batch under the exclusive bulk lock.
  */
 import { count, sql } from 'drizzle-orm';
-import type pg from 'pg';
+import pg from 'pg';
+import { RateLimiterMemory, RateLimiterPostgres, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { person } from '../../../db/schema.pg';
 import { generatePopulation } from '../../../db/seed/generate';
 import type { PersonRecord, ReadRouting, RegisterStore, RequestStore, SeedOptions, StoreKind } from '../types';
@@ -65,7 +66,7 @@ export async function openPostgresRegisterStore(url: string, options: PostgresSt
     throw error;
   }
   const location = replica && options.readUrl ? `${redactedUrl(url)} (reads for agencies: ${redactedUrl(options.readUrl)})` : redactedUrl(url);
-  return new PostgresRegisterStore(pg.pool, location, options, replica?.pool);
+  return new PostgresRegisterStore(pg.pool, location, options, replica?.pool, url);
 }
 
 class PostgresRegisterStore implements RegisterStore {
@@ -75,6 +76,7 @@ class PostgresRegisterStore implements RegisterStore {
   /** Drizzle for the store's own (not per-request) statements: they count into `statements` only. */
   private readonly db: Drizzle;
   private closing: Promise<void> | undefined;
+  private rateLimitPool: pg.Pool | undefined;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -82,6 +84,8 @@ class PostgresRegisterStore implements RegisterStore {
     private readonly options: PostgresStoreOptions,
     /** The read replica's pool, if there is one. */
     private readonly replicaPool?: pg.Pool,
+    /** The primary's URL, for the rate limiter's own small pool. */
+    private readonly url?: string,
   ) {
     this.lookups = new GroupCommitLookups(pool, this.statements);
     this.db = drizzleOn(new CountingClient(pool, [this.statements]));
@@ -206,6 +210,35 @@ class PostgresRegisterStore implements RegisterStore {
     return done;
   }
 
+  /**
+   * Counts in the `rate_limit` table (one upsert per request), so the limit holds across
+   * every replica. Its own pool of 4 connections with `synchronous_commit=off`: a count lost
+   * in a crash does not matter, and no request waits for a WAL flush for it. If PostgreSQL
+   * cannot answer, this process counts in memory meanwhile (the insurance limiter) rather
+   * than refusing or waving every request through.
+   */
+  rateLimiter(points: number, durationSeconds: number): RateLimiterAbstract {
+    if (!this.url) return new RateLimiterMemory({ points, duration: durationSeconds });
+    this.rateLimitPool ??= new pg.Pool({
+      connectionString: this.url,
+      max: 4,
+      connectionTimeoutMillis: 2000,
+      application_name: 'krr-graphql-rate-limit',
+      options: '-c synchronous_commit=off -c statement_timeout=2000 -c lock_timeout=1000',
+    });
+    this.rateLimitPool.on('error', () => {});
+    return new RateLimiterPostgres({
+      storeClient: this.rateLimitPool,
+      storeType: 'pool',
+      tableName: 'rate_limit',
+      keyPrefix: 'krr',
+      tableCreated: true,
+      points,
+      duration: durationSeconds,
+      insuranceLimiter: new RateLimiterMemory({ points, duration: durationSeconds }),
+    });
+  }
+
   async ping(): Promise<void> {
     const timeoutMs = this.options.pingTimeoutMs ?? 2000;
     let timer: NodeJS.Timeout | undefined;
@@ -230,7 +263,7 @@ class PostgresRegisterStore implements RegisterStore {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.lookups.drain();
-      await Promise.all([this.pool.end(), this.replicaPool?.end()]);
+      await Promise.all([this.pool.end(), this.replicaPool?.end(), this.rateLimitPool?.end()]);
     })();
     return this.closing;
   }

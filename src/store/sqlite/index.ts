@@ -5,6 +5,7 @@
  * asynchronous interface costs one resolved promise per call.
  */
 import { sql } from 'drizzle-orm';
+import { RateLimiterMemory, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { person } from '../../../db/schema';
 import { seedPopulation } from '../../../db/seed/seed';
 import type { PersonRecord, RegisterStore, RequestStore, SeedOptions, StatementCounter } from '../types';
@@ -86,6 +87,11 @@ export class SqliteRegisterStore implements RegisterStore {
       return any ? 0 : seedPopulation(this.db, options, onProgress);
     });
     return seed.immediate();
+  }
+
+  /** In this process's memory: with KRR_WORKERS > 1 each worker counts its own share. */
+  rateLimiter(points: number, durationSeconds: number): RateLimiterAbstract {
+    return new RateLimiterMemory({ points, duration: durationSeconds });
   }
 
   async ping(): Promise<void> {
