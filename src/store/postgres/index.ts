@@ -232,6 +232,8 @@ class PostgresRegisterStore implements RegisterStore {
       storeType: 'pool',
       tableName: 'rate_limit',
       keyPrefix: 'krr',
+      // Each replica deletes keys that expired over an hour ago, hourly (a timer that does not keep the process alive).
+      clearExpiredByTimeout: true,
       tableCreated: true,
       points,
       duration: durationSeconds,
