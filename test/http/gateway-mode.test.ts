@@ -94,4 +94,27 @@ describe('gateway mode', () => {
     const registerOnly = await post(`{ person(id: "${people[0]}") { status } }`, await register.agencyToken());
     expect(registerOnly.body).toEqual({ data: { person: { status: 'ACTIVE' } } });
   });
+
+  it('serves the register’s REST API through the composed graph, with the same rules', async () => {
+    const rest = async (endpoint: string, body: unknown, token?: string) => {
+      const res = await fetch(`${base}/rest/v2/${endpoint}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, any> };
+    };
+    const lookup = await rest('personer', { personidentifikatorer: [people[0], people[1]] }, await register.agencyToken());
+    expect(lookup.status).toBe(200);
+    expect(lookup.body.personer.map((p: Record<string, unknown>) => [p.personidentifikator, p.status])).toEqual([
+      [people[0], 'AKTIV'],
+      [people[1], 'IKKE_REGISTRERT'],
+    ]);
+    expect(lookup.body.personer[0].kontaktinformasjon).toBeDefined();
+    const feed = await rest('krr/hentEndringer', { fraEndringsId: 1, antall: 5 }, await register.agencyToken());
+    expect(feed.status).toBe(200);
+    expect(feed.body.list.map((p: Record<string, unknown>) => p.personidentifikator)).toContain(people[0]);
+    expect((await rest('personer', { personidentifikatorer: [people[0]] })).status).toBe(401);
+    expect((await rest('personer', { personidentifikatorer: [people[0]] }, await register.citizenToken(people[0]))).status).toBe(403);
+  });
 });
