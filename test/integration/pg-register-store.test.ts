@@ -11,14 +11,22 @@ import { generatePopulation } from '../../db/seed/generate';
 import { MAX_PERSON_LOCKS } from '../../src/store/postgres/executor';
 import { openPostgresRegisterStore, redactedUrl } from '../../src/store/postgres';
 import { StatementCounter, type ChannelChange, type ContactPointWithDuplicate, type PersonRecord, type RegisterStore, type RequestStore } from '../../src/store/types';
+import { syntheticIds } from '../support/people';
 import { createScratchDatabase, describeWithPostgres, postgresUrl, type ScratchDatabase } from '../support/postgres';
 
 const T0 = new Date('2026-01-10T10:00:00.000Z');
 const minutes = (n: number) => new Date(T0.getTime() + n * 60_000);
 
 /** Distinct 11-digit ids; `third` is the third digit (8 or 9: "synthetic"). */
+/** Synthetic identity numbers (month + 80, valid check digits), each used once. */
+const ids = syntheticIds(3000, 5252);
 let serial = 0;
-const newId = (third = '0') => `10${third}${String(++serial).padStart(8, '0')}`;
+const newId = () => {
+  if (serial === ids.length) throw new Error('out of test ids: raise the count above');
+  return ids[serial++];
+};
+/** Not synthetic (month 01) and with wrong check digits, so nobody's: for what sample ids must leave out. */
+const NOT_SYNTHETIC = '01010100000';
 
 function record(id: string, overrides: Partial<PersonRecord> = {}): PersonRecord {
   return {
@@ -87,7 +95,7 @@ describeWithPostgres('PostgreSQL register store', () => {
 
     it('counts people, finds who is registered, and lists synthetic sample ids oldest change first', async () => {
       const before = await store.countPeople();
-      const synthetic = [newId('9'), newId('8'), newId('1')];
+      const synthetic = [newId(), newId(), NOT_SYNTHETIC];
       await store.replacePeople([record(synthetic[0]), record(synthetic[1]), record(synthetic[2])], 'TEST', T0);
       expect(await store.countPeople()).toBe(before + 3);
       expect(typeof (await store.countPeople())).toBe('number');

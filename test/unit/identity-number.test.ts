@@ -10,12 +10,13 @@ const complete = (firstNine: string) => {
 
 describe('identity numbers', () => {
   it('accepts a number whose check digits follow the mod-11 rule', () => {
-    // Worked by hand: 010190 124 -> k1 = 11 - (0*3+1*7+0*6+1*1+9*8+0*9+1*4+2*5+4*2 = 102) mod 11 = 11 - 3 = 8;
-    // k2 = 11 - (0*5+1*4+0*3+1*2+9*7+0*6+1*5+2*4+4*3+8*2 = 110) mod 11 = 11, which becomes 0.
-    expect(checkDigitsFor('010190124')).toBe('80');
-    expect(isValidIdentityNumber('01019012480')).toBe(true);
-    // 010190 123 gives k1 = 10: no valid number starts with it.
-    expect(checkDigitsFor('010190123')).toBeNull();
+    // Worked by hand, on a synthetic number (month 01 + 80): 018190 124 ->
+    // k1 = 11 - (0*3+1*7+8*6+1*1+9*8+0*9+1*4+2*5+4*2 = 150) mod 11 = 11 - 7 = 4;
+    // k2 = 11 - (0*5+1*4+8*3+1*2+9*7+0*6+1*5+2*4+4*3+4*2 = 126) mod 11 = 11 - 5 = 6.
+    expect(checkDigitsFor('018190124')).toBe('46');
+    expect(isValidIdentityNumber('01819012446')).toBe(true);
+    // 018190 121 gives k1 = 11 - (144 mod 11 = 1) = 10: no valid number starts with it.
+    expect(checkDigitsFor('018190121')).toBeNull();
   });
 
   it('rejects a number with a wrong check digit', () => {
