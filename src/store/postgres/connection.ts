@@ -14,6 +14,7 @@ import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
 import * as pgTables from '../../../db/schema.pg';
 import { projectRoot } from '../../paths';
+import { onConnectionLoss } from './executor';
 
 export type PgDb = NodePgDatabase<typeof pgTables>;
 /** The transaction handle `PgDb.transaction` passes to its callback. */
@@ -108,6 +109,7 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
 async function applyMigrations(pool: pg.Pool, lockTimeoutMs: number): Promise<void> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  const stopListening = onConnectionLoss(client, (error) => (broken ??= error));
   try {
     const deadline = Date.now() + lockTimeoutMs;
     for (;;) {
@@ -127,6 +129,7 @@ async function applyMigrations(pool: pg.Pool, lockTimeoutMs: number): Promise<vo
   } finally {
     // After a failure the connection is closed rather than reused: that also drops the
     // session lock if the unlock itself could not run.
+    stopListening();
     client.release(broken);
   }
 }

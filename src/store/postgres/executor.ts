@@ -53,9 +53,26 @@ export interface Tx {
 export type IsolationLevel = 'read committed' | 'repeatable read read only';
 
 /**
+ * Listens for the loss of a checked-out client's connection; returns the function that
+ * stops listening (call it just before `release`).
+ *
+ * pg-pool takes its own 'error' listener off a client while it is checked out, and a
+ * node-postgres client emits 'error' whenever its connection ends unexpectedly (the server
+ * crashed, restarted or was shut down, `pg_terminate_backend`,
+ * `idle_in_transaction_session_timeout`, the network), with a query running or not.
+ * Unheard, that event is an uncaught exception: it would take the whole process down
+ * instead of failing the one request. The running query is failed by the client itself;
+ * `lost` only decides what becomes of the client.
+ */
+export function onConnectionLoss(client: pg.PoolClient, lost: (error: Error) => void): () => void {
+  client.on('error', lost);
+  return () => client.removeListener('error', lost);
+}
+
+/**
  * Runs `body` in one transaction on a client of its own. Commits when it resolves, rolls
- * back when it throws. A client whose rollback failed (connection lost) is destroyed
- * rather than returned to the pool.
+ * back when it throws. A client whose connection was lost (or whose rollback failed) is
+ * destroyed rather than returned to the pool.
  */
 export async function inTransaction<T>(
   pool: pg.Pool,
@@ -64,6 +81,7 @@ export async function inTransaction<T>(
   body: (tx: Tx) => Promise<T>,
 ): Promise<T> {
   const client = await pool.connect();
+  const stopListening = onConnectionLoss(client, () => unusable.add(client));
   let broken: Error | undefined;
   try {
     return await inTransactionOn(client, counters, isolation, body);
@@ -71,11 +89,12 @@ export async function inTransaction<T>(
     if (unusable.has(client)) broken = error instanceof Error ? error : new Error(String(error));
     throw error;
   } finally {
+    stopListening();
     client.release(broken);
   }
 }
 
-/** Clients whose rollback failed: to be destroyed, not released into the pool. */
+/** Clients whose connection was lost or whose rollback failed: to be destroyed, not released into the pool. */
 const unusable = new WeakSet<pg.PoolClient>();
 
 /** The same on a client the caller has checked out (and releases). */

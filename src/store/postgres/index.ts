@@ -22,7 +22,7 @@ import type { PersonRecord, ReadRouting, RegisterStore, RequestStore, SeedOption
 import { StatementCounter } from '../types';
 import { PgCitizenWrites } from './citizen-writes';
 import { openPgStore, type PgStoreOptions } from './connection';
-import { CountingClient, drizzleOn, inTransaction, inTransactionOn, lockBulk, lockPeople, type Drizzle } from './executor';
+import { CountingClient, drizzleOn, inTransaction, inTransactionOn, lockBulk, lockPeople, onConnectionLoss, type Drizzle } from './executor';
 import { GroupCommitLookups, PgLookupLog } from './lookup-log';
 import { insertNewPeopleIn, replacePeopleIn } from './person-bulk';
 import { PgPersonReads } from './person-reads';
@@ -147,6 +147,7 @@ class PostgresRegisterStore implements RegisterStore {
     if ((await this.countPeople()) > 0) return 0;
     const client = await this.pool.connect();
     let broken: Error | undefined;
+    const stopListening = onConnectionLoss(client, (error) => (broken ??= error));
     try {
       await this.takeSeedLock(client);
       try {
@@ -163,6 +164,7 @@ class PostgresRegisterStore implements RegisterStore {
       broken = error instanceof Error ? error : new Error(String(error));
       throw error;
     } finally {
+      stopListening();
       client.release(broken);
     }
   }
