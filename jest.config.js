@@ -19,9 +19,12 @@ const ON_BOTH_STORES = [
   'test/http/federation.test.ts',
   'test/http/gateway-mode.test.ts',
   'test/http/limits.test.ts',
+  'test/http/start.test.ts',
+  'test/http/shutdown.test.ts',
+  'test/http/crash.test.ts',
 ];
 /** PostgreSQL's own tests (the store's mechanics, several replicas). */
-const POSTGRES_ONLY = ['test/integration/pg-*.test.ts'];
+const POSTGRES_ONLY = ['test/integration/pg-*.test.ts', 'test/http/replicas.test.ts'];
 
 /** @type {import('jest').Config} */
 const common = {
@@ -52,7 +55,7 @@ module.exports = {
       ...common,
       displayName: 'sqlite',
       testMatch: ['<rootDir>/test/**/*.test.ts'],
-      testPathIgnorePatterns: ['/node_modules/', '/test/integration/pg-'],
+      testPathIgnorePatterns: ['/node_modules/', '/test/integration/pg-', '/test/http/replicas\\.test\\.ts$'],
     },
     // Under CI the project runs even without PostgreSQL, and fails saying why.
     ...(postgresHere || ci

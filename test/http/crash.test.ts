@@ -1,14 +1,17 @@
 /**
  * Crash test (issue 4): the built service is SIGKILLed in the middle of a stream of citizen
- * mutations, restarted on the same data folder, and what it acknowledged must still be there,
- * whole, with change numbers 1..N and an intact database file. Several kill/restart cycles
- * accumulate on one database.
+ * mutations, restarted on the same database, and what it acknowledged must still be there,
+ * whole, with change numbers 1..N and an intact database. Several kill/restart cycles
+ * accumulate on one database. On both stores (jest projects `sqlite` and `postgres`).
  *
  * What SIGKILL proves: no acknowledged write lives only in the process (every commit reached
- * the WAL file before the answer left), and a transaction cut off mid-way leaves nothing
- * behind. It does not simulate losing power; `synchronous=FULL` is what covers that.
+ * the WAL before the answer left), and a transaction cut off mid-way leaves nothing behind
+ * (SQLite: the file's journal; PostgreSQL: the server rolls back the dead connection's
+ * transaction, and gives its change number back). It does not simulate losing power;
+ * `synchronous=FULL` / `synchronous_commit=on` is what covers that. PostgreSQL itself
+ * crashing (immediate shutdown mid-write) is in test/http/replicas.test.ts, on a cluster of
+ * its own.
  */
-import Database from 'better-sqlite3';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +19,7 @@ import { loadOrCreateDevKey } from '../../src/auth/keys';
 import { mintDevToken } from '../../src/auth/tokens';
 import { loadConfig } from '../../src/config';
 import { createRandom } from '../../db/seed/generate';
+import { amcheck, createTestDatabase, toMillis, waitForNoSessions, type TestDatabase } from '../support/database';
 import { syntheticIds } from '../support/people';
 import { killAllServices, startService, type RunningService } from '../support/service';
 
@@ -33,8 +37,8 @@ const REQUEST_TIMEOUT_MS = 10_000;
 // ---------------------------------------------------------------------------------------
 // The service as a child process
 
-const startAt = (dataDir: string): Promise<RunningService> =>
-  startService({ KRR_DATA_DIR: dataDir, KRR_SEED_COUNT: String(SEED_COUNT), LOG_LEVEL: 'info' }, 30_000);
+const startAt = (dataDir: string, db: TestDatabase): Promise<RunningService> =>
+  startService({ KRR_DATA_DIR: dataDir, ...db.env, KRR_SEED_COUNT: String(SEED_COUNT), LOG_LEVEL: 'info' }, 30_000);
 
 async function graphql(url: string, token: string, query: string, variables: Record<string, unknown> = {}) {
   const res = await fetch(url, {
@@ -256,57 +260,89 @@ function checkState(label: string, ops: Op[], citizen: number, observed: Observe
   }
 }
 
+/** What checked the store itself, for the summary line. */
+let integrityCheck = 'integrity_check';
+
 interface DbReport {
   changes: number;
   found: number;
   observed: Map<number, Observed & { updatedAt: number | null }>;
 }
 
-/** Opens the database file read-only (no process has it open) and checks everything on disk. */
-function checkDatabase(label: string, dbPath: string, citizens: Citizen[], ops: Op[]): DbReport {
-  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+/**
+ * Checks everything in the database, with no service running on it. SQLite: the file
+ * itself (integrity_check, foreign_key_check). PostgreSQL: first waits for the killed
+ * process's sessions to end (until then a COMMIT it sent may still land; after it, each
+ * of its transactions has committed or rolled back), then the change counter, and amcheck
+ * on every index and table where the server has it. Then, on both, the same rows.
+ */
+async function checkDatabase(label: string, db: TestDatabase, citizens: Citizen[], ops: Op[]): Promise<DbReport> {
   try {
-    // (d) the file itself
-    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
-    expect(db.pragma('foreign_key_check')).toEqual([]);
+    // (d) the store itself
+    if (db.kind === 'sqlite') {
+      expect(await db.query('pragma integrity_check')).toEqual([{ integrity_check: 'ok' }]);
+      expect(await db.query('pragma foreign_key_check')).toEqual([]);
+    } else {
+      await waitForNoSessions(db);
+      const problems = await amcheck(db);
+      integrityCheck = problems === null ? 'amcheck not available' : 'amcheck';
+      if (problems !== null) expect(problems).toEqual([]);
+    }
 
-    // (c) change numbers 1..N, no gap
-    const range = db.prepare('select count(*) n, min(change_number) lo, max(change_number) hi from change_log').get() as { n: number; lo: number; hi: number };
+    // (c) change numbers 1..N, no gap; PostgreSQL's counter at N
+    const [range] = await db.query<{ n: number; lo: number; hi: number }>('select count(*) n, min(change_number) lo, max(change_number) hi from change_log');
     expect(range.n).toBeGreaterThan(0);
     expect([range.lo, range.hi]).toEqual([1, range.n]);
+    if (db.kind === 'postgres') expect(await db.number('select last_change_number from change_counter')).toBe(range.n);
 
     // (b) nothing half-written: every person carries its latest change, every change has its person,
     // and no row of any table outlives its person
     expect(
-      db
-        .prepare(
-          `select p.id from person p left join (select person_id, max(change_number) m from change_log group by person_id) c on c.person_id = p.id
-           where c.m is null or c.m != p.change_number`,
-        )
-        .all(),
+      await db.query(
+        `select p.id from person p left join (select person_id, max(change_number) m from change_log group by person_id) c on c.person_id = p.id
+         where c.m is null or c.m != p.change_number`,
+      ),
     ).toEqual([]);
-    expect(db.prepare('select change_number from change_log where person_id not in (select id from person)').all()).toEqual([]);
+    expect(await db.query('select change_number from change_log where person_id not in (select id from person)')).toEqual([]);
     for (const table of ['contact_point', 'verification_code', 'digital_post']) {
-      expect(db.prepare(`select count(*) n from ${table} where person_id not in (select id from person)`).get()).toEqual({ n: 0 });
+      expect(await db.number(`select count(*) n from ${table} where person_id not in (select id from person)`)).toBe(0);
     }
-
-    const personRow = db.prepare(
-      'select status, reserved, reservation_updated_at, language, language_updated_at, updated_at, change_number from person where id = ?',
-    );
-    const pointRows = db.prepare('select channel, address, updated_at from contact_point where person_id = ?');
-    const codeRows = db.prepare('select channel, address, created_at from verification_code where person_id = ?');
-    const logRows = db.prepare('select change_number, kind, changed_at from change_log where person_id = ? order by change_number');
 
     const observed = new Map<number, Observed & { updatedAt: number | null }>();
     let found = 0;
     for (const citizen of citizens) {
       const who = `${label}: citizen ${citizen.index}`;
-      const p = personRow.get(citizen.pid) as
-        | { status: string; reserved: number; reservation_updated_at: number | null; language: string | null; language_updated_at: number | null; updated_at: number; change_number: number }
-        | undefined;
-      const log = logRows.all(citizen.pid) as { change_number: number; kind: string; changed_at: number }[];
-      const points = new Map((pointRows.all(citizen.pid) as { channel: string; address: string; updated_at: number }[]).map((r) => [r.channel, r]));
-      const codes = new Map((codeRows.all(citizen.pid) as { channel: string; address: string; created_at: number }[]).map((r) => [r.channel, r]));
+      const [row] = await db.query<Record<string, unknown>>(
+        'select status, reserved, reservation_updated_at, language, language_updated_at, updated_at, change_number from person where id = ?',
+        citizen.pid,
+      );
+      // Times as ms whichever store (SQLite keeps ms, PostgreSQL timestamptz).
+      const p = row && {
+        status: row.status as string,
+        reserved: Boolean(row.reserved),
+        reservation_updated_at: toMillis(row.reservation_updated_at),
+        language: row.language as string | null,
+        language_updated_at: toMillis(row.language_updated_at),
+        updated_at: toMillis(row.updated_at),
+        change_number: Number(row.change_number),
+      };
+      const log = (await db.query<Record<string, unknown>>('select change_number, kind, changed_at from change_log where person_id = ? order by change_number', citizen.pid)).map((r) => ({
+        change_number: Number(r.change_number),
+        kind: r.kind as string,
+        changed_at: toMillis(r.changed_at)!,
+      }));
+      const points = new Map(
+        (await db.query<Record<string, unknown>>('select channel, address, updated_at from contact_point where person_id = ?', citizen.pid)).map((r) => [
+          r.channel as string,
+          { address: r.address as string, updated_at: toMillis(r.updated_at) },
+        ]),
+      );
+      const codes = new Map(
+        (await db.query<Record<string, unknown>>('select channel, address, created_at from verification_code where person_id = ?', citizen.pid)).map((r) => [
+          r.channel as string,
+          { address: r.address as string, created_at: toMillis(r.created_at) },
+        ]),
+      );
       const mine = ops.filter((op) => op.citizen === citizen.index);
 
       // Every acknowledged mutation has its own change-log row (same kind, same instant).
@@ -347,7 +383,7 @@ function checkDatabase(label: string, dbPath: string, citizens: Citizen[], ops: 
         codeFor: mobile?.address ?? null,
         codeAt: contact?.changed_at ?? null,
       });
-      expect({ who, reserved: Boolean(p.reserved), at: p.reservation_updated_at }).toEqual({
+      expect({ who, reserved: p.reserved, at: p.reservation_updated_at }).toEqual({
         who,
         reserved: reservation?.kind === 'RESERVED',
         at: reservation?.changed_at ?? null,
@@ -357,7 +393,7 @@ function checkDatabase(label: string, dbPath: string, citizens: Citizen[], ops: 
       const state = {
         mobile: mobile?.address ?? null,
         email: points.get('EMAIL')?.address ?? null,
-        reserved: Boolean(p.reserved),
+        reserved: p.reserved,
         language: p.language,
       };
       // (a) acknowledged effects are there; at most an unacknowledged later one on top
@@ -366,7 +402,8 @@ function checkDatabase(label: string, dbPath: string, citizens: Citizen[], ops: 
     }
     return { changes: range.n, found, observed };
   } finally {
-    db.close();
+    // SQLite: the service must be the file's last connection when it stops (WAL removed).
+    await db.release();
   }
 }
 
@@ -393,21 +430,23 @@ async function checkOverHttp(label: string, service: RunningService, citizens: C
 describe('crash: SIGKILL in the middle of citizen mutations, then restart', () => {
 
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'krr-crash-'));
-  const dbPath = path.join(dataDir, 'krr.sqlite');
+  let db: TestDatabase | undefined;
 
-  afterAll(() => {
+  afterAll(async () => {
     killAllServices();
+    await db?.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
   it(`keeps every acknowledged mutation, whole, across ${CYCLES} kill/restart cycles`, async () => {
     const started = Date.now();
-    let service = await startAt(dataDir);
+    db = await createTestDatabase(dataDir);
+    const database = db;
+    let service = await startAt(dataDir, database);
 
     // Citizens who are not in the seeded population: their whole history is this test's.
-    const seeded = new Database(dbPath, { readonly: true });
-    const taken = new Set((seeded.prepare('select id from person').pluck().all() as string[]));
-    seeded.close();
+    const taken = new Set((await database.query<{ id: string }>('select id from person')).map((r) => r.id));
+    await database.release();
     const config = loadConfig({ KRR_DATA_DIR: dataDir });
     if (config.auth.mode !== 'development') throw new Error('the crash test needs development tokens');
     const auth = config.auth;
@@ -427,19 +466,19 @@ describe('crash: SIGKILL in the middle of citizen mutations, then restart', () =
       const killAfter = 20 + Math.floor(killPoints() * 45);
       cycles.push(await streamUntilKilled(service, citizens, ops, cycle, killAfter));
       const changesBefore = report?.changes ?? SEED_COUNT;
-      report = checkDatabase(`after kill ${cycle}`, dbPath, citizens, ops);
+      report = await checkDatabase(`after kill ${cycle}`, database, citizens, ops);
       // The change log only grows, by at least what was acknowledged.
       expect(report.changes).toBeGreaterThanOrEqual(changesBefore + cycles[cycle - 1].acked);
 
-      service = await startAt(dataDir);
+      service = await startAt(dataDir, database);
       await checkOverHttp(`restart ${cycle}`, service, citizens, report);
     }
 
-    // Finally stop cleanly: exit 0, the WAL checkpointed into the file, everything still there.
+    // Finally stop cleanly: exit 0, (SQLite) the WAL checkpointed into the file, everything still there.
     service.child.kill('SIGTERM');
     expect(await service.exited).toMatchObject({ code: 0, signal: null });
-    expect(existsSync(`${dbPath}-wal`)).toBe(false);
-    const final = checkDatabase('after the clean stop', dbPath, citizens, ops);
+    if (database.kind === 'sqlite') expect(existsSync(`${database.dbPath}-wal`)).toBe(false);
+    const final = await checkDatabase('after the clean stop', database, citizens, ops);
     expect(final.changes).toBe(report!.changes);
 
     const sent = ops.length;
@@ -448,14 +487,14 @@ describe('crash: SIGKILL in the middle of citizen mutations, then restart', () =
     const refused = ops.filter((o) => o.outcome === 'refused');
     const inFlight = cycles.map((c) => c.inFlightAtKill);
     console.log(
-      `crash test: cycles=${CYCLES} sent=${sent} acknowledged=${acked} found=${final.found} ` +
+      `crash test (${database.kind}): cycles=${CYCLES} sent=${sent} acknowledged=${acked} found=${final.found} ` +
         `unacknowledged(in flight at kill)=${lost} refused=${refused.length} in-flight-at-kill=[${inFlight.join(',')}] ` +
-        `kill-after-acks=[${cycles.map((c) => `${c.ackedAtKill}${c.byDeadline ? ' (time bound)' : ''}`).join(',')}] change-log=1..${final.changes} (${SEED_COUNT} seeded) in ${Date.now() - started} ms`,
+        `kill-after-acks=[${cycles.map((c) => `${c.ackedAtKill}${c.byDeadline ? ' (time bound)' : ''}`).join(',')}] change-log=1..${final.changes} (${SEED_COUNT} seeded) checked-by=${integrityCheck} in ${Date.now() - started} ms`,
     );
     expect(refused.map((o) => o.error)).toEqual([]);
     expect(final.found).toBe(acked);
     // The kills did land with requests in flight.
     expect(inFlight.every((n) => n > 0)).toBe(true);
     expect(lost).toBeGreaterThan(0);
-  }, 60_000);
+  }, 120_000);
 });

@@ -1,14 +1,16 @@
 /**
  * Graceful shutdown of the built service (`node dist/src/main.js`): on SIGTERM it turns
  * unready, keeps answering for KRR_SHUTDOWN_DELAY_MS, then closes the listener, finishes the
- * requests in flight, closes the database and exits 0. SIGINT does the same.
+ * requests in flight, closes the database and exits 0. SIGINT does the same. On both
+ * stores: "closes the database" is, on SQLite, the WAL checkpointed and removed with the
+ * file whole; on PostgreSQL, every pooled connection ended and the indexes and heap whole.
  */
-import Database from 'better-sqlite3';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { amcheck, createTestDatabase, waitForNoSessions, type TestDatabase } from '../support/database';
 import { killAllServices, startService } from '../support/service';
 
 /**
@@ -20,11 +22,15 @@ const SHUTDOWN_DELAY_MS = 2500;
 const EXIT_BOUND_MS = 10_000;
 
 const dirs: string[] = [];
+const databases: TestDatabase[] = [];
 
-function tempDir(): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'krr-shutdown-'));
-  dirs.push(dir);
-  return dir;
+/** A fresh data folder and a fresh database of the store under test, with what a service needs to use them. */
+async function fresh(): Promise<{ db: TestDatabase; env: Record<string, string> }> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'krr-shutdown-'));
+  dirs.push(dataDir);
+  const db = await createTestDatabase(dataDir);
+  databases.push(db);
+  return { db, env: { KRR_DATA_DIR: dataDir, ...db.env } };
 }
 
 /** One request on its own connection (no keep-alive), so a refused connection is seen as such. */
@@ -93,30 +99,38 @@ function expectFullAnswer(res: { status: number; body: string }, ids: string[]):
   expect(body.data.persons.every((p: { status: string }) => p.status === 'ACTIVE' || p.status === 'DELETED')).toBe(true);
 }
 
-/** After a clean stop the WAL has been checkpointed into the file and removed, and the file is whole. */
-function expectCleanDatabase(dbPath: string): Database.Database {
-  expect(existsSync(`${dbPath}-wal`)).toBe(false);
-  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
-  expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
-  return db;
+/**
+ * After a clean stop. SQLite: the WAL has been checkpointed into the file and removed, and
+ * the file is whole. PostgreSQL: the service left no session behind (its pool was ended;
+ * bounded wait, the server reaps a closed connection at once), and amcheck finds the
+ * indexes and tables whole (where the server has the extension).
+ */
+async function expectCleanDatabase(db: TestDatabase): Promise<void> {
+  if (db.kind === 'sqlite') {
+    expect(existsSync(`${db.dbPath}-wal`)).toBe(false);
+    expect(await db.query('pragma integrity_check')).toEqual([{ integrity_check: 'ok' }]);
+    return;
+  }
+  await waitForNoSessions(db, undefined, 5_000);
+  const problems = await amcheck(db);
+  if (problems !== null) expect(problems).toEqual([]);
 }
 
 describe('graceful shutdown of the built service', () => {
 
-  afterAll(() => {
+  afterAll(async () => {
     killAllServices();
+    for (const db of databases) await db.close();
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 
   it('on SIGTERM: unready during the delay, finishes requests in flight, refuses new connections, closes the database, exits 0', async () => {
-    const dataDir = tempDir();
-    const dbPath = path.join(dataDir, 'krr.sqlite');
-    const service = await startService({ KRR_DATA_DIR: dataDir, KRR_SEED_COUNT: '1000', KRR_SHUTDOWN_DELAY_MS: String(SHUTDOWN_DELAY_MS) });
+    const { db, env } = await fresh();
+    const service = await startService({ ...env, KRR_SEED_COUNT: '1000', KRR_SHUTDOWN_DELAY_MS: String(SHUTDOWN_DELAY_MS) });
     const { url } = service;
 
-    const seeded = new Database(dbPath, { readonly: true });
-    const ids = seeded.prepare('select id from person order by id limit 1000').pluck().all() as string[];
-    seeded.close();
+    const ids = (await db.query<{ id: string }>('select id from person order by id limit 1000')).map((r) => r.id);
+    await db.release();
     expect(ids).toHaveLength(1000);
     const lookup = JSON.stringify({ query: EVERY_FIELD, variables: { ids } });
     const headers = { 'content-type': 'application/json', authorization: `Bearer ${service.token}` };
@@ -192,15 +206,13 @@ describe('graceful shutdown of the built service', () => {
 
     // The database was closed cleanly, and every answered lookup was audited before it closed:
     // warm-up, 1 at the signal, 2 during the delay, the slow one.
-    const db = expectCleanDatabase(dbPath);
-    expect(db.prepare('select count(*) from lookup_audit').pluck().get()).toBe(5 * ids.length);
-    db.close();
+    await expectCleanDatabase(db);
+    expect(await db.number('select count(*) from lookup_audit')).toBe(5 * ids.length);
   }, 45_000);
 
   it('on SIGINT: exits 0 and closes the database', async () => {
-    const dataDir = tempDir();
-    const dbPath = path.join(dataDir, 'krr.sqlite');
-    const service = await startService({ KRR_DATA_DIR: dataDir, KRR_SEED_COUNT: '50' });
+    const { db, env } = await fresh();
+    const service = await startService({ ...env, KRR_SEED_COUNT: '50' });
     const res = await request(service.url, '/graphql', {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${service.token}` },
@@ -214,16 +226,14 @@ describe('graceful shutdown of the built service', () => {
     expect(exit).not.toBeNull();
     expect({ code: exit!.code, signal: exit!.signal }).toEqual({ code: 0, signal: null });
     expect(exit!.at - signalledAt).toBeLessThan(EXIT_BOUND_MS);
-    const db = expectCleanDatabase(dbPath);
-    expect(db.prepare('select count(*) from person').pluck().get()).toBe(50);
-    db.close();
+    await expectCleanDatabase(db);
+    expect(await db.number('select count(*) from person')).toBe(50);
   }, 45_000);
 
   it('honours a shutdown delay longer than the 10 s grace period: the grace counts from the end of the delay', async () => {
     const delay = 10_500;
-    const dataDir = tempDir();
-    const dbPath = path.join(dataDir, 'krr.sqlite');
-    const service = await startService({ KRR_DATA_DIR: dataDir, KRR_SEED_COUNT: '10', KRR_SHUTDOWN_DELAY_MS: String(delay) });
+    const { db, env } = await fresh();
+    const service = await startService({ ...env, KRR_SEED_COUNT: '10', KRR_SHUTDOWN_DELAY_MS: String(delay) });
     const signalledAt = Date.now();
     service.child.kill('SIGTERM');
 
@@ -237,6 +247,6 @@ describe('graceful shutdown of the built service', () => {
     expect(exit).not.toBeNull();
     expect({ code: exit!.code, signal: exit!.signal }).toEqual({ code: 0, signal: null });
     expect(exit!.at - signalledAt).toBeGreaterThanOrEqual(delay);
-    expectCleanDatabase(dbPath).close();
+    await expectCleanDatabase(db);
   }, 45_000);
 });

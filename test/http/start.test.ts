@@ -1,20 +1,56 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+/**
+ * `npm start` (the built service) on a fresh, empty database of the store under test: a new
+ * SQLite file in a fresh data folder, or (jest project `postgres`) a new PostgreSQL database
+ * with nothing in it, given as KRR_DATABASE_URL. It migrates, seeds, serves and stops.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startService, type RunningService } from '../support/service';
+import { createTestDatabase, storeUnderTest, type TestDatabase } from '../support/database';
+import { killAllServices, startService, type RunningService } from '../support/service';
 
-describe('npm start on a fresh data folder', () => {
+/** The PostgreSQL migrations drizzle-kit generated (db/migrations-pg/meta/_journal.json). */
+const pgMigrations = (): number =>
+  (JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'db', 'migrations-pg', 'meta', '_journal.json'), 'utf8')) as { entries: unknown[] }).entries.length;
+
+const dirs: string[] = [];
+const databases: TestDatabase[] = [];
+
+async function freshDatabase(prefix: string): Promise<{ dataDir: string; db: TestDatabase }> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  dirs.push(dataDir);
+  const db = await createTestDatabase(dataDir);
+  databases.push(db);
+  return { dataDir, db };
+}
+
+afterAll(async () => {
+  killAllServices();
+  for (const db of databases) await db.close();
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+describe(`npm start on a fresh ${storeUnderTest === 'sqlite' ? 'data folder' : 'PostgreSQL database'}`, () => {
   let service: RunningService;
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'krr-start-'));
+  let db: TestDatabase;
 
   beforeAll(async () => {
-    service = await startService({ KRR_DATA_DIR: dataDir, KRR_SEED_COUNT: '300', LOG_LEVEL: 'info' });
+    const fresh = await freshDatabase('krr-start-');
+    db = fresh.db;
+    service = await startService({ KRR_DATA_DIR: fresh.dataDir, ...db.env, KRR_SEED_COUNT: '300', LOG_LEVEL: 'info' });
   }, 90_000);
 
   afterAll(() => service?.child.kill('SIGTERM'));
 
   it('migrates, seeds and serves, and prints a token that works', async () => {
-    expect(existsSync(path.join(dataDir, 'krr.sqlite'))).toBe(true);
+    if (storeUnderTest === 'sqlite') expect(existsSync(db.dbPath)).toBe(true);
+    else expect(await db.number('select count(*) from drizzle.__drizzle_migrations')).toBe(pgMigrations());
+    expect(service.output()).toMatch(new RegExp(`"store":"${storeUnderTest}"[^\\n]*database ready`));
+    // The population, numbered 1..300 in one go.
+    expect(await db.number('select count(*) from person')).toBe(300);
+    expect(await db.query('select count(*) n, min(change_number) lo, max(change_number) hi from change_log')).toEqual([{ n: 300, lo: 1, hi: 300 }]);
+    if (storeUnderTest === 'postgres') expect(await db.number('select last_change_number from change_counter')).toBe(300);
+
     const token = /"Authorization": "Bearer ([^"]+)"/.exec(service.output())![1];
     const res = await fetch(service.url, {
       method: 'POST',
@@ -22,6 +58,7 @@ describe('npm start on a fresh data folder', () => {
       body: JSON.stringify({ query: '{ __typename }' }),
     });
     expect(res.status).toBe(200);
+    expect((await fetch(`${service.base}/readyz`)).status).toBe(200);
   });
 
   it('fills GraphiQL with 1000 sample ids that all resolve', async () => {
@@ -54,9 +91,11 @@ describe('npm start on a fresh data folder', () => {
 });
 
 describe('two worker processes (KRR_WORKERS=2)', () => {
+  // SQLite: the workers share the file (WAL). PostgreSQL: the primary migrates and seeds,
+  // then each worker opens a pool of its own on the database.
   it('prepare the database once, share the port, answer, and stop together with exit 0', async () => {
-    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'krr-workers-'));
-    const service = await startService({ KRR_DATA_DIR: dataDir, KRR_SEED_COUNT: '100', KRR_WORKERS: '2', LOG_LEVEL: 'info' });
+    const { dataDir, db } = await freshDatabase('krr-workers-');
+    const service = await startService({ KRR_DATA_DIR: dataDir, ...db.env, KRR_SEED_COUNT: '100', KRR_WORKERS: '2', LOG_LEVEL: 'info' });
     try {
       // startService returns when the first worker serves; the second may take a moment more.
       for (let i = 0; i < 100 && (service.output().match(/serving http/g) ?? []).length < 2; i++) await new Promise((r) => setTimeout(r, 100));
@@ -72,6 +111,7 @@ describe('two worker processes (KRR_WORKERS=2)', () => {
         ),
       );
       expect(answers.every((s) => s === 200)).toBe(true);
+      expect(await db.number('select count(*) from person')).toBe(100);
     } finally {
       service.child.kill('SIGTERM');
     }

@@ -35,6 +35,12 @@ export interface TestDatabase {
   query<T = Record<string, unknown>>(sql: string, ...params: unknown[]): Promise<T[]>;
   /** The first row's first column as a number (counts, max). */
   number(sql: string, ...params: unknown[]): Promise<number>;
+  /**
+   * Lets go of the test's own connection until the next query (SQLite: closes the file, so
+   * that a service stopping on it is the last connection, which checkpoints and removes the
+   * WAL). PostgreSQL: nothing to do (the test's sessions do not hold up the service).
+   */
+  release(): Promise<void>;
   /** Closes its connections; drops the database on PostgreSQL. */
   close(): Promise<void>;
 }
@@ -43,9 +49,11 @@ let scratchCounter = 0;
 
 /**
  * `dir` is the test's own temporary folder (the SQLite file goes there). On PostgreSQL a
- * new database is created on the test server and dropped by `close()`.
+ * new database is created on the test server and dropped by `close()`; `postgresServerUrl`
+ * names another server for it (a test that restarts or crashes PostgreSQL does so on a
+ * cluster of its own, never on the shared one).
  */
-export async function createTestDatabase(dir: string): Promise<TestDatabase> {
+export async function createTestDatabase(dir: string, options: { postgresServerUrl?: string } = {}): Promise<TestDatabase> {
   if (storeUnderTest === 'sqlite') {
     const dbPath = path.join(dir, 'krr.sqlite');
     let sqlite: Database.Database | undefined;
@@ -65,19 +73,24 @@ export async function createTestDatabase(dir: string): Promise<TestDatabase> {
       databaseUrl: null,
       query,
       number: async (sql, ...params) => Number(Object.values((await query<Record<string, unknown>>(sql, ...params))[0] ?? {})[0] ?? 0),
+      release: async () => {
+        sqlite?.close();
+        sqlite = undefined;
+      },
       close: async () => void sqlite?.close(),
     };
   }
-  if (!testPostgresUrl) throw new Error(`no PostgreSQL for the postgres test project: ${postgresMissing}`);
+  const serverUrl = options.postgresServerUrl ?? testPostgresUrl;
+  if (!serverUrl) throw new Error(`no PostgreSQL for the postgres test project: ${postgresMissing}`);
   const name = `krr_t${process.pid}_${Date.now().toString(36)}_${++scratchCounter}`;
-  const admin = new pg.Client({ connectionString: testPostgresUrl, connectionTimeoutMillis: 10_000 });
+  const admin = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: 10_000 });
   await admin.connect();
   try {
     await admin.query(`create database ${name}`);
   } finally {
     await admin.end();
   }
-  const url = new URL(testPostgresUrl);
+  const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   const databaseUrl = url.toString();
   // int8 (counts, change numbers) as numbers, as the store itself reads them.
@@ -96,9 +109,10 @@ export async function createTestDatabase(dir: string): Promise<TestDatabase> {
     databaseUrl,
     query,
     number: async (sql, ...params) => Number(Object.values((await query<Record<string, unknown>>(sql, ...params))[0] ?? {})[0] ?? 0),
+    release: async () => {},
     async close() {
       await pool.end();
-      const client = new pg.Client({ connectionString: testPostgresUrl, connectionTimeoutMillis: 10_000 });
+      const client = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: 10_000 });
       await client.connect();
       try {
         await client.query(`drop database if exists ${name} with (force)`);
@@ -107,4 +121,83 @@ export async function createTestDatabase(dir: string): Promise<TestDatabase> {
       }
     },
   };
+}
+
+/** A stored time as ms since the epoch, from either store (SQLite keeps ms, PostgreSQL gives a `Date`); null stays null. */
+export function toMillis(value: unknown): number | null {
+  if (value === null || value === undefined) return null;
+  if (value instanceof Date) return value.getTime();
+  return Number(value);
+}
+
+/**
+ * The URL with `application_name` set, so the sessions of one service can be told from
+ * another's in `pg_stat_activity` (the URL's parameter wins over the pool's own name).
+ */
+export function withApplicationName(databaseUrl: string, name: string): string {
+  const url = new URL(databaseUrl);
+  url.searchParams.set('application_name', name);
+  return url.toString();
+}
+
+/**
+ * PostgreSQL: how many sessions other than the test's own are connected to the database,
+ * only those with `applicationName` if given. SQLite: always 0 (no sessions).
+ */
+export async function sessionsOn(db: TestDatabase, applicationName?: string): Promise<number> {
+  if (db.kind !== 'postgres') return 0;
+  return db.number(
+    `select count(*) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()
+       and backend_type = 'client backend' and application_name ${applicationName === undefined ? "<> ''" : '= ?'}`,
+    ...(applicationName === undefined ? [] : [applicationName]),
+  );
+}
+
+/**
+ * Waits until the server has ended every session of a stopped or killed service
+ * (`applicationName`, or any but the test's own). After a SIGKILL the server notices the
+ * closed socket only when the backend next reads or writes it: a backend waiting on a lock
+ * ends after `lock_timeout`. Until then a commit the killed process sent may still land, so
+ * checks of "what survived" wait for this first. Throws after `timeoutMs`.
+ */
+export async function waitForNoSessions(db: TestDatabase, applicationName?: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const left = await sessionsOn(db, applicationName);
+    if (left === 0) return;
+    if (Date.now() > deadline) throw new Error(`${left} session(s)${applicationName ? ` of ${applicationName}` : ''} still on the database after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/**
+ * PostgreSQL's counterpart of SQLite's `integrity_check`, with the `amcheck` extension:
+ * every B-tree index of the public schema is checked (`bt_index_check` with heapallindexed:
+ * its structure, and that it has every heap tuple), and every table's heap
+ * (`verify_heapam`). Returns the problems found (empty: none), or null when the server
+ * has no amcheck (it comes with Debian's postgresql package, as contrib).
+ */
+export async function amcheck(db: TestDatabase): Promise<string[] | null> {
+  if (db.kind !== 'postgres') throw new Error('amcheck is for PostgreSQL; SQLite has pragma integrity_check');
+  const available = await db.number(`select count(*) from pg_available_extensions where name = 'amcheck'`);
+  if (available === 0) return null;
+  await db.query('create extension if not exists amcheck');
+  const problems: string[] = [];
+  const indexes = await db.query<{ name: string }>(
+    `select c.relname as name from pg_index i join pg_class c on c.oid = i.indexrelid join pg_am am on am.oid = c.relam
+      where am.amname = 'btree' and c.relnamespace = 'public'::regnamespace order by 1`,
+  );
+  for (const { name } of indexes) {
+    try {
+      await db.query(`select bt_index_check(?::regclass, true)`, `public.${name}`);
+    } catch (error) {
+      problems.push(`index ${name}: ${(error as Error).message}`);
+    }
+  }
+  const heap = await db.query<{ tbl: string; blkno: number; msg: string }>(
+    `select c.relname as tbl, v.blkno, v.msg from pg_class c, lateral verify_heapam(c.oid) v
+      where c.relnamespace = 'public'::regnamespace and c.relkind = 'r'`,
+  );
+  for (const row of heap) problems.push(`table ${row.tbl} block ${row.blkno}: ${row.msg}`);
+  return problems;
 }
