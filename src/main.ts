@@ -30,10 +30,13 @@ async function unregisteredSamples(store: RegisterStore, n: number): Promise<str
 async function prepareDatabase(config: Config, logger: Logger): Promise<RegisterStore> {
   const store = await openRegisterStore(config);
   logger.info({ store: store.kind, location: store.location }, 'database ready (migrations applied)');
-  if (config.seedCount > 0 && (await store.countPeople()) === 0) {
-    logger.info({ count: config.seedCount }, 'empty database: seeding a synthetic population');
+  if (config.seedCount > 0) {
+    // Always through seedIfEmpty: it checks under the seed lock, so a replica starting while
+    // another seeds waits for the whole population instead of serving part of it.
+    const empty = (await store.countPeople()) === 0;
+    if (empty) logger.info({ count: config.seedCount }, 'empty database: seeding a synthetic population');
     const seeded = await store.seedIfEmpty({ count: config.seedCount, seed: DEFAULT_SEED, now: new Date() }, progressPrinter());
-    if (seeded === 0) logger.info('another process seeded the register meanwhile');
+    if (empty && seeded === 0) logger.info('another process seeded the register meanwhile');
   }
   return store;
 }

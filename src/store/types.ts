@@ -188,7 +188,8 @@ export interface RegisterStore {
   /**
    * Seeds a deterministic synthetic population if the register is empty, and returns how
    * many people it wrote (0 when it was not empty). Safe when several processes start on
-   * one database together: exactly one of them seeds.
+   * one database together: exactly one of them seeds, and the others return only once it
+   * has finished.
    */
   seedIfEmpty(options: SeedOptions, onProgress?: (done: number, total: number) => void): Promise<number>;
   /**

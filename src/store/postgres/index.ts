@@ -144,7 +144,8 @@ class PostgresRegisterStore implements RegisterStore {
    * numbers are 1..count in generation order on an empty register.
    */
   async seedIfEmpty(options: SeedOptions, onProgress?: (done: number, total: number) => void): Promise<number> {
-    if ((await this.countPeople()) > 0) return 0;
+    // No count before the lock: a register another process is seeding is not empty, yet
+    // not whole either; waiting for the lock waits for the whole seed.
     const client = await this.pool.connect();
     let broken: Error | undefined;
     const stopListening = onConnectionLoss(client, (error) => (broken ??= error));
