@@ -56,36 +56,56 @@ export interface Samples {
   unregistered: string[];
 }
 
-/** Random existing people (deterministic: the same database gives the same samples), by rowid. */
+/** Where samples come from: people by rank 1..maxRank (SQLite: rowid, which follows the id order of the seed). */
+export interface SampleSource {
+  maxRank: number;
+  byRank(rank: number): { id: string; status: string } | undefined;
+  exists(id: string): boolean;
+}
+
+/**
+ * Random existing people (deterministic: the same population gives the same samples), by
+ * rank. The SQLite seed writes people in id order (rowid 1 is the smallest id), so a source
+ * that ranks a PostgreSQL database's people by id draws the same ids from the same population.
+ */
+export function pickSamples(source: SampleSource, where: string, bodies: number, perBody: number, singles: number, citizens: number): Samples {
+  const random = createRandom(7);
+  const pick = (want: number, activeOnly: boolean): string[] => {
+    const ids = new Set<string>();
+    // Bounded: ranks may have gaps and some people are not active.
+    for (let tries = 0; ids.size < want && tries < want * 20; tries++) {
+      const row = source.byRank(1 + Math.floor(random() * source.maxRank));
+      if (row && (!activeOnly || row.status === 'ACTIVE')) ids.add(row.id);
+    }
+    if (ids.size < want) throw new Error(`found only ${ids.size} of ${want} people to sample in ${where}`);
+    return [...ids];
+  };
+  const other = createRandom(99);
+  const unregistered: string[] = [];
+  for (let tries = 0; unregistered.length < 2 && tries < 1000; tries++) {
+    const id = syntheticIdentityNumber(other);
+    if (!source.exists(id)) unregistered.push(id);
+  }
+  return {
+    unregistered,
+    lookups: Array.from({ length: bodies }, () => pick(perBody, false)),
+    singles: pick(singles, false),
+    citizens: pick(citizens, true),
+  };
+}
+
+/** `pickSamples` from a SQLite file, by rowid. */
 export function sampleIds(path: string, bodies: number, perBody: number, singles: number, citizens: number): Samples {
   const store = openSqliteDatabase(path);
   try {
-    const maxRowid = store.sqlite.prepare('select max(rowid) from person').pluck().get() as number;
     const byRowid = store.sqlite.prepare('select id, status from person where rowid = ?');
-    const random = createRandom(7);
-    const pick = (want: number, activeOnly: boolean): string[] => {
-      const ids = new Set<string>();
-      // Bounded: rowids may have gaps and some people are not active.
-      for (let tries = 0; ids.size < want && tries < want * 20; tries++) {
-        const row = byRowid.get(1 + Math.floor(random() * maxRowid)) as { id: string; status: string } | undefined;
-        if (row && (!activeOnly || row.status === 'ACTIVE')) ids.add(row.id);
-      }
-      if (ids.size < want) throw new Error(`found only ${ids.size} of ${want} people to sample in ${path}`);
-      return [...ids];
-    };
     const byId = store.sqlite.prepare('select 1 from person where id = ?');
-    const other = createRandom(99);
-    const unregistered: string[] = [];
-    for (let tries = 0; unregistered.length < 2 && tries < 1000; tries++) {
-      const id = syntheticIdentityNumber(other);
-      if (!byId.get(id)) unregistered.push(id);
-    }
-    return {
-      unregistered,
-      lookups: Array.from({ length: bodies }, () => pick(perBody, false)),
-      singles: pick(singles, false),
-      citizens: pick(citizens, true),
+    const source: SampleSource = {
+      maxRank: store.sqlite.prepare('select max(rowid) from person').pluck().get() as number,
+      byRank: (rank) => byRowid.get(rank) as { id: string; status: string } | undefined,
+      exists: (id) => byId.get(id) !== undefined,
     };
+    return pickSamples(source, path, bodies, perBody, singles, citizens);
   } finally {
     store.close();
   }

@@ -1,6 +1,6 @@
 /** Load over loopback HTTP (autocannon), the service's statement counter, and one-off requests. */
 import autocannon from 'autocannon';
-import { sampleRss, treeHwmMb } from './processes';
+import { sampleRss, treeCpuMs, treeHwmMb } from './processes';
 
 export interface LoadResult {
   requests: number;
@@ -12,6 +12,16 @@ export interface LoadResult {
   peakRssMb: number;
   hwmMb: number;
   rssSamples: number[];
+  /** CPU time per request (ms) of the measured process tree, and of the database server when it is a local process (`measureDatabaseCpu`). */
+  cpuMsPerRequest: { service: number; database: number | null };
+}
+
+/** The database server's process (the PostgreSQL postmaster, whose tree holds every backend), or null (SQLite: in-process). */
+let databasePid: number | null = null;
+
+/** Sets whose CPU time later loads report as the database's (null: none). */
+export function measureDatabaseCpu(pid: number | null): void {
+  databasePid = pid;
 }
 
 export interface LoadSpec {
@@ -28,6 +38,8 @@ export interface LoadSpec {
 /** Runs autocannon for a bounded time against one URL, rotating requests with `next`. */
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const rss = sampleRss(spec.pid, spec.rssEveryMs ?? 250);
+  const cpuPid = databasePid;
+  const cpuBefore = { service: treeCpuMs(spec.pid), database: cpuPid === null ? 0 : treeCpuMs(cpuPid) };
   const result = await autocannon({
     url: spec.url,
     connections: spec.connections,
@@ -44,6 +56,11 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     ],
   });
   const samples = rss.stop();
+  const perRequest = (ms: number) => ms / Math.max(result.requests.total, 1);
+  const cpuMsPerRequest = {
+    service: perRequest(treeCpuMs(spec.pid) - cpuBefore.service),
+    database: cpuPid === null ? null : perRequest(treeCpuMs(cpuPid) - cpuBefore.database),
+  };
   return {
     requests: result.requests.total,
     reqPerSec: result.requests.total / Math.max(result.duration, 0.001),
@@ -53,6 +70,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     peakRssMb: Math.max(...samples),
     hwmMb: treeHwmMb(spec.pid),
     rssSamples: samples,
+    cpuMsPerRequest,
   };
 }
 

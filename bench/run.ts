@@ -1,10 +1,13 @@
 /**
  * `npm run bench -- [--count N] [--duration S] [--workloads W1,W2,W3,W4,limit,naive,workers]
- *   [--soak S] [--db PATH] [--out FILE] [--connections C] [--worker-connections C] [--baseline-count N] [--feed-seconds S]`
+ *   [--soak S] [--db PATH] [--out FILE] [--connections C] [--worker-connections C] [--baseline-count N] [--feed-seconds S]
+ *   [--store sqlite|postgres|both]`
  *
  * Builds (or reuses) a database of N synthetic people, starts the built service
  * (`dist/src/main.js`) as a child process per workload and measures it over loopback HTTP
- * with autocannon. Prints a markdown table and writes it to --out.
+ * with autocannon. Prints a markdown table and writes it to --out. With `--store both` the
+ * two stores take turns workload by workload and share one table (what differs between
+ * them: bench/stores.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -15,13 +18,13 @@ import { mintDevToken } from '../src/auth/tokens';
 import { loadConfig } from '../src/config';
 import { projectRoot } from '../src/paths';
 import { assertSameAnswer } from './compare';
-import { databaseSize, prepareDatabase, sampleIds, type PreparedDatabase, type Samples } from './data';
-import { postOk, runLoad, statementsPerRequest, type LoadResult } from './load';
+import type { PreparedDatabase, Samples } from './data';
+import { measureDatabaseCpu, postOk, runLoad, statementsPerRequest, type LoadResult } from './load';
 import { sampleRss, start, stop, type Running } from './processes';
 import { changesBody, lookupBody, personBody, updateMobileBody } from './queries';
+import { openBenchStore, STORE_CHOICES, storeEnv, storesOf, type BenchStore, type StoreChoice } from './stores';
 
 const MAIN = path.join(projectRoot, 'dist', 'src', 'main.js');
-const LIMIT = path.join(projectRoot, 'dist', 'bench', 'limit-server.js');
 const DATA_DIR = path.join(projectRoot, 'bench', 'data');
 const ALL_WORKLOADS = ['W1', 'W2', 'W3', 'W4', 'limit', 'naive', 'workers'];
 const BODIES = 64;
@@ -29,6 +32,7 @@ const USAGE = `usage: npm run bench -- [--count 1000000] [--duration 20] [--work
   [--soak SECONDS] [--db bench/data/krr-<count>.sqlite] [--out bench/results/<date>-<count>.md]
   [--connections 1] [--worker-connections 8] [--baseline-count 100000 (when --count is larger)]
   [--feed-seconds S (W4; default --duration, 0: the whole feed)]
+  [--store sqlite|postgres|both (postgres: KRR_DATABASE_URL's server, else a throwaway cluster)]
 `;
 const IDS_PER_BODY = 1000;
 
@@ -44,6 +48,7 @@ interface Options {
   baselineCount: number;
   /** W4 pages for at most this long (0: to the end of the feed). */
   feedSeconds: number;
+  store: StoreChoice;
 }
 
 interface Row {
@@ -70,6 +75,7 @@ function parseOptions(): Options {
       'worker-connections': { type: 'string', default: '8' },
       'baseline-count': { type: 'string' },
       'feed-seconds': { type: 'string' },
+      store: { type: 'string', default: 'sqlite' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -85,14 +91,17 @@ function parseOptions(): Options {
   const count = int('count', values.count, IDS_PER_BODY);
   const workloads = new Set(values.workloads.split(',').map((w) => w.trim()).filter(Boolean));
   for (const w of workloads) if (!ALL_WORKLOADS.includes(w)) throw new Error(`unknown workload "${w}" (known: ${ALL_WORKLOADS.join(', ')})`);
+  const store = values.store as StoreChoice;
+  if (!STORE_CHOICES.includes(store)) throw new Error(`--store must be one of ${STORE_CHOICES.join(', ')}, got "${values.store}"`);
   const date = new Date().toISOString().slice(0, 10);
   return {
+    store,
     count,
     duration: int('duration', values.duration, 1),
     workloads,
     soak: int('soak', values.soak, 0),
     db: path.resolve(values.db ?? path.join(DATA_DIR, `krr-${count}.sqlite`)),
-    out: path.resolve(values.out ?? path.join(projectRoot, 'bench', 'results', `${date}-${count}.md`)),
+    out: path.resolve(values.out ?? path.join(projectRoot, 'bench', 'results', `${date}-${count}${store === 'sqlite' ? '' : `-${store}`}.md`)),
     connections: int('connections', values.connections, 1),
     workerConnections: int('worker-connections', values['worker-connections'], 1),
     feedSeconds: values['feed-seconds'] !== undefined ? int('feed-seconds', values['feed-seconds'], 0) : int('duration', values.duration, 1),
@@ -104,7 +113,7 @@ function parseOptions(): Options {
 const serviceEnv = (db: string, extra: Record<string, string> = {}) => ({
   PORT: '0',
   HOST: '127.0.0.1',
-  KRR_DB_PATH: db,
+  ...storeEnv(db),
   KRR_DATA_DIR: DATA_DIR,
   KRR_SEED_COUNT: '0',
   KRR_RATE_LIMIT_PER_MINUTE: '0',
@@ -131,6 +140,10 @@ async function lookupLoad(target: Running, token: string, samples: Samples, conn
   return runLoad({ ...spec, durationSeconds: duration });
 }
 
+/** CPU per request of the measured server, and of PostgreSQL's processes when measured (bench/load.ts). */
+const cpuNote = ({ cpuMsPerRequest: cpu }: LoadResult) =>
+  `; CPU ms/request: server ${cpu.service.toFixed(1)}${cpu.database === null ? '' : ` + PostgreSQL ${cpu.database.toFixed(1)}`}`;
+
 function row(workload: string, r: LoadResult, peoplePerRequest: number | null, sql: number | null, note = ''): Row {
   const failures = r.failures > 0 ? `${r.failures} failed requests! ` : '';
   return {
@@ -141,7 +154,7 @@ function row(workload: string, r: LoadResult, peoplePerRequest: number | null, s
     p99: r.p99,
     sqlPerRequest: sql,
     peakRssMb: r.peakRssMb,
-    note: `${failures}${r.requests} requests${note ? `; ${note}` : ''}`,
+    note: `${failures}${r.requests} requests${note ? `; ${note}` : ''}${cpuNote(r)}`,
   };
 }
 
@@ -157,6 +170,7 @@ async function statementsBySize(service: Running, token: string, samples: Sample
 
 interface Context {
   options: Options;
+  store: BenchStore;
   db: PreparedDatabase;
   samples: Samples;
   mintCitizen: (pid: string) => Promise<string>;
@@ -182,7 +196,7 @@ async function w1(ctx: Context, label = 'W1 persons x1000 (service)', db = ctx.d
 /** The minimal handler: its answers must equal the service's, then it is measured alone. */
 async function limit(ctx: Context): Promise<void> {
   const service = await startService(ctx.db.path);
-  const limitServer = await start('limit', LIMIT, serviceEnv(ctx.db.path), false);
+  const limitServer = await start('limit', ctx.store.limitScript, serviceEnv(ctx.db.path), false);
   const token = service.token!;
   try {
     let nowDependent = 0;
@@ -204,7 +218,7 @@ async function limit(ctx: Context): Promise<void> {
     const result = await lookupLoad(limitServer, token, ctx.samples, ctx.options.connections, ctx.options.duration);
     const after = (await (await fetch(`${limitServer.base}/stats`)).json()) as { statements: number; requests: number };
     const sql = (after.statements - before.statements) / Math.max(after.requests - before.requests, 1);
-    ctx.rows.push(row('W1 limit (http + better-sqlite3 + JSON.stringify)', result, IDS_PER_BODY, sql, 'answers checked equal to the service'));
+    ctx.rows.push(row(ctx.store.limitLabel, result, IDS_PER_BODY, sql, 'answers checked equal to the service'));
     ctx.findings.limitP50 = result.p50;
   } finally {
     await stop(service);
@@ -277,7 +291,7 @@ async function w3(ctx: Context): Promise<void> {
       runLoad({ url: service.url, connections, pid: service.pid, next, durationSeconds: ctx.options.duration }),
     );
     const wrapped = i > tokens.length ? `; citizens reused after ${tokens.length}` : '';
-    ctx.rows.push(row(`W3 updateContactInfo (${connections} connections)`, result, null, perRequest, `synchronous=FULL, scrypt per code (~30 ms) by design${wrapped}`));
+    ctx.rows.push(row(`W3 updateContactInfo (${connections} connections)`, result, null, perRequest, `${ctx.store.durability}, scrypt per code (~30 ms) by design${wrapped}`));
   } finally {
     await stop(service);
   }
@@ -355,22 +369,12 @@ const fmt = (n: number | null, digits = 1) => (n === null || Number.isNaN(n) ? '
 const ratio = (a: unknown, b: unknown) => (typeof a === 'number' && typeof b === 'number' && b > 0 ? a / b : null);
 const verdict = (ok: boolean | null) => (ok === null ? 'not measured' : ok ? 'met' : 'NOT met');
 
-function report(ctx: Context, baseline: PreparedDatabase | null, load: { start: number[]; end: number[] }, started: Date): string {
-  const { options, db, rows, findings: f } = ctx;
-  const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
-  const lines = [
-    `# KRR benchmark: ${options.count.toLocaleString('en-US')} people`,
-    '',
-    `${started.toISOString()}, node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GB RAM.`,
-    `Load average at start ${load.start.map((l) => l.toFixed(2)).join(' ')}, at end ${load.end.map((l) => l.toFixed(2)).join(' ')} (the load generator runs on the same machine).`,
-    `Database ${path.relative(projectRoot, db.path)}: ${mb(databaseSize(db.path))} after the run (${mb(db.sizeBytes)} before)${db.seeded ? `; seeded in this run: ${db.seeded.seconds.toFixed(1)} s, ${Math.round(db.seeded.perSecond).toLocaleString('en-US')} people/s (${Object.entries(db.seeded.phases).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')})` : '; reused'}.`,
-    `Each workload starts the built service afresh (\`dist/src/main.js\`); ${options.duration} s per workload after a short warm-up; ${options.connections} connection(s) unless the row says otherwise.`,
-    '',
-    '| workload | req/s | people/s | p50 ms | p99 ms | SQL/request | peak RSS MB | notes |',
-    '|---|---:|---:|---:|---:|---:|---:|---|',
-    ...rows.map((r) => `| ${r.workload} | ${fmt(r.reqPerSec)} | ${fmt(r.peoplePerSec)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.sqlPerRequest)} | ${fmt(r.peakRssMb)} | ${r.note} |`),
-    '',
-  ];
+/** One ratio of one store's run: label, value, target, verdict. */
+type RatioRow = [string, string, string, string];
+
+/** The ratios of one store's run against the issues' targets. */
+function ratioRows(ctx: Context, baseline: PreparedDatabase | null): RatioRow[] {
+  const { options, db, findings: f } = ctx;
   const serviceVsLimit = ratio(f.w1P50, f.limitP50);
   const naiveVsService = ratio(f.naiveP50, f.w1P50);
   const bySize = f.statementsBySize as number[] | undefined;
@@ -380,21 +384,120 @@ function report(ctx: Context, baseline: PreparedDatabase | null, load: { start: 
   const p99Ratio = ratio(f.w1P99, f.baseP99);
   const soakOk = typeof f.soakPeak === 'number' ? f.soakPeak < 512 && (f.soakGrowth as number) < 0.05 * f.soakPeak : null;
   const seeding = db.seeded;
-  lines.push(
-    '| ratio | value | target | |',
-    '|---|---:|---|---|',
-    `| W1 p50, service / limit | ${serviceVsLimit === null ? '' : `${fmt(serviceVsLimit, 2)}x`} | at most 1.5x | ${verdict(serviceVsLimit === null ? null : serviceVsLimit <= 1.5)} |`,
-    `| W1 p50, naive / service | ${naiveVsService === null ? '' : `${fmt(naiveVsService, 1)}x`} | at least 20x | ${verdict(naiveVsService === null ? null : naiveVsService >= 20)} |`,
-    `| W1 SQL statements for 1 / 10 / 1000 ids | ${bySize ? bySize.map((n) => fmt(n, 0)).join(' / ') : ''}${naiveBySize ? ` (naive: ${naiveBySize.map((n) => fmt(n, 0)).join(' / ')})` : ''} | constant | ${verdict(constant)} |`,
-    `| W1 req/s, 2 workers / 1 | ${workersRatio === null ? '' : `${fmt(workersRatio, 2)}x`} | at least 1.7x | ${verdict(workersRatio === null ? null : workersRatio >= 1.7)} |`,
-    `| W1 p99 at ${options.count.toLocaleString('en-US')} / at ${baseline ? baseline.count.toLocaleString('en-US') : '(no --baseline-count)'} | ${p99Ratio === null ? '' : `${fmt(p99Ratio, 2)}x`} | at most 1.5x (5.5 M / 100 000) | ${verdict(p99Ratio === null ? null : p99Ratio <= 1.5)} |`,
-    `| W1 soak: peak RSS, growth late vs early | ${typeof f.soakPeak === 'number' ? `${fmt(f.soakPeak, 0)} MB, ${fmt(f.soakGrowth as number, 0)} MB over ${f.soakSeconds} s` : ''} | under 512 MB, not growing (5 min) | ${verdict(soakOk)} |`,
-    `| seeding | ${seeding ? `${seeding.seconds.toFixed(1)} s for ${options.count.toLocaleString('en-US')}` : 'reused'} | 5.5 M under 180 s | ${verdict(seeding && options.count >= 5_500_000 ? seeding.seconds < 180 : null)} |`,
+  return [
+    ['W1 p50, service / limit', serviceVsLimit === null ? '' : `${fmt(serviceVsLimit, 2)}x`, 'at most 1.5x', verdict(serviceVsLimit === null ? null : serviceVsLimit <= 1.5)],
+    ['W1 p50, naive / service', naiveVsService === null ? '' : `${fmt(naiveVsService, 1)}x`, 'at least 20x', verdict(naiveVsService === null ? null : naiveVsService >= 20)],
+    [
+      'W1 SQL statements for 1 / 10 / 1000 ids',
+      `${bySize ? bySize.map((n) => fmt(n, 0)).join(' / ') : ''}${naiveBySize ? ` (naive: ${naiveBySize.map((n) => fmt(n, 0)).join(' / ')})` : ''}`,
+      'constant',
+      verdict(constant),
+    ],
+    ['W1 req/s, 2 workers / 1', workersRatio === null ? '' : `${fmt(workersRatio, 2)}x`, 'at least 1.7x', verdict(workersRatio === null ? null : workersRatio >= 1.7)],
+    [
+      `W1 p99 at ${options.count.toLocaleString('en-US')} / at ${baseline ? baseline.count.toLocaleString('en-US') : '(no --baseline-count)'}`,
+      p99Ratio === null ? '' : `${fmt(p99Ratio, 2)}x`,
+      'at most 1.5x (5.5 M / 100 000)',
+      verdict(p99Ratio === null ? null : p99Ratio <= 1.5),
+    ],
+    [
+      'W1 soak: peak RSS, growth late vs early',
+      typeof f.soakPeak === 'number' ? `${fmt(f.soakPeak, 0)} MB, ${fmt(f.soakGrowth as number, 0)} MB over ${f.soakSeconds} s` : '',
+      'under 512 MB, not growing (5 min)',
+      verdict(soakOk),
+    ],
+    ['seeding', seeding ? `${seeding.seconds.toFixed(1)} s for ${options.count.toLocaleString('en-US')}` : 'reused', '5.5 M under 180 s', verdict(seeding && options.count >= 5_500_000 ? seeding.seconds < 180 : null)],
+  ];
+}
+
+/** The checks behind the rows of one store's run. */
+function checkLines(ctx: Context): string[] {
+  const f = ctx.findings;
+  return [`Limit check: ${f.equality ?? 'not run'}.`];
+}
+
+/** One store's run: its context, its baseline (W1 at --baseline-count), and the report's lines about its store and database. */
+interface StoreRun {
+  ctx: Context;
+  baseline: PreparedDatabase | null;
+  about: string[];
+}
+
+/**
+ * The report: one table and one ratio table. With one store as it always was; with both, a
+ * store column in the table (the stores' rows of each workload next to each other) and a
+ * column per store in the ratio table.
+ */
+async function report(runs: StoreRun[], load: { start: number[]; end: number[] }, started: Date, notes: string[]): Promise<string> {
+  const { options } = runs[0].ctx;
+  const both = runs.length > 1;
+  const lines = [
+    `# KRR benchmark: ${options.count.toLocaleString('en-US')} people${options.store === 'sqlite' ? '' : `, ${runs.map((r) => r.ctx.store.title).join(' and ')}`}`,
     '',
-    `Limit check: ${f.equality ?? 'not run'}.`,
-    `Statements are counted by the service (\`krr_sql_statements_per_request\` on /metrics: every statement SQLite runs for a request, the audit insert included); with several workers /metrics shows one worker's.`,
+    `${started.toISOString()}, node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GB RAM.`,
+    `Load average at start ${load.start.map((l) => l.toFixed(2)).join(' ')}, at end ${load.end.map((l) => l.toFixed(2)).join(' ')} (the load generator runs on the same machine).`,
+  ];
+  for (const run of runs) {
+    const about = [await run.ctx.store.describe(run.ctx.db), ...run.about];
+    lines.push(...(both ? about.map((l) => `- ${run.ctx.store.title}: ${l}`) : about));
+  }
+  lines.push(
+    ...notes,
+    `Each workload starts the built service afresh (\`dist/src/main.js\`); ${options.duration} s per workload after a short warm-up; ${options.connections} connection(s) unless the row says otherwise.`,
+    '',
   );
+  const cells = (r: Row) => `${fmt(r.reqPerSec)} | ${fmt(r.peoplePerSec)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.sqlPerRequest)} | ${fmt(r.peakRssMb)} | ${r.note}`;
+  if (!both) {
+    lines.push(
+      '| workload | req/s | people/s | p50 ms | p99 ms | SQL/request | peak RSS MB | notes |',
+      '|---|---:|---:|---:|---:|---:|---:|---|',
+      ...runs[0].ctx.rows.map((r) => `| ${r.workload} | ${cells(r)} |`),
+      '',
+      '| ratio | value | target | |',
+      '|---|---:|---|---|',
+      ...ratioRows(runs[0].ctx, runs[0].baseline).map((cols) => `| ${cols.join(' | ')} |`),
+      '',
+      ...checkLines(runs[0].ctx),
+    );
+  } else {
+    // The stores ran the same steps in the same order: row i of each is the same workload.
+    const most = Math.max(...runs.map((r) => r.ctx.rows.length));
+    lines.push('| workload | store | req/s | people/s | p50 ms | p99 ms | SQL/request | peak RSS MB | notes |', '|---|---|---:|---:|---:|---:|---:|---:|---|');
+    for (let i = 0; i < most; i++) {
+      for (const run of runs) {
+        const r = run.ctx.rows[i];
+        if (r) lines.push(`| ${r.workload} | ${run.ctx.store.title} | ${cells(r)} |`);
+      }
+    }
+    const ratios = runs.map((run) => ratioRows(run.ctx, run.baseline));
+    lines.push(
+      '',
+      `| ratio | ${runs.map((r) => r.ctx.store.title).join(' | ')} | target |`,
+      `|---|${runs.map(() => '---:|').join('')}---|`,
+      ...ratios[0].map(([label, , target], i) => `| ${label} | ${ratios.map((rows) => `${rows[i][1]}${rows[i][3] === 'not measured' ? '' : ` (${rows[i][3]})`}`).join(' | ')} | ${target} |`),
+      '',
+      ...runs.flatMap((run) => checkLines(run.ctx).map((l) => `${run.ctx.store.title}: ${l}`)),
+    );
+  }
+  lines.push(
+    `Statements are counted by the service (\`krr_sql_statements_per_request\` on /metrics: every statement the store runs for a request, the audit insert included); with several workers /metrics shows one worker's.`,
+  );
+  if (runs.some((r) => r.ctx.store.kind === 'postgres')) {
+    lines.push(
+      `CPU ms/request: CPU time (user + system) of the measured server's process tree, and of every PostgreSQL process (backends, WAL writer, checkpointer...) when the server runs on this machine, over the measured requests; with SQLite the database work is in the server's process.`,
+    );
+  }
   return lines.join('\n') + '\n';
+}
+
+/** Prepares one store's database and samples, as its workloads' context. */
+async function prepareRun(store: BenchStore, options: Options, mintCitizen: Context['mintCitizen']): Promise<StoreRun> {
+  const db = await store.prepare(options.count, options.db);
+  process.stderr.write(`${store.title} database ${db.path}: ${(db.sizeBytes / 2 ** 20).toFixed(0)} MB${db.seeded ? `, seeded in ${db.seeded.seconds.toFixed(1)} s` : ', reused'}\n`);
+  const half = Math.floor(options.count / 2);
+  const samples = await store.samples(db, BODIES, IDS_PER_BODY, Math.min(10_000, half), Math.min(20_000, options.duration * 200, half));
+  const about = await store.about(db, samples.lookups[0]);
+  return { ctx: { options, store, db, samples, mintCitizen, rows: [], findings: {} }, baseline: null, about };
 }
 
 async function main(): Promise<void> {
@@ -407,50 +510,65 @@ async function main(): Promise<void> {
   const auth = config.auth;
   // Created here, before any child process could race to create it.
   const key = await loadOrCreateDevKey(auth.keyFile);
+  const mintCitizen = (pid: string) => mintDevToken(auth, key, { citizen: { pid } });
 
-  const db = await prepareDatabase(options.db, options.count);
-  process.stderr.write(`database ${db.path}: ${(db.sizeBytes / 2 ** 20).toFixed(0)} MB${db.seeded ? `, seeded in ${db.seeded.seconds.toFixed(1)} s` : ', reused'}\n`);
-  const half = Math.floor(options.count / 2);
-  const samples = sampleIds(db.path, BODIES, IDS_PER_BODY, Math.min(10_000, half), Math.min(20_000, options.duration * 200, half));
-  const ctx: Context = {
-    options,
-    db,
-    samples,
-    mintCitizen: (pid) => mintDevToken(auth, key, { citizen: { pid } }),
-    rows: [],
-    findings: {},
-  };
+  const stores: BenchStore[] = [];
+  try {
+    const runs: StoreRun[] = [];
+    for (const kind of storesOf(options.store)) {
+      const store = await openBenchStore(kind);
+      stores.push(store);
+      runs.push(await prepareRun(store, options, mintCitizen));
+    }
+    const notes: string[] = [];
+    if (runs.length > 1) {
+      const same = runs.every((r) => JSON.stringify(r.ctx.samples) === JSON.stringify(runs[0].ctx.samples));
+      notes.push(
+        same
+          ? 'Both stores hold the same seeded population and get the same requests: the same sampled ids, bodies and citizens. The stores take turns workload by workload (SQLite first).'
+          : 'The sampled ids DIFFER between the stores (their populations are not the same); the stores take turns workload by workload (SQLite first).',
+      );
+    }
+    /** Runs a step on each store in turn, with the database server's CPU measured for that store. */
+    const eachStore = async (name: string, step: (run: StoreRun) => Promise<void>) => {
+      for (const run of runs) {
+        process.stderr.write(`${name}${runs.length > 1 ? ` (${run.ctx.store.title})` : ''}...\n`);
+        measureDatabaseCpu(run.ctx.store.serverPid());
+        await step(run);
+      }
+    };
 
-  const steps: [string, () => Promise<void>][] = [
-    ['W1', () => w1(ctx)],
-    ['limit', () => limit(ctx)],
-    ['naive', () => naive(ctx)],
-    ['workers', () => workers(ctx)],
-    ['W2', () => w2(ctx)],
-    ['W4', () => w4(ctx)],
-    ['W3', () => w3(ctx)],
-  ];
-  for (const [name, run] of steps) {
-    if (!options.workloads.has(name)) continue;
-    process.stderr.write(`${name}...\n`);
-    await run();
-  }
-  let baseline: PreparedDatabase | null = null;
-  if (options.baselineCount > 0 && options.workloads.has('W1')) {
-    process.stderr.write(`W1 at ${options.baselineCount} people (p99 baseline)...\n`);
-    baseline = await prepareDatabase(path.join(DATA_DIR, `krr-${options.baselineCount}.sqlite`), options.baselineCount);
-    const baseSamples = sampleIds(baseline.path, BODIES, IDS_PER_BODY, 1, 1);
-    await w1(ctx, `W1 persons x1000 at ${options.baselineCount.toLocaleString('en-US')} people (baseline)`, baseline.path, baseSamples, 'base');
-  }
-  if (options.soak > 0) {
-    process.stderr.write(`soak ${options.soak} s...\n`);
-    await soak(ctx);
-  }
+    const steps: [string, (ctx: Context) => Promise<void>][] = [
+      ['W1', (ctx) => w1(ctx)],
+      ['limit', limit],
+      ['naive', naive],
+      ['workers', workers],
+      ['W2', w2],
+      ['W4', w4],
+      ['W3', w3],
+    ];
+    for (const [name, run] of steps) {
+      if (!options.workloads.has(name)) continue;
+      await eachStore(name, (r) => run(r.ctx));
+    }
+    if (options.baselineCount > 0 && options.workloads.has('W1')) {
+      await eachStore(`W1 at ${options.baselineCount} people (p99 baseline)`, async (run) => {
+        const baseline = await run.ctx.store.prepare(options.baselineCount, path.join(DATA_DIR, `krr-${options.baselineCount}.sqlite`));
+        const baseSamples = await run.ctx.store.samples(baseline, BODIES, IDS_PER_BODY, 1, 1);
+        run.baseline = baseline;
+        await w1(run.ctx, `W1 persons x1000 at ${options.baselineCount.toLocaleString('en-US')} people (baseline)`, baseline.path, baseSamples, 'base');
+      });
+    }
+    if (options.soak > 0) await eachStore(`soak ${options.soak} s`, (run) => soak(run.ctx));
 
-  const text = report(ctx, baseline, { start: loadStart, end: os.loadavg() }, started);
-  mkdirSync(path.dirname(options.out), { recursive: true });
-  writeFileSync(options.out, text);
-  process.stdout.write(`${text}\nwritten to ${path.relative(process.cwd(), options.out)}\n`);
+    const text = await report(runs, { start: loadStart, end: os.loadavg() }, started, notes);
+    mkdirSync(path.dirname(options.out), { recursive: true });
+    writeFileSync(options.out, text);
+    process.stdout.write(`${text}\nwritten to ${path.relative(process.cwd(), options.out)}\n`);
+  } finally {
+    measureDatabaseCpu(null);
+    for (const store of stores) await store.close();
+  }
 }
 
 main().then(

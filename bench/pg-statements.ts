@@ -1,0 +1,45 @@
+/**
+ * The PostgreSQL store's statements for a W1 lookup, captured from the store's own classes
+ * (`PgPersonReads`, `GroupCommitLookups`) run against a recording stand-in for the pool: the
+ * PostgreSQL limit server runs exactly these, and the report times them with EXPLAIN ANALYZE.
+ */
+import type pg from 'pg';
+import { GroupCommitLookups } from '../src/store/postgres/lookup-log';
+import { PgPersonReads } from '../src/store/postgres/person-reads';
+import { StatementCounter } from '../src/store/types';
+
+export interface Statement {
+  name?: string;
+  text: string;
+}
+
+/** Runs `use` with a stand-in pool and returns the statements the store sent to it. */
+async function captured(use: (pool: pg.Pool) => Promise<unknown>): Promise<Statement[]> {
+  const seen: Statement[] = [];
+  const recorder = {
+    query(config: string | pg.QueryConfig) {
+      seen.push(typeof config === 'string' ? { text: config } : { name: config.name, text: config.text });
+      return Promise.resolve({ rows: [], rowCount: 0 });
+    },
+  } as unknown as pg.Pool;
+  await use(recorder);
+  return seen;
+}
+
+/** The store's statements for a lookup: people, contact points, digital post, and the audit insert. */
+export async function storeLookupStatements(): Promise<{ people: Statement; points: Statement; posts: Statement; audit: Statement }> {
+  const [people, points, posts] = await captured(async (pool) => {
+    const reads = new PgPersonReads(pool, []);
+    await reads.people(['x']);
+    await reads.contactPoints(['x']);
+    await reads.digitalPost(['x']);
+  });
+  const [audit] = await captured((pool) =>
+    new GroupCommitLookups(pool, new StatementCounter()).record({ agencyOrgNumber: '0', personIds: ['x'], scopes: [], at: new Date() }),
+  );
+  for (const [what, s] of Object.entries({ people, points, posts, audit })) {
+    if (!s?.text) throw new Error(`could not capture the store's ${what} statement`);
+  }
+  if (!/insert into lookup_audit/i.test(audit.text)) throw new Error(`unexpected audit statement: ${audit.text}`);
+  return { people, points, posts, audit };
+}
