@@ -179,6 +179,13 @@ async function w1(ctx: Context, label = 'W1 persons x1000 (service)', db = ctx.d
   }
 }
 
+/** Lookups whose answers are compared between servers: 2 x 1000 ids, and 8 ids with a duplicate and 2 unregistered. */
+const equalityCases = (samples: Samples): string[][] => [
+  samples.lookups[0],
+  samples.lookups[1],
+  [...samples.lookups[2].slice(0, 5), samples.lookups[2][0], ...samples.unregistered],
+];
+
 /** The minimal handler: its answers must equal the service's, then it is measured alone. */
 async function limit(ctx: Context): Promise<void> {
   const service = await startService(ctx.db.path);
@@ -188,7 +195,7 @@ async function limit(ctx: Context): Promise<void> {
     let nowDependent = 0;
     let identical = 0;
     const statuses = new Map<string, number>();
-    const cases = [ctx.samples.lookups[0], ctx.samples.lookups[1], [...ctx.samples.lookups[2].slice(0, 5), ctx.samples.lookups[2][0], ...ctx.samples.unregistered]];
+    const cases = equalityCases(ctx.samples);
     for (const ids of cases) {
       const body = lookupBody(ids);
       const [a, b] = [await postOk(service.url, body, token), await postOk(limitServer.url, body, token)];
@@ -212,19 +219,32 @@ async function limit(ctx: Context): Promise<void> {
   }
 }
 
+/** The service without DataLoader: its answers must equal the batched service's, then it is measured alone. */
 async function naive(ctx: Context): Promise<void> {
+  const batched = await startService(ctx.db.path);
   const service = await startService(ctx.db.path, { KRR_LOADER_MODE: 'naive' });
   try {
     const token = service.token!;
-    await postOk(service.url, lookupBody(ctx.samples.lookups[0]), token);
+    const cases = equalityCases(ctx.samples);
+    let nowDependent = 0;
+    let identical = 0;
+    for (const ids of cases) {
+      const body = lookupBody(ids);
+      const [a, b] = [await postOk(batched.url, body, batched.token!), await postOk(service.url, body, token)];
+      nowDependent += assertSameAnswer('service', a.json, 'naive', b.json).nowDependent;
+      if (a.text === b.text) identical++;
+    }
+    ctx.findings.naiveEquality = `${identical} of ${cases.length} byte for byte${nowDependent ? `; ${nowDependent} now-dependent fields differed` : ''}`;
+    await stop(batched);
     ctx.findings.naiveStatementsBySize = await statementsBySize(service, token, ctx.samples);
     const duration = Math.min(ctx.options.duration, 10);
     const { result, perRequest } = await statementsPerRequest(service.base, () =>
       lookupLoad(service, token, ctx.samples, ctx.options.connections, duration, false),
     );
-    ctx.rows.push(row('W1 naive (KRR_LOADER_MODE=naive)', result, IDS_PER_BODY, perRequest, `${duration} s`));
+    ctx.rows.push(row('W1 naive (KRR_LOADER_MODE=naive: no DataLoader, one query per person and field)', result, IDS_PER_BODY, perRequest, `${duration} s; answers checked equal to the service`));
     ctx.findings.naiveP50 = result.p50;
   } finally {
+    await stop(batched);
     await stop(service);
   }
 }
@@ -392,6 +412,7 @@ function report(ctx: Context, baseline: PreparedDatabase | null, load: { start: 
     `| seeding | ${seeding ? `${seeding.seconds.toFixed(1)} s for ${options.count.toLocaleString('en-US')}` : 'reused'} | 5.5 M under 180 s | ${verdict(seeding && options.count >= 5_500_000 ? seeding.seconds < 180 : null)} |`,
     '',
     `Limit check: ${f.equality ?? 'not run'}.`,
+    `Naive check (the same lookups, the batched service against KRR_LOADER_MODE=naive): ${f.naiveEquality ?? 'not run'}.`,
     `Statements are counted by the service (\`krr_sql_statements_per_request\` on /metrics: every statement SQLite runs for a request, the audit insert included); with several workers /metrics shows one worker's.`,
   );
   return lines.join('\n') + '\n';
