@@ -193,6 +193,13 @@ async function w1(ctx: Context, label = 'W1 persons x1000 (service)', db = ctx.d
   }
 }
 
+/** Lookups whose answers are compared between servers: 2 x 1000 ids, and 8 ids with a duplicate and 2 unregistered. */
+const equalityCases = (samples: Samples): string[][] => [
+  samples.lookups[0],
+  samples.lookups[1],
+  [...samples.lookups[2].slice(0, 5), samples.lookups[2][0], ...samples.unregistered],
+];
+
 /** The minimal handler: its answers must equal the service's, then it is measured alone. */
 async function limit(ctx: Context): Promise<void> {
   const service = await startService(ctx.db.path);
@@ -202,7 +209,7 @@ async function limit(ctx: Context): Promise<void> {
     let nowDependent = 0;
     let identical = 0;
     const statuses = new Map<string, number>();
-    const cases = [ctx.samples.lookups[0], ctx.samples.lookups[1], [...ctx.samples.lookups[2].slice(0, 5), ctx.samples.lookups[2][0], ...ctx.samples.unregistered]];
+    const cases = equalityCases(ctx.samples);
     for (const ids of cases) {
       const body = lookupBody(ids);
       const [a, b] = [await postOk(service.url, body, token), await postOk(limitServer.url, body, token)];
@@ -226,19 +233,32 @@ async function limit(ctx: Context): Promise<void> {
   }
 }
 
+/** The service without DataLoader: its answers must equal the batched service's, then it is measured alone. */
 async function naive(ctx: Context): Promise<void> {
+  const batched = await startService(ctx.db.path);
   const service = await startService(ctx.db.path, { KRR_LOADER_MODE: 'naive' });
   try {
     const token = service.token!;
-    await postOk(service.url, lookupBody(ctx.samples.lookups[0]), token);
+    const cases = equalityCases(ctx.samples);
+    let nowDependent = 0;
+    let identical = 0;
+    for (const ids of cases) {
+      const body = lookupBody(ids);
+      const [a, b] = [await postOk(batched.url, body, batched.token!), await postOk(service.url, body, token)];
+      nowDependent += assertSameAnswer('service', a.json, 'naive', b.json).nowDependent;
+      if (a.text === b.text) identical++;
+    }
+    ctx.findings.naiveEquality = `${identical} of ${cases.length} byte for byte${nowDependent ? `; ${nowDependent} now-dependent fields differed` : ''}`;
+    await stop(batched);
     ctx.findings.naiveStatementsBySize = await statementsBySize(service, token, ctx.samples);
     const duration = Math.min(ctx.options.duration, 10);
     const { result, perRequest } = await statementsPerRequest(service.base, () =>
       lookupLoad(service, token, ctx.samples, ctx.options.connections, duration, false),
     );
-    ctx.rows.push(row('W1 naive (KRR_LOADER_MODE=naive)', result, IDS_PER_BODY, perRequest, `${duration} s`));
+    ctx.rows.push(row('W1 naive (KRR_LOADER_MODE=naive: no DataLoader, one query per person and field)', result, IDS_PER_BODY, perRequest, `${duration} s; answers checked equal to the service`));
     ctx.findings.naiveP50 = result.p50;
   } finally {
+    await stop(batched);
     await stop(service);
   }
 }
@@ -342,24 +362,101 @@ async function w4(ctx: Context): Promise<void> {
   }
 }
 
-/** W1 for `--soak` seconds, RSS sampled every second. */
+/** Least-squares slope of `ys` over `xs`. */
+function slope(xs: readonly number[], ys: readonly number[]): number {
+  const n = xs.length;
+  if (n < 2) return NaN;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) {
+    num += (xs[i] - mx) * (ys[i] - my);
+    den += (xs[i] - mx) ** 2;
+  }
+  return den > 0 ? num / den : NaN;
+}
+
+/** The V8 heap as the service's own /metrics tells it (prom-client's default metrics), MB. */
+async function heapMb(base: string): Promise<{ used: number; total: number; external: number } | null> {
+  try {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const value = (name: string) => Number(new RegExp(`^krr_${name} ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
+    return { used: value('nodejs_heap_size_used_bytes'), total: value('nodejs_heap_size_total_bytes'), external: value('nodejs_external_memory_bytes') };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * W1 for `--soak` seconds. RSS of the service's process tree sampled every second, the V8
+ * heap (from /metrics) every 5 s. Whether memory grows is answered by the average per
+ * minute and by the least-squares slope over the second half of the soak (MB/min): the
+ * first half holds the warm-up (JIT, heap sizing, SQLite page cache filling).
+ */
 async function soak(ctx: Context): Promise<void> {
   const service = await startService(ctx.db.path);
   try {
     const token = service.token!;
     const connections = Math.max(ctx.options.connections, 4);
-    const result = await lookupLoad(service, token, ctx.samples, connections, ctx.options.soak, false);
-    const s = result.rssSamples;
-    const avg = (from: number, to: number) => {
-      const part = s.slice(Math.floor(from * s.length), Math.max(Math.floor(to * s.length), Math.floor(from * s.length) + 1));
-      return part.reduce((a, b) => a + b, 0) / part.length;
+    const bodies = ctx.samples.lookups.map(lookupBody);
+    const headers = { authorization: `Bearer ${token}` };
+    const next = rotate(bodies);
+    const heap: { t: number; used: number; total: number; external: number }[] = [];
+    const started = performance.now();
+    const poll = setInterval(() => {
+      const t = (performance.now() - started) / 60_000;
+      void heapMb(service.base).then((h) => h && heap.push({ t, ...h }));
+    }, 5000);
+    const result = await runLoad({
+      url: service.url,
+      connections,
+      pid: service.pid,
+      next: () => ({ body: next(), headers }),
+      durationSeconds: ctx.options.soak,
+      rssEveryMs: 1000,
+    }).finally(() => clearInterval(poll));
+    const rss = result.rssSamples;
+    const minutes = rss.map((_, i) => i / 60);
+    /** Average per whole minute; a last minute sampled for under 20 s (every `everySeconds`) is dropped. */
+    const perMinute = (values: readonly number[], times: readonly number[], everySeconds: number) => {
+      const sums = new Map<number, { sum: number; n: number }>();
+      values.forEach((v, i) => {
+        const m = Math.floor(times[i]);
+        const b = sums.get(m) ?? { sum: 0, n: 0 };
+        b.sum += v;
+        b.n++;
+        sums.set(m, b);
+      });
+      return [...sums.values()].filter((b) => b.n * everySeconds >= 20).map((b) => b.sum / b.n);
     };
-    const early = avg(0.2, 0.4);
-    const late = avg(0.8, 1);
-    ctx.rows.push(row(`W1 soak ${ctx.options.soak} s (${connections} connections)`, result, IDS_PER_BODY, null, `RSS ${s[0].toFixed(0)} MB at start, avg ${early.toFixed(0)} MB at 20-40 %, ${late.toFixed(0)} MB at 80-100 %`));
+    const half = (xs: readonly number[], ys: readonly number[]) => {
+      const from = xs.findIndex((x) => x >= ctx.options.soak / 120);
+      return from < 0 ? NaN : slope(xs.slice(from), ys.slice(from));
+    };
+    const rssSlope = half(minutes, rss);
+    const heapTimes = heap.map((h) => h.t);
+    const heapSlope = half(heapTimes, heap.map((h) => h.total));
+    const list = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(', ');
+    ctx.rows.push(
+      row(
+        `W1 soak ${ctx.options.soak} s (${connections} connections)`,
+        result,
+        IDS_PER_BODY,
+        null,
+        `RSS ${rss[0].toFixed(0)} MB at start, ${fmt(rssSlope, 2)} MB/min over the second half (least squares)`,
+      ),
+    );
     ctx.findings.soakPeak = result.peakRssMb;
-    ctx.findings.soakGrowth = late - early;
+    ctx.findings.soakSlope = rssSlope;
     ctx.findings.soakSeconds = ctx.options.soak;
+    ctx.findings.soakDetail =
+      [
+        `Soak, average per minute: RSS (MB) ${list(perMinute(rss, minutes, 1))}`,
+        `V8 heap used (MB) ${list(perMinute(heap.map((h) => h.used), heapTimes, 5))}`,
+        `V8 heap total (MB) ${list(perMinute(heap.map((h) => h.total), heapTimes, 5))}`,
+        `external (MB) ${list(perMinute(heap.map((h) => h.external), heapTimes, 5))}`,
+      ].join('; ') + `. Second half, least-squares slope: RSS ${fmt(rssSlope, 2)} MB/min, V8 heap total ${fmt(heapSlope, 2)} MB/min.`;
   } finally {
     await stop(service);
   }
@@ -382,7 +479,8 @@ function ratioRows(ctx: Context, baseline: PreparedDatabase | null): RatioRow[] 
   const constant = bySize ? bySize.every((n) => n === bySize[0]) : null;
   const workersRatio = ratio(f.workers2, f.workers1);
   const p99Ratio = ratio(f.w1P99, f.baseP99);
-  const soakOk = typeof f.soakPeak === 'number' ? f.soakPeak < 512 && (f.soakGrowth as number) < 0.05 * f.soakPeak : null;
+  // Not growing: the second half's trend adds less than 1 MB a minute (5 MB over the five minutes of the target).
+  const soakOk = typeof f.soakPeak === 'number' ? f.soakPeak < 512 && (f.soakSlope as number) < 1 : null;
   const seeding = db.seeded;
   return [
     ['W1 p50, service / limit', serviceVsLimit === null ? '' : `${fmt(serviceVsLimit, 2)}x`, 'at most 1.5x', verdict(serviceVsLimit === null ? null : serviceVsLimit <= 1.5)],
@@ -401,9 +499,9 @@ function ratioRows(ctx: Context, baseline: PreparedDatabase | null): RatioRow[] 
       verdict(p99Ratio === null ? null : p99Ratio <= 1.5),
     ],
     [
-      'W1 soak: peak RSS, growth late vs early',
-      typeof f.soakPeak === 'number' ? `${fmt(f.soakPeak, 0)} MB, ${fmt(f.soakGrowth as number, 0)} MB over ${f.soakSeconds} s` : '',
-      'under 512 MB, not growing (5 min)',
+      'W1 soak: peak RSS, RSS slope over the second half',
+      typeof f.soakPeak === 'number' ? `${fmt(f.soakPeak, 0)} MB, ${fmt(f.soakSlope as number, 2)} MB/min (${f.soakSeconds} s soak)` : '',
+      'under 512 MB, not growing (5 min; slope under 1 MB/min)',
       verdict(soakOk),
     ],
     ['seeding', seeding ? `${seeding.seconds.toFixed(1)} s for ${options.count.toLocaleString('en-US')}` : 'reused', '5.5 M under 180 s', verdict(seeding && options.count >= 5_500_000 ? seeding.seconds < 180 : null)],
@@ -413,7 +511,11 @@ function ratioRows(ctx: Context, baseline: PreparedDatabase | null): RatioRow[] 
 /** The checks behind the rows of one store's run. */
 function checkLines(ctx: Context): string[] {
   const f = ctx.findings;
-  return [`Limit check: ${f.equality ?? 'not run'}.`];
+  return [
+    ...(f.soakDetail ? [`${f.soakDetail}`] : []),
+    `Limit check: ${f.equality ?? 'not run'}.`,
+    `Naive check (the same lookups, the batched service against KRR_LOADER_MODE=naive): ${f.naiveEquality ?? 'not run'}.`,
+  ];
 }
 
 /** One store's run: its context, its baseline (W1 at --baseline-count), and the report's lines about its store and database. */

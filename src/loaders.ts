@@ -6,6 +6,11 @@ import type { ChangeFeedPage, ContactPointWithDuplicate, PersonReads } from './s
 const MAX_BATCH = 1000;
 
 export interface Loaders {
+  /**
+   * `naive` (benchmark only): no batching, no cache, and nothing loaded up front (see
+   * `loadPeople`): every Person field that needs a table reads it with its own statement.
+   */
+  readonly mode: 'batched' | 'naive';
   person: DataLoader<string, PersonRow | null>;
   contactPoints: DataLoader<string, ContactPointWithDuplicate[]>;
   digitalPost: DataLoader<string, DigitalPostRow | null>;
@@ -24,7 +29,7 @@ export interface Loaders {
 export interface LoaderOptions {
   /** Told the size of every batch (for metrics). */
   observeBatch?: (loader: keyof Loaders, size: number) => void;
-  /** `naive` (benchmark only): every load is its own SQL statement, nothing is remembered. */
+  /** `naive` (benchmark only): every load is its own SQL statement, nothing is remembered, nothing is loaded up front. */
   mode?: 'batched' | 'naive';
 }
 
@@ -38,6 +43,7 @@ export function createLoaders(people: PersonReads, { observeBatch, mode = 'batch
     }, options);
   const person = loader('person', (ids) => people.people(ids));
   return {
+    mode,
     person,
     contactPoints: loader('contactPoints', (ids) => people.contactPoints(ids)),
     digitalPost: loader('digitalPost', (ids) => people.digitalPost(ids)),

@@ -167,3 +167,62 @@ describe('batching', () => {
     expect(forThousand).toBe(4);
   });
 });
+
+describe('naive loader mode (KRR_LOADER_MODE=naive, the benchmark comparison)', () => {
+  let naive: TestRegister;
+  // One instant for both registers' data, so that their answers can be compared whole.
+  const now = new Date();
+  const people = () => {
+    const monthsAgo = (m: number) => MONTHS_AGO(m, now);
+    return [
+      aPerson(active, { email: aChannel('ola@example.com', monthsAgo(1)), mobile: aChannel('+4791234567', monthsAgo(2)) }),
+      aPerson(reserved, { reserved: true, reservedAt: monthsAgo(5), reservationUpdatedAt: monthsAgo(5) }),
+      aPerson(deleted, { status: 'DELETED' }),
+      aPerson(staleEmail, { email: aChannel('old@example.com', monthsAgo(30)), mobile: null }),
+      aPerson(noChannels, { email: null, mobile: null, digitalPost: null }),
+      aPerson(sharer1, { email: aChannel('Family@Example.com'), mobile: null }),
+      aPerson(sharer2, { email: aChannel('family@example.com'), mobile: null }),
+    ];
+  };
+
+  beforeAll(async () => {
+    naive = await createTestRegister({ KRR_LOADER_MODE: 'naive' });
+    await naive.put(...people());
+  });
+  afterAll(() => naive.close());
+
+  const asked = [active, deleted, unregistered, active, reserved, staleEmail, noChannels, sharer1, sharer2];
+
+  it('answers exactly as the batched service does', async () => {
+    const batched = await createTestRegister();
+    try {
+      await batched.put(...people());
+      const [a, b] = await Promise.all([
+        batched.execute(LookUpPeopleDocument, { ids: asked }, await batched.agencyToken()),
+        naive.execute(LookUpPeopleDocument, { ids: asked }, await naive.agencyToken()),
+      ]);
+      expect(a.errors).toBeUndefined();
+      expect(b).toEqual(a);
+    } finally {
+      await batched.close();
+    }
+  });
+
+  it('runs one statement per person for the row, then one per active person and field that reads a table', async () => {
+    const before = naive.store.statements.count;
+    const { errors } = await naive.execute(LookUpPeopleDocument, { ids: asked }, await naive.agencyToken());
+    expect(errors).toBeUndefined();
+    const activeAsked = asked.filter((id) => id !== deleted && id !== unregistered).length;
+    // notificationStatus and contactInfo read contact_point, digitalMailbox and certificate
+    // digital_post, each on its own; plus the lookup audit insert.
+    expect(naive.store.statements.count - before).toBe(asked.length + 4 * activeAsked + 1);
+  });
+
+  it('reads no table the viewer may not see', async () => {
+    const before = naive.store.statements.count;
+    const { data } = await naive.execute(LookUpPeopleDocument, { ids: [active] }, await naive.agencyToken([Scope.DIGITAL_POST]));
+    expect(data?.persons[0].digitalMailbox).not.toBeNull();
+    // The person row and the two digital_post reads; the contact fields are refused unread.
+    expect(naive.store.statements.count - before).toBe(1 + 2 + 1);
+  });
+});
