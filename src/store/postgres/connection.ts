@@ -14,7 +14,7 @@ import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
 import * as pgTables from '../../../db/schema.pg';
 import { projectRoot } from '../../paths';
-import { onConnectionLoss } from './executor';
+import { withSessionLock } from './executor';
 
 export type PgDb = NodePgDatabase<typeof pgTables>;
 /** The transaction handle `PgDb.transaction` passes to its callback. */
@@ -107,31 +107,9 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
  * migrations in one transaction and records them in `drizzle.__drizzle_migrations`.
  */
 async function applyMigrations(pool: pg.Pool, lockTimeoutMs: number): Promise<void> {
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  const stopListening = onConnectionLoss(client, (error) => (broken ??= error));
-  try {
-    const deadline = Date.now() + lockTimeoutMs;
-    for (;;) {
-      const { rows } = await client.query<{ locked: boolean }>(`select pg_try_advisory_lock(${MIGRATION_LOCK}) as locked`);
-      if (rows[0].locked) break;
-      if (Date.now() > deadline) throw new Error(`another process has held the migration lock for over ${lockTimeoutMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    try {
-      await migrate(drizzle(client, { schema: pgTables }), { migrationsFolder: pgMigrationsFolder });
-    } finally {
-      await client.query(`select pg_advisory_unlock(${MIGRATION_LOCK})`);
-    }
-  } catch (error) {
-    broken = error instanceof Error ? error : new Error(String(error));
-    throw error;
-  } finally {
-    // After a failure the connection is closed rather than reused: that also drops the
-    // session lock if the unlock itself could not run.
-    stopListening();
-    client.release(broken);
-  }
+  await withSessionLock(pool, MIGRATION_LOCK, lockTimeoutMs, 'another process has held the migration lock', (client) =>
+    migrate(drizzle(client, { schema: pgTables }), { migrationsFolder: pgMigrationsFolder }),
+  );
 }
 
 /**

@@ -70,6 +70,40 @@ export function onConnectionLoss(client: pg.PoolClient, lost: (error: Error) => 
 }
 
 /**
+ * Runs `body` on a client of its own while it holds the session advisory lock `lockKey` (an
+ * SQL expression giving a bigint): the migrations and the seed, which several processes
+ * starting together must not run twice. The lock is polled (`pg_try_advisory_lock`), so
+ * `lock_timeout` does not cut a long wait short; past `timeoutMs` it throws `busy`. After a
+ * failure the connection is closed rather than reused, which also drops the lock if the
+ * unlock itself could not run.
+ */
+export async function withSessionLock<T>(pool: pg.Pool, lockKey: string, timeoutMs: number, busy: string, body: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  const stopListening = onConnectionLoss(client, (error) => (broken ??= error));
+  try {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const { rows } = await client.query<{ locked: boolean }>(`select pg_try_advisory_lock(${lockKey}) as locked`);
+      if (rows[0].locked) break;
+      if (Date.now() > deadline) throw new Error(`${busy} for over ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    try {
+      return await body(client);
+    } finally {
+      await client.query(`select pg_advisory_unlock(${lockKey})`);
+    }
+  } catch (error) {
+    broken = error instanceof Error ? error : new Error(String(error));
+    throw error;
+  } finally {
+    stopListening();
+    client.release(broken);
+  }
+}
+
+/**
  * Runs `body` in one transaction on a client of its own. Commits when it resolves, rolls
  * back when it throws. A client whose connection was lost (or whose rollback failed) is
  * destroyed rather than returned to the pool.

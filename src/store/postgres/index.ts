@@ -22,7 +22,7 @@ import type { PersonRecord, ReadRouting, RegisterStore, RequestStore, SeedOption
 import { StatementCounter } from '../types';
 import { PgCitizenWrites } from './citizen-writes';
 import { openPgStore, type PgStoreOptions } from './connection';
-import { CountingClient, drizzleOn, inTransaction, inTransactionOn, lockBulk, lockPeople, onConnectionLoss, type Drizzle } from './executor';
+import { CountingClient, drizzleOn, inTransaction, inTransactionOn, lockBulk, lockPeople, withSessionLock, type Drizzle } from './executor';
 import { GroupCommitLookups, PgLookupLog } from './lookup-log';
 import { insertNewPeopleIn, replacePeopleIn } from './person-bulk';
 import { PgPersonReads } from './person-reads';
@@ -137,8 +137,7 @@ class PostgresRegisterStore implements RegisterStore {
 
   /**
    * Exactly one of several processes starting together seeds: each takes the seed lock
-   * (a session advisory lock, polled so that lock_timeout does not cut the wait short),
-   * and counts again once it has it. The one that finds the register empty writes the
+   * (`withSessionLock`) and counts again once it has it. The one that finds the register empty writes the
    * population in transactions of `seedBatchSize` people; each batch holds the exclusive
    * bulk lock (no person write interleaves) and takes one range of change numbers, so the
    * numbers are 1..count in generation order on an empty register.
@@ -146,39 +145,12 @@ class PostgresRegisterStore implements RegisterStore {
   async seedIfEmpty(options: SeedOptions, onProgress?: (done: number, total: number) => void): Promise<number> {
     // No count before the lock: a register another process is seeding is not empty, yet
     // not whole either; waiting for the lock waits for the whole seed.
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    const stopListening = onConnectionLoss(client, (error) => (broken ??= error));
-    try {
-      await this.takeSeedLock(client);
-      try {
-        const q = new CountingClient(client, [this.statements]);
-        const { rows } = await q.query<{ n: number }>('select count(*)::int as n from person');
-        if (rows[0].n > 0) return 0;
-        return await this.seed(client, options, onProgress);
-      } finally {
-        await client.query(`select pg_advisory_unlock(${SEED_LOCK})`);
-      }
-    } catch (error) {
-      // The connection is closed rather than reused: that also drops the session lock if
-      // the unlock itself could not run.
-      broken = error instanceof Error ? error : new Error(String(error));
-      throw error;
-    } finally {
-      stopListening();
-      client.release(broken);
-    }
-  }
-
-  private async takeSeedLock(client: pg.PoolClient): Promise<void> {
-    const timeoutMs = this.options.seedLockTimeoutMs ?? 30 * 60_000;
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const { rows } = await client.query<{ locked: boolean }>(`select pg_try_advisory_lock(${SEED_LOCK}) as locked`);
-      if (rows[0].locked) return;
-      if (Date.now() > deadline) throw new Error(`another process has been seeding for over ${timeoutMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    return withSessionLock(this.pool, SEED_LOCK, this.options.seedLockTimeoutMs ?? 30 * 60_000, 'another process has been seeding', async (client) => {
+      const q = new CountingClient(client, [this.statements]);
+      const { rows } = await q.query<{ n: number }>('select count(*)::int as n from person');
+      if (rows[0].n > 0) return 0;
+      return this.seed(client, options, onProgress);
+    });
   }
 
   private async seed(client: pg.PoolClient, options: SeedOptions, onProgress?: (done: number, total: number) => void): Promise<number> {
