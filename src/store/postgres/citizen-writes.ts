@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { contactPoint, person, verificationCode } from '../../../db/schema.pg';
 import type { Channel } from '../../notify/notifier';
 import type { ChannelChange, CitizenWrites, PendingCode, StatementCounter } from '../types';
+import { channelRow, pendingCodeRow } from '../citizen-rows';
 import { recordChange } from './connection';
 import { CountingClient, drizzleOn, inTransaction, lockPerson, type Drizzle, type Tx } from './executor';
 
@@ -61,19 +62,12 @@ export class PgCitizenWrites implements CitizenWrites {
           .from(contactPoint)
           .where(and(eq(contactPoint.personId, id), eq(contactPoint.channel, change.channel)));
         const sameAddress = current?.addressKey === change.addressKey;
-        const values = {
-          personId: id,
-          channel: change.channel,
-          address: change.address,
-          addressKey: change.addressKey,
-          updatedAt: now,
-          ...(sameAddress ? {} : { lastVerifiedAt: null, lastValidatedAt: null }),
-        };
+        const values = channelRow(id, change, now, sameAddress);
         await db
           .insert(contactPoint)
           .values(values)
           .onConflictDoUpdate({ target: [contactPoint.personId, contactPoint.channel], set: values });
-        const code = { personId: id, channel: change.channel, address: change.address, codeHash: change.codeHash, createdAt: now, expiresAt, failedAttempts: 0 };
+        const code = pendingCodeRow(id, change.channel, change.address, change.codeHash, now, expiresAt);
         await db
           .insert(verificationCode)
           .values(code)
@@ -101,7 +95,7 @@ export class PgCitizenWrites implements CitizenWrites {
         .from(contactPoint)
         .where(and(eq(contactPoint.personId, id), eq(contactPoint.channel, channel)));
       if (!current) return null;
-      const code = { personId: id, channel, address: current.address, codeHash, createdAt: now, expiresAt, failedAttempts: 0 };
+      const code = pendingCodeRow(id, channel, current.address, codeHash, now, expiresAt);
       await db
         .insert(verificationCode)
         .values(code)

@@ -2,6 +2,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { contactPoint, person, verificationCode } from '../../../db/schema';
 import type { Channel } from '../../notify/notifier';
 import type { ChannelChange, CitizenWrites, PendingCode } from '../types';
+import { channelRow, pendingCodeRow } from '../citizen-rows';
 import type { Db } from './database';
 import { recordChange } from './person-writer';
 
@@ -56,19 +57,12 @@ export class CitizenStore implements CitizenWrites {
           .where(and(eq(contactPoint.personId, id), eq(contactPoint.channel, change.channel)))
           .get();
         const sameAddress = current?.addressKey === change.addressKey;
-        const values = {
-          personId: id,
-          channel: change.channel,
-          address: change.address,
-          addressKey: change.addressKey,
-          updatedAt: now,
-          ...(sameAddress ? {} : { lastVerifiedAt: null, lastValidatedAt: null }),
-        };
+        const values = channelRow(id, change, now, sameAddress);
         tx.insert(contactPoint)
           .values(values)
           .onConflictDoUpdate({ target: [contactPoint.personId, contactPoint.channel], set: values })
           .run();
-        const code = { personId: id, channel: change.channel, address: change.address, codeHash: change.codeHash, createdAt: now, expiresAt, failedAttempts: 0 };
+        const code = pendingCodeRow(id, change.channel, change.address, change.codeHash, now, expiresAt);
         tx.insert(verificationCode)
           .values(code)
           .onConflictDoUpdate({ target: [verificationCode.personId, verificationCode.channel], set: code })
@@ -97,7 +91,7 @@ export class CitizenStore implements CitizenWrites {
         .where(and(eq(contactPoint.personId, id), eq(contactPoint.channel, channel)))
         .get();
       if (!current) return null;
-      const code = { personId: id, channel, address: current.address, codeHash, createdAt: now, expiresAt, failedAttempts: 0 };
+      const code = pendingCodeRow(id, channel, current.address, codeHash, now, expiresAt);
       tx.insert(verificationCode)
         .values(code)
         .onConflictDoUpdate({ target: [verificationCode.personId, verificationCode.channel], set: code })
