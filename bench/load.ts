@@ -1,6 +1,6 @@
 /** Load over loopback HTTP (autocannon), the service's statement counter, and one-off requests. */
 import autocannon from 'autocannon';
-import { sampleRss, treeCpuMs, treeHwmMb } from './processes';
+import { sampleRss, treeCpuMs } from './processes';
 
 export interface LoadResult {
   requests: number;
@@ -10,7 +10,6 @@ export interface LoadResult {
   /** Non-2xx answers, socket errors and timeouts. */
   failures: number;
   peakRssMb: number;
-  hwmMb: number;
   rssSamples: number[];
   /** CPU time per request (ms) of the measured process tree, and of the database server when it is a local process (`measureDatabaseCpu`). */
   cpuMsPerRequest: { service: number; database: number | null };
@@ -68,7 +67,6 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     p99: result.latency.p99,
     failures: result.non2xx + result.errors + result.timeouts,
     peakRssMb: Math.max(...samples),
-    hwmMb: treeHwmMb(spec.pid),
     rssSamples: samples,
     cpuMsPerRequest,
   };

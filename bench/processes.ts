@@ -28,6 +28,22 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
+let signalsHandled = false;
+/**
+ * Ctrl-C or SIGTERM ends the run through `process.exit`, so every 'exit' handler runs on the
+ * way out (the child processes' below, the throwaway PostgreSQL cluster's in stores.ts).
+ */
+export function exitOnSignals(): void {
+  if (signalsHandled) return;
+  signalsHandled = true;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      process.stderr.write(`\n${signal}: stopping\n`);
+      process.exit(130);
+    });
+  }
+}
+
 let cleanupInstalled = false;
 function installCleanup(): void {
   if (cleanupInstalled) return;
@@ -35,12 +51,7 @@ function installCleanup(): void {
   process.on('exit', () => {
     for (const r of running) killGroup(r.pid, 'SIGKILL');
   });
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      process.stderr.write(`\n${signal}: stopping child processes\n`);
-      process.exit(130);
-    });
-  }
+  exitOnSignals();
 }
 
 /**
@@ -118,9 +129,10 @@ export function processTree(pid: number): number[] {
   return out;
 }
 
-function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+/** Resident memory of one process (VmRSS), kB. */
+function rssKb(pid: number): number {
   try {
-    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return match ? Number(match[1]) : 0;
   } catch {
     return 0;
@@ -129,12 +141,7 @@ function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 
 /** Resident memory of the whole tree, MB. */
 export function treeRssMb(pid: number): number {
-  return processTree(pid).reduce((sum, p) => sum + statusKb(p, 'VmRSS'), 0) / 1024;
-}
-
-/** Peak resident memory since start (VmHWM), summed over the tree, MB. */
-export function treeHwmMb(pid: number): number {
-  return processTree(pid).reduce((sum, p) => sum + statusKb(p, 'VmHWM'), 0) / 1024;
+  return processTree(pid).reduce((sum, p) => sum + rssKb(p), 0) / 1024;
 }
 
 /** Samples the tree's RSS every `everyMs` until stopped; returns the samples (MB). */

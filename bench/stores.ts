@@ -16,19 +16,18 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { DEFAULT_SEED, progressPrinter } from '../db/seed/seed';
+import { isPostgresUrl } from '../src/config';
 import { projectRoot } from '../src/paths';
 import { openPostgresRegisterStore, redactedUrl } from '../src/store/postgres';
 import { databaseSize, pickSamples, prepareDatabase, sampleIds, type PreparedDatabase, type Samples } from './data';
 import { storeLookupStatements } from './pg-statements';
-import { parentPid } from './processes';
+import { exitOnSignals, parentPid } from './processes';
 
 export type BenchStoreKind = 'sqlite' | 'postgres';
 export const STORE_CHOICES = ['sqlite', 'postgres', 'both'] as const;
 export type StoreChoice = (typeof STORE_CHOICES)[number];
 
 export const storesOf = (choice: StoreChoice): BenchStoreKind[] => (choice === 'both' ? ['sqlite', 'postgres'] : [choice]);
-
-const isPostgresUrl = (location: string) => /^postgres(ql)?:\/\//.test(location);
 
 /** What a process of the service (or a limit server) is told about its database: a SQLite file or a PostgreSQL URL. */
 export function storeEnv(location: string): Record<string, string> {
@@ -151,13 +150,7 @@ async function startThrowawayCluster(): Promise<{ url: string; dir: string; stop
     spawnSync('bash', [PG_CLUSTER, 'stop', dir, '--remove'], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 90_000 });
   };
   process.on('exit', stopNow);
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    // The exit handlers (this one, and the child processes' in processes.ts) run on the way out.
-    process.once(signal, () => {
-      process.stderr.write(`\n${signal}: stopping\n`);
-      process.exit(130);
-    });
-  }
+  exitOnSignals();
   const out = await pgCluster(['start', dir]);
   const line = out.trim().split('\n').pop() ?? '';
   const url = /^KRR_DATABASE_URL=(postgres:\/\/\S+)$/.exec(line)?.[1];

@@ -143,6 +143,9 @@ function jwksUri(value: string, name: string, production: boolean, problems: str
   return file;
 }
 
+/** A `postgres://` or `postgresql://` URL (KRR_DATABASE_URL, KRR_DATABASE_READ_URL). */
+export const isPostgresUrl = (value: string): boolean => /^postgres(ql)?:\/\//.test(value);
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -210,9 +213,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     loaderMode: env.KRR_LOADER_MODE === 'naive' ? 'naive' : 'batched',
     executor: env.KRR_EXECUTOR === 'graphql-js' ? 'graphql-js' : 'jit',
   };
-  if (config.databaseUrl && !/^postgres(ql)?:\/\//.test(config.databaseUrl)) problems.push('KRR_DATABASE_URL must be a postgres:// or postgresql:// URL');
+  if (config.databaseUrl && !isPostgresUrl(config.databaseUrl)) problems.push('KRR_DATABASE_URL must be a postgres:// or postgresql:// URL');
   if (config.databaseReadUrl && !config.databaseUrl) problems.push('KRR_DATABASE_READ_URL needs KRR_DATABASE_URL: a read replica serves a PostgreSQL primary');
-  if (config.databaseReadUrl && !/^postgres(ql)?:\/\//.test(config.databaseReadUrl)) problems.push('KRR_DATABASE_READ_URL must be a postgres:// or postgresql:// URL');
+  if (config.databaseReadUrl && !isPostgresUrl(config.databaseReadUrl)) problems.push('KRR_DATABASE_READ_URL must be a postgres:// or postgresql:// URL');
   if (env.KRR_EXECUTOR && !['jit', 'graphql-js'].includes(env.KRR_EXECUTOR)) problems.push(`KRR_EXECUTOR must be jit or graphql-js, got "${env.KRR_EXECUTOR}"`);
   if (env.KRR_LOADER_MODE && !['naive', 'batched'].includes(env.KRR_LOADER_MODE)) problems.push(`KRR_LOADER_MODE must be batched or naive, got "${env.KRR_LOADER_MODE}"`);
   if (!LOG_LEVELS.includes(config.logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${config.logLevel}"`);

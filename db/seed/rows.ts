@@ -5,7 +5,7 @@
  * cheaply.
  */
 import type Database from 'better-sqlite3';
-import { emailKey } from '../../src/domain/contact-address';
+import { addressKey } from '../../src/domain/contact-address';
 import type { ChannelRecord, PersonRecord } from '../../src/store/types';
 
 type Millis = number | null;
@@ -46,8 +46,8 @@ export function toTuple(r: PersonRecord): PersonTuple {
     r.language,
     ms(r.languageUpdatedAt),
     r.updatedAt.getTime(),
-    channelTuple(r.email, emailKey),
-    channelTuple(r.mobile, (address) => address),
+    channelTuple(r.email, (address) => addressKey('EMAIL', address)),
+    channelTuple(r.mobile, (address) => addressKey('MOBILE', address)),
     post && [post.mailboxAddress, post.providerOrgNumber, post.certificate],
   ];
 }

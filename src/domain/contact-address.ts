@@ -33,6 +33,14 @@ export function emailKey(address: string): string {
 }
 
 /**
+ * What "the same address" means on a channel (`address_key`, for the duplicate flag and
+ * "same address keeps its stamps"): emails case-insensitively, mobiles as stored (E.164).
+ */
+export function addressKey(channel: 'EMAIL' | 'MOBILE', address: string): string {
+  return channel === 'EMAIL' ? emailKey(address) : address;
+}
+
+/**
  * A Norwegian mobile number: 8 digits starting with 4 or 9, optionally prefixed `+47` or
  * `0047`; spaces, dashes and dots between digits are ignored. Returned in E.164 (`+4799999999`).
  */

@@ -4,7 +4,6 @@ import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible'
 import type { Viewer } from '../auth/viewer';
 import { ErrorCode } from '../errors';
 
-
 /** Who a request counts against: the agency's organisation, the citizen, or (anonymous) the client address. */
 export function rateLimitKey(viewer: Viewer, clientIp: string | undefined): { kind: 'agency' | 'citizen' | 'anonymous'; key: string } {
   if (viewer.kind === 'agency') return { kind: 'agency', key: `org:${viewer.orgNumber}` };

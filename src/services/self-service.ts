@@ -1,4 +1,4 @@
-import { emailKey, maskEmail, maskMobile, normaliseEmail, normaliseMobile } from '../domain/contact-address';
+import { addressKey, maskEmail, maskMobile, normaliseEmail, normaliseMobile } from '../domain/contact-address';
 import { maskIdentityNumber } from '../domain/identity-number';
 import type { LanguageCode } from '../domain/language';
 import { badUserInput, ErrorCode, refused } from '../errors';
@@ -49,12 +49,12 @@ export class SelfService {
     const problems: string[] = [];
     if (input.email != null) {
       const email = normaliseEmail(input.email);
-      if (email.ok) wanted.push({ channel: 'EMAIL', address: email.value, addressKey: emailKey(email.value) });
+      if (email.ok) wanted.push({ channel: 'EMAIL', address: email.value, addressKey: addressKey('EMAIL', email.value) });
       else problems.push(`email ${email.reason}`);
     }
     if (input.mobile != null) {
       const mobile = normaliseMobile(input.mobile);
-      if (mobile.ok) wanted.push({ channel: 'MOBILE', address: mobile.value, addressKey: mobile.value });
+      if (mobile.ok) wanted.push({ channel: 'MOBILE', address: mobile.value, addressKey: addressKey('MOBILE', mobile.value) });
       else problems.push(`mobile ${mobile.reason}`);
     }
     if (problems.length > 0) {

@@ -187,19 +187,23 @@ describe('change feed consistency', () => {
    * A second connection to the same database file, whose statement hook lets another
    * connection commit a change just before the page's second read runs.
    */
-  function feedWithWriteBetweenReads(write: () => void): { feed: ChangeFeedStore; fired: () => boolean; close(): void } {
+  function feedWithWriteBetweenReads(write: () => void): { feed: ChangeFeedStore; committedBetween: () => number | null; close(): void } {
     let selects = 0;
-    let armed = true;
+    let committed: number | null = null;
     const reader = new Database(register.config.dbPath, {
       verbose: (sql) => {
-        if (!armed || !/^\s*select/i.test(String(sql))) return;
+        if (committed !== null || !/^\s*select/i.test(String(sql))) return;
         if (++selects === 2) {
-          armed = false;
           write();
+          // What a third connection sees right after the write, still between the reads: the
+          // write must have committed by now, or the test would prove nothing.
+          const check = new Database(register.config.dbPath, { readonly: true });
+          committed = check.prepare('select max(change_number) from change_log').pluck().get() as number;
+          check.close();
         }
       },
     });
-    return { feed: new ChangeFeedStore(drizzle(reader, { schema: tables })), fired: () => !armed, close: () => reader.close() };
+    return { feed: new ChangeFeedStore(drizzle(reader, { schema: tables })), committedBetween: () => committed, close: () => reader.close() };
   }
 
   // SQLite's own snapshot mechanics (a statement hook on a second connection); the
@@ -209,7 +213,7 @@ describe('change feed consistency', () => {
     const between = feedWithWriteBetweenReads(() => void register.put(aPerson(late)));
     try {
       const page = between.feed.page(caughtUp, 1000);
-      expect(between.fired()).toBe(true);
+      expect(between.committedBetween()).toBe(caughtUp + 1);
       // Read in two snapshots this would say latest = caughtUp + 1 with nothing shown, and a
       // consumer keeping latestChangeNumber as its position would never see `late`.
       expect(page).toEqual({ rows: [], latestChangeNumber: caughtUp });
@@ -227,7 +231,7 @@ describe('change feed consistency', () => {
     const between = feedWithWriteBetweenReads(() => void register.put(aPerson(late2)));
     try {
       const page = between.feed.page(caughtUp - 2, 1000);
-      expect(between.fired()).toBe(true);
+      expect(between.committedBetween()).toBe(caughtUp + 1);
       expect(page.rows.map((r) => r.changeNumber)).toEqual([caughtUp - 1, caughtUp]);
       expect(page.latestChangeNumber).toBe(caughtUp);
     } finally {

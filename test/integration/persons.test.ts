@@ -7,11 +7,10 @@ let register: TestRegister;
 const ids = syntheticIds(1200);
 const [active, reserved, deleted, staleEmail, noChannels, sharer1, sharer2, unregistered] = ids;
 
-beforeAll(async () => {
-  register = await createTestRegister();
-  const now = new Date();
+/** The people the tests are about, their times counted back from `now`. */
+function fixture(now: Date) {
   const monthsAgo = (m: number) => MONTHS_AGO(m, now);
-  await register.put(
+  return [
     aPerson(active, { email: aChannel('ola@example.com', monthsAgo(1)), mobile: aChannel('+4791234567', monthsAgo(2)) }),
     aPerson(reserved, { reserved: true, reservedAt: monthsAgo(5), reservationUpdatedAt: monthsAgo(5) }),
     aPerson(deleted, { status: 'DELETED' }),
@@ -19,7 +18,12 @@ beforeAll(async () => {
     aPerson(noChannels, { email: null, mobile: null }),
     aPerson(sharer1, { email: aChannel('Family@Example.com'), mobile: null }),
     aPerson(sharer2, { email: aChannel('family@example.com'), mobile: null }),
-  );
+  ];
+}
+
+beforeAll(async () => {
+  register = await createTestRegister();
+  await register.put(...fixture(new Date()));
   // Fill the register so that a 1000-id lookup finds real rows.
   await register.put(...ids.slice(8, 1100).map((id) => aPerson(id)));
 });
@@ -172,18 +176,7 @@ describe('naive loader mode (KRR_LOADER_MODE=naive, the benchmark comparison)', 
   let naive: TestRegister;
   // One instant for both registers' data, so that their answers can be compared whole.
   const now = new Date();
-  const people = () => {
-    const monthsAgo = (m: number) => MONTHS_AGO(m, now);
-    return [
-      aPerson(active, { email: aChannel('ola@example.com', monthsAgo(1)), mobile: aChannel('+4791234567', monthsAgo(2)) }),
-      aPerson(reserved, { reserved: true, reservedAt: monthsAgo(5), reservationUpdatedAt: monthsAgo(5) }),
-      aPerson(deleted, { status: 'DELETED' }),
-      aPerson(staleEmail, { email: aChannel('old@example.com', monthsAgo(30)), mobile: null }),
-      aPerson(noChannels, { email: null, mobile: null, digitalPost: null }),
-      aPerson(sharer1, { email: aChannel('Family@Example.com'), mobile: null }),
-      aPerson(sharer2, { email: aChannel('family@example.com'), mobile: null }),
-    ];
-  };
+  const people = () => fixture(now);
 
   beforeAll(async () => {
     naive = await createTestRegister({ KRR_LOADER_MODE: 'naive' });

@@ -17,7 +17,6 @@ import { createScratchDatabase, describeWithPostgres, postgresUrl, type ScratchD
 const T0 = new Date('2026-01-10T10:00:00.000Z');
 const minutes = (n: number) => new Date(T0.getTime() + n * 60_000);
 
-/** Distinct 11-digit ids; `third` is the third digit (8 or 9: "synthetic"). */
 /** Synthetic identity numbers (month + 80, valid check digits), each used once. */
 const ids = syntheticIds(3000, 5252);
 let serial = 0;

@@ -1,7 +1,9 @@
 import Database from 'better-sqlite3';
 import path from 'node:path';
 import pg from 'pg';
+import { poolTypes } from '../../src/store/postgres/connection';
 import type { StoreKind } from '../../src/store/types';
+import { createScratchDatabase, postgresUrl } from './postgres';
 
 /**
  * Which store the suites run on: jest.config.js runs them once per store, as the projects
@@ -10,11 +12,10 @@ import type { StoreKind } from '../../src/store/types';
 export const storeUnderTest: StoreKind = process.env.KRR_TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';
 
 /**
- * The PostgreSQL server test databases are made on: global-setup.js starts a throwaway one,
- * or KRR_TEST_POSTGRES_URL names yours. (jest.config.js leaves the postgres project out
- * where there is neither, except under CI, where it must run and then fails here.)
+ * Test databases are made on the server of `postgresUrl`: global-setup.js starts a
+ * throwaway one, or KRR_TEST_POSTGRES_URL names yours. (jest.config.js leaves the postgres
+ * project out where there is neither, except under CI, where it must run and then fails here.)
  */
-export const testPostgresUrl: string | undefined = process.env.KRR_TEST_POSTGRES_URL || undefined;
 const postgresMissing = process.env.KRR_TEST_POSTGRES_MISSING ?? 'KRR_TEST_POSTGRES_URL is not set';
 
 /** `it` for a test of SQLite's own mechanics (its locks, its files): not run on PostgreSQL, where another test covers the same promise. */
@@ -45,8 +46,6 @@ export interface TestDatabase {
   close(): Promise<void>;
 }
 
-let scratchCounter = 0;
-
 /**
  * `dir` is the test's own temporary folder (the SQLite file goes there). On PostgreSQL a
  * new database is created on the test server and dropped by `close()`; `postgresServerUrl`
@@ -72,7 +71,7 @@ export async function createTestDatabase(dir: string, options: { postgresServerU
       dbPath,
       databaseUrl: null,
       query,
-      number: async (sql, ...params) => Number(Object.values((await query<Record<string, unknown>>(sql, ...params))[0] ?? {})[0] ?? 0),
+      number: firstNumber(query),
       release: async () => {
         sqlite?.close();
         sqlite = undefined;
@@ -80,22 +79,11 @@ export async function createTestDatabase(dir: string, options: { postgresServerU
       close: async () => void sqlite?.close(),
     };
   }
-  const serverUrl = options.postgresServerUrl ?? testPostgresUrl;
+  const serverUrl = options.postgresServerUrl ?? postgresUrl;
   if (!serverUrl) throw new Error(`no PostgreSQL for the postgres test project: ${postgresMissing}`);
-  const name = `krr_t${process.pid}_${Date.now().toString(36)}_${++scratchCounter}`;
-  const admin = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: 10_000 });
-  await admin.connect();
-  try {
-    await admin.query(`create database ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  const databaseUrl = url.toString();
+  const scratch = await createScratchDatabase(serverUrl, 'krr_t');
   // int8 (counts, change numbers) as numbers, as the store itself reads them.
-  const types = { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === 20 ? Number : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser };
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2, types });
+  const pool = new pg.Pool({ connectionString: scratch.url, max: 2, types: poolTypes });
   pool.on('error', () => {});
   const query = async <T>(sql: string, ...params: unknown[]) => {
     let n = 0;
@@ -104,23 +92,22 @@ export async function createTestDatabase(dir: string, options: { postgresServerU
   };
   return {
     kind: 'postgres',
-    env: { KRR_DATABASE_URL: databaseUrl },
+    env: { KRR_DATABASE_URL: scratch.url },
     dbPath: path.join(dir, 'unused.sqlite'),
-    databaseUrl,
+    databaseUrl: scratch.url,
     query,
-    number: async (sql, ...params) => Number(Object.values((await query<Record<string, unknown>>(sql, ...params))[0] ?? {})[0] ?? 0),
+    number: firstNumber(query),
     release: async () => {},
     async close() {
       await pool.end();
-      const client = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: 10_000 });
-      await client.connect();
-      try {
-        await client.query(`drop database if exists ${name} with (force)`);
-      } finally {
-        await client.end();
-      }
+      await scratch.drop();
     },
   };
+}
+
+/** `TestDatabase.number` over its `query`. */
+function firstNumber(query: TestDatabase['query']): TestDatabase['number'] {
+  return async (sql, ...params) => Number(Object.values((await query<Record<string, unknown>>(sql, ...params))[0] ?? {})[0] ?? 0);
 }
 
 /** A stored time as ms since the epoch, from either store (SQLite keeps ms, PostgreSQL gives a `Date`); null stays null. */
@@ -175,12 +162,16 @@ export async function waitForNoSessions(db: TestDatabase, applicationName?: stri
  * every B-tree index of the public schema is checked (`bt_index_check` with heapallindexed:
  * its structure, and that it has every heap tuple), and every table's heap
  * (`verify_heapam`). Returns the problems found (empty: none), or null when the server
- * has no amcheck (it comes with Debian's postgresql package, as contrib).
+ * has no amcheck (it comes with Debian's postgresql package, as contrib); under CI, where
+ * the throwaway cluster always has it, a missing amcheck fails instead of skipping the check.
  */
 export async function amcheck(db: TestDatabase): Promise<string[] | null> {
   if (db.kind !== 'postgres') throw new Error('amcheck is for PostgreSQL; SQLite has pragma integrity_check');
   const available = await db.number(`select count(*) from pg_available_extensions where name = 'amcheck'`);
-  if (available === 0) return null;
+  if (available === 0) {
+    if (process.env.CI === 'true') throw new Error('the amcheck extension is missing: the integrity check cannot run (CI=true)');
+    return null;
+  }
   await db.query('create extension if not exists amcheck');
   const problems: string[] = [];
   const indexes = await db.query<{ name: string }>(

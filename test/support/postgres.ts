@@ -1,11 +1,12 @@
 import pg from 'pg';
+import { isPostgresUrl } from '../../src/config';
 
 /**
  * The PostgreSQL the tests run against: the one test/support/global-setup.js started or was
  * given (KRR_TEST_POSTGRES_URL), else `KRR_DATABASE_URL=postgres://...` (for example the line
  * `scripts/pg-cluster.sh start DIR` prints) when a test file runs outside jest's global setup.
  */
-export const postgresUrl: string | undefined = [process.env.KRR_TEST_POSTGRES_URL, process.env.KRR_DATABASE_URL].find((url) => /^postgres(ql)?:\/\//.test(url ?? ''));
+export const postgresUrl: string | undefined = [process.env.KRR_TEST_POSTGRES_URL, process.env.KRR_DATABASE_URL].find((url) => isPostgresUrl(url ?? ''));
 
 /** CI must run the PostgreSQL tests (.ci/run installs PostgreSQL; jest's global setup starts it). */
 const required = process.env.CI === 'true';

@@ -60,7 +60,8 @@ function parseInt8(value: string): number {
   return n;
 }
 
-const poolTypes = {
+/** The pool's type parsers: int8 as a number (`parseInt8`), everything else as node-postgres has it. */
+export const poolTypes = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
     oid === INT8_OID && (format ?? 'text') === 'text' ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };

@@ -3,7 +3,7 @@
  * `replacePerson` writes in the SQLite store, as a handful of multi-row statements over
  * `unnest` arrays instead of a handful per person.
  */
-import { emailKey } from '../../domain/contact-address';
+import { addressKey } from '../../domain/contact-address';
 import type { PersonRecord } from '../types';
 import type { CountingClient } from './executor';
 
@@ -33,15 +33,15 @@ function toColumns(records: readonly PersonRecord[]): Columns {
     p.language.push(r.language);
     p.languageUpdatedAt.push(iso(r.languageUpdatedAt));
     p.updatedAt.push(r.updatedAt.toISOString());
-    for (const [channel, point, key] of [
-      ['EMAIL', r.email, emailKey],
-      ['MOBILE', r.mobile, (address: string) => address],
+    for (const [channel, point] of [
+      ['EMAIL', r.email],
+      ['MOBILE', r.mobile],
     ] as const) {
       if (!point) continue;
       c.contact.personId.push(r.id);
       c.contact.channel.push(channel);
       c.contact.address.push(point.address);
-      c.contact.addressKey.push(key(point.address));
+      c.contact.addressKey.push(addressKey(channel, point.address));
       c.contact.updatedAt.push(point.updatedAt.toISOString());
       c.contact.lastVerifiedAt.push(iso(point.lastVerifiedAt));
       c.contact.lastValidatedAt.push(iso(point.lastValidatedAt));

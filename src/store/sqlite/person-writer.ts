@@ -1,6 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import { changeLog, contactPoint, digitalPost, person } from '../../../db/schema';
-import { emailKey } from '../../domain/contact-address';
+import { addressKey } from '../../domain/contact-address';
 import type { PersonRecord } from '../types';
 import type { Db } from './database';
 
@@ -36,8 +36,8 @@ export function replacePerson(tx: Tx | Db, record: PersonRecord, kind: string, a
   tx.insert(person).values(row).onConflictDoUpdate({ target: person.id, set: row }).run();
   tx.delete(contactPoint).where(eq(contactPoint.personId, record.id)).run();
   const points = [
-    record.email && { personId: record.id, channel: 'EMAIL' as const, addressKey: emailKey(record.email.address), ...record.email },
-    record.mobile && { personId: record.id, channel: 'MOBILE' as const, addressKey: record.mobile.address, ...record.mobile },
+    record.email && { personId: record.id, channel: 'EMAIL' as const, addressKey: addressKey('EMAIL', record.email.address), ...record.email },
+    record.mobile && { personId: record.id, channel: 'MOBILE' as const, addressKey: addressKey('MOBILE', record.mobile.address), ...record.mobile },
   ].filter((p) => p !== null);
   if (points.length > 0) tx.insert(contactPoint).values(points).run();
   tx.delete(digitalPost).where(eq(digitalPost.personId, record.id)).run();
