@@ -345,6 +345,21 @@ describe('how often codes may be sent', () => {
   });
 });
 
+describe('codes without a resend wait (KRR_CODE_RESEND_SECONDS=0)', () => {
+  it('never refuses, even when the pending code carries a time just after this request\u2019s clock (a concurrent request on another replica)', async () => {
+    const { pid } = await newCitizen();
+    const sent: unknown[] = [];
+    const notifier = { send: async (m: unknown) => void sent.push(m) };
+    const citizen = () => register.store.forRequest(new StatementCounter()).citizen;
+    await new SelfService(citizen(), notifier, createLogger('silent'), 600, 0).updateContactInfo(pid, { email: 'first@example.org' });
+    // A replica whose clock is a second behind: the code just written looks a second old in its future.
+    const behind = new SelfService(citizen(), notifier, createLogger('silent'), 600, 0, () => new Date(Date.now() - 1000));
+    await expect(behind.updateContactInfo(pid, { email: 'second@example.org' })).resolves.toBeUndefined();
+    await expect(behind.resendCode(pid, 'EMAIL')).resolves.toBeUndefined();
+    expect(sent).toHaveLength(3);
+  });
+});
+
 describe('when things fail', () => {
   it('keeps the change and says CODE_NOT_SENT when the code cannot be sent', async () => {
     const { pid } = await newCitizen();
