@@ -207,3 +207,24 @@ export const rateLimit = pgTable('rate_limit', {
 
 export type VerificationCodeRow = typeof verificationCode.$inferSelect;
 export type LookupAuditRow = typeof lookupAudit.$inferSelect;
+
+/**
+ * Follower mode (KRR_UPSTREAM_URL): where this copy stands in the upstream register's change
+ * feed. At most one row (id = 1), written in the same transaction as the page of people it
+ * describes, so a crash never separates the people from the position.
+ */
+export const upstreamSync = pgTable(
+  'upstream_sync',
+  {
+    id: smallint('id').primaryKey(),
+    /** The upstream's base URL: positions mean nothing in another register's feed. */
+    upstream: text('upstream').notNull(),
+    /** The last upstream change number applied here (`tilEndringsId` of the last page). */
+    position: bigint('position', { mode: 'number' }).notNull(),
+    /** The upstream's newest change number (`sisteEndringsId`) when it last answered. */
+    latest: bigint('latest', { mode: 'number' }).notNull(),
+    /** When the upstream last answered a page that was applied (or had nothing new). */
+    lastSuccessAt: at('last_success_at').notNull(),
+  },
+  (t) => [check('upstream_sync_single_row', sql`${t.id} = 1`)],
+);

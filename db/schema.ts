@@ -126,3 +126,20 @@ export const lookupAudit = sqliteTable(
 
 export type VerificationCodeRow = typeof verificationCode.$inferSelect;
 export type LookupAuditRow = typeof lookupAudit.$inferSelect;
+
+/**
+ * Follower mode (KRR_UPSTREAM_URL): where this copy stands in the upstream register's change
+ * feed. At most one row (id = 1), written in the same transaction as the page of people it
+ * describes, so a crash never separates the people from the position.
+ */
+export const upstreamSync = sqliteTable('upstream_sync', {
+  id: integer('id').primaryKey(),
+  /** The upstream's base URL: positions mean nothing in another register's feed. */
+  upstream: text('upstream').notNull(),
+  /** The last upstream change number applied here (`tilEndringsId` of the last page). */
+  position: integer('position').notNull(),
+  /** The upstream's newest change number (`sisteEndringsId`) when it last answered. */
+  latest: integer('latest').notNull(),
+  /** When the upstream last answered a page that was applied (or had nothing new). */
+  lastSuccessAt: integer('last_success_at', { mode: 'timestamp_ms' }).notNull(),
+});
