@@ -223,8 +223,11 @@ export const upstreamSync = pgTable(
     position: bigint('position', { mode: 'number' }).notNull(),
     /** The upstream's newest change number (`sisteEndringsId`) when it last answered. */
     latest: bigint('latest', { mode: 'number' }).notNull(),
-    /** When the upstream last answered a page that was applied (or had nothing new). */
-    lastSuccessAt: at('last_success_at').notNull(),
+    /**
+   * The last time this copy was caught up (a page with tilEndringsId == sisteEndringsId
+   * applied): it then held everything the upstream had. Null until the first catch-up.
+   */
+    lastSuccessAt: at('last_success_at'),
   },
   (t) => [check('upstream_sync_single_row', sql`${t.id} = 1`)],
 );

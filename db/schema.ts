@@ -140,6 +140,9 @@ export const upstreamSync = sqliteTable('upstream_sync', {
   position: integer('position').notNull(),
   /** The upstream's newest change number (`sisteEndringsId`) when it last answered. */
   latest: integer('latest').notNull(),
-  /** When the upstream last answered a page that was applied (or had nothing new). */
-  lastSuccessAt: integer('last_success_at', { mode: 'timestamp_ms' }).notNull(),
+  /**
+   * The last time this copy was caught up (a page with tilEndringsId == sisteEndringsId
+   * applied): it then held everything the upstream had. Null until the first catch-up.
+   */
+  lastSuccessAt: integer('last_success_at', { mode: 'timestamp_ms' }),
 });

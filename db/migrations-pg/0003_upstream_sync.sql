@@ -3,6 +3,6 @@ CREATE TABLE "upstream_sync" (
 	"upstream" text NOT NULL,
 	"position" bigint NOT NULL,
 	"latest" bigint NOT NULL,
-	"last_success_at" timestamp with time zone NOT NULL,
+	"last_success_at" timestamp with time zone,
 	CONSTRAINT "upstream_sync_single_row" CHECK ("upstream_sync"."id" = 1)
 );

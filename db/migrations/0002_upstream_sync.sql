@@ -3,5 +3,5 @@ CREATE TABLE `upstream_sync` (
 	`upstream` text NOT NULL,
 	`position` integer NOT NULL,
 	`latest` integer NOT NULL,
-	`last_success_at` integer NOT NULL
+	`last_success_at` integer
 );

@@ -162,7 +162,8 @@ export interface UpstreamPosition {
   position: number;
   /** The upstream's newest change number (`sisteEndringsId`) last seen. */
   latest: number;
-  lastSuccessAt: Date;
+  /** The last time the copy was caught up (held everything the upstream had); null before the first time. */
+  lastSuccessAt: Date | null;
 }
 
 /** One checked page of the upstream's feed, ready to apply. */
@@ -176,7 +177,7 @@ export interface UpstreamPage {
   latest: number;
   /** Whole entries, one per person (the page's latest), in page order; DELETED for `SLETTET`. */
   records: readonly PersonRecord[];
-  /** When the upstream answered. */
+  /** When the upstream answered: the new `lastSuccessAt` if the page catches up (`to >= latest`). */
   at: Date;
 }
 

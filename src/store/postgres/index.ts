@@ -129,11 +129,7 @@ class PostgresRegisterStore implements RegisterStore {
    */
   applyUpstreamPage(page: UpstreamPage): Promise<boolean> {
     return inTransaction(this.pool, [this.statements], 'read committed', async ({ q, client }) => {
-      await q.query('insert into upstream_sync (id, upstream, position, latest, last_success_at) values (1, $1, $2, $2, $3) on conflict (id) do nothing', [
-        page.upstream,
-        page.after,
-        page.at.toISOString(),
-      ]);
+      await q.query('insert into upstream_sync (id, upstream, position, latest) values (1, $1, $2, $2) on conflict (id) do nothing', [page.upstream, page.after]);
       const { rows } = await q.query<{ upstream: string; position: number }>('select upstream, position from upstream_sync where id = 1 for update');
       const row = rows[0];
       if (row.upstream !== page.upstream) throw new UpstreamMismatchError(`this copy follows ${row.upstream}, not ${page.upstream}`);
@@ -145,7 +141,11 @@ class PostgresRegisterStore implements RegisterStore {
         );
         await replacePeopleIn(q, page.records, 'UPSTREAM', page.at);
       }
-      await q.query('update upstream_sync set position = $1, latest = $2, last_success_at = $3 where id = 1', [page.to, page.latest, page.at.toISOString()]);
+      await q.query('update upstream_sync set position = $1::bigint, latest = $2::bigint, last_success_at = case when $1::bigint >= $2::bigint then $3::timestamptz else last_success_at end where id = 1', [
+        page.to,
+        page.latest,
+        page.at.toISOString(),
+      ]);
       return true;
     });
   }

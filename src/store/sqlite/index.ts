@@ -76,7 +76,8 @@ export class SqliteRegisterStore implements RegisterStore {
         if (row && row.upstream !== page.upstream) throw new UpstreamMismatchError(`this copy follows ${row.upstream}, not ${page.upstream}`);
         if (row && row.position !== page.after) return false;
         for (const record of page.records) replacePerson(tx, record, 'UPSTREAM', page.at);
-        const values = { id: 1, upstream: page.upstream, position: page.to, latest: page.latest, lastSuccessAt: page.at };
+        const lastSuccessAt = page.to >= page.latest ? page.at : (row?.lastSuccessAt ?? null);
+        const values = { id: 1, upstream: page.upstream, position: page.to, latest: page.latest, lastSuccessAt };
         tx.insert(upstreamSync).values(values).onConflictDoUpdate({ target: upstreamSync.id, set: values }).run();
         return true;
       },
