@@ -29,6 +29,8 @@ export const ErrorCode = {
   RATE_LIMITED: 'RATE_LIMITED',
   /** Gateway mode: another source of the graph failed or did not answer in time. */
   SOURCE_UNAVAILABLE: 'SOURCE_UNAVAILABLE',
+  /** Follower mode: this service is a copy; changes go to the upstream named in `extensions.upstream`. */
+  READ_ONLY_COPY: 'READ_ONLY_COPY',
 } as const;
 
 /** Apollo Server's own codes for requests that cannot be run; safe to pass on as they are. */

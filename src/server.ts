@@ -27,6 +27,7 @@ import { Metrics } from './http/metrics';
 import { RequestRateLimiter } from './http/rate-limit';
 import { restRoutes } from './http/rest';
 import type { Notifier } from './notify/notifier';
+import { readOnlyCopyPlugin, registerUpstreamMetrics, upstreamFreshness } from './follower/freshness';
 import { SelfService } from './services/self-service';
 import { StatementCounter, type RegisterStore } from './store/types';
 
@@ -177,6 +178,7 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
   // operators set that in Express terms if they need per-IP limits for anonymous callers.
   const httpServer = http.createServer(app);
   const metrics = new Metrics();
+  if (config.upstream) registerUpstreamMetrics(metrics.registry, store);
   const rateLimiter = new RequestRateLimiter(limits.ratePerMinute, (points, seconds) => store.rateLimiter(points, seconds), (kind) => metrics.rateLimited.inc({ kind }));
   let ready = true;
 
@@ -214,6 +216,7 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
       operationLimitsPlugin(limits),
       lookupAuditPlugin(logger),
       metricsPlugin(metrics),
+      ...(config.upstream ? [readOnlyCopyPlugin(config.upstream.url)] : []),
     ],
   });
   await apollo.start();
@@ -253,6 +256,11 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
     }
     try {
       await store.ping();
+      if (config.upstream) {
+        // A copy is ready once it has caught up with its upstream, until it is too stale.
+        const { ready, ...upstream } = await upstreamFreshness(store, config.upstream);
+        if (!ready) return void res.status(503).json({ status: 'stale', upstream });
+      }
       res.json({ status: 'ready' });
     } catch (error) {
       logger.error({ err: error }, 'readiness check failed');
