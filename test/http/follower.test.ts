@@ -21,10 +21,14 @@ import { killAllServices, startService, type RunningService } from '../support/s
 
 const SEED_COUNT = 2500;
 const CITIZENS = 8;
-const KILLS = 4;
+const KILLS = 3;
 const REQUEST_TIMEOUT_MS = 15_000;
 
-jest.setTimeout(240_000);
+// Five processes start (one of them four times): minutes on a loaded machine.
+jest.setTimeout(600_000);
+
+const started = Date.now();
+const step = (what: string) => process.env.KRR_TEST_VERBOSE && process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${what}\n`);
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -112,6 +116,7 @@ describe('a copy following an upstream register (processes)', () => {
     const upPort = await freePort();
     const upEnv = { KRR_DATA_DIR: up.dir, ...up.db.env, KRR_SEED_COUNT: String(SEED_COUNT), PORT: String(upPort), LOG_LEVEL: 'info' };
     let upstream = await startService(upEnv, 90_000);
+    step('upstream started');
 
     // The copy's credentials: an agency token of the upstream with all scopes, in a file.
     const tokenFile = path.join(copy.dir, 'upstream-token');
@@ -139,6 +144,7 @@ describe('a copy following an upstream register (processes)', () => {
     const stop = { now: false };
     let upstreamUrl = upstream.url;
     const writing = writeContinuously(() => upstreamUrl, citizenTokens, stop);
+    step('writing');
 
     // The copy, killed while it syncs and restarted, several times.
     const random = createRandom(99);
@@ -153,6 +159,7 @@ describe('a copy following an upstream register (processes)', () => {
       positions.push({ position: Number(row?.position ?? 0), latest: Number(row?.latest ?? 0) });
       follower = await startService(copyEnv, 60_000);
     }
+    step('kills done');
     // Each kill found the position where the last committed page left it: never backwards.
     for (let i = 1; i < positions.length; i++) expect(positions[i].position).toBeGreaterThanOrEqual(positions[i - 1].position);
     // At least one kill came while the copy was behind (in the middle of syncing).
@@ -175,10 +182,12 @@ describe('a copy following an upstream register (processes)', () => {
     expect(follower.output()).toContain('the upstream could not be read; retrying');
     upstream = await startService(upEnv, 90_000);
     upstreamUrl = upstream.url;
+    step('upstream restarted');
     await new Promise((r) => setTimeout(r, 2000));
 
     stop.now = true;
     const writes = await writing;
+    step('writes stopped');
     expect(writes).toBeGreaterThan(0);
 
     // The copy catches up: its position is the upstream's latest change number.
@@ -189,6 +198,7 @@ describe('a copy following an upstream register (processes)', () => {
     const copyLatest = await copy.db.number('select max(change_number) from change_log');
     await copy.db.release();
     await waitFor('the copy of the copy to catch up', async () => ((await metric(second, 'krr_upstream_position')) === copyLatest ? true : undefined), 60_000);
+    step('caught up');
     for (const s of [follower, second]) expect((await fetch(`${s.base}/readyz`)).status).toBe(200);
 
     // Every person the upstream has answers the same from all three, byte for byte.

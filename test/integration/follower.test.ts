@@ -13,7 +13,9 @@ import type { UpstreamConfig } from '../../src/config';
 import { MaskinportenTokens, TokenFile } from '../../src/follower/credentials';
 import { UpstreamFollower } from '../../src/follower/follower';
 import { createLogger } from '../../src/logger';
+import { openRegisterStore } from '../../src/store/open';
 import { StatementCounter, UpstreamMismatchError } from '../../src/store/types';
+import { storeUnderTest } from '../support/database';
 import { createTestRegister, type TestRegister } from '../support/register';
 import { aPerson, syntheticIds } from '../support/people';
 
@@ -24,7 +26,7 @@ interface FakeUpstream {
   /** What each request asked for, and with which token. */
   asked: { fraEndringsId: unknown; authorization?: string }[];
   /** Answers in order; the last one is repeated. A function answers from the request. */
-  answers: (((req: { authorization?: string }) => { status: number; body: string }) | { status: number; body: unknown })[];
+  answers: (((req: { authorization?: string; fraEndringsId: number }) => { status: number; body: string }) | { status: number; body: unknown })[];
   close(): Promise<void>;
 }
 
@@ -36,9 +38,10 @@ async function fakeUpstream(): Promise<FakeUpstream> {
     req.on('data', (d) => (text += d));
     req.on('end', () => {
       const authorization = req.headers.authorization;
-      asked.push({ fraEndringsId: JSON.parse(text || '{}').fraEndringsId, authorization });
+      const { fraEndringsId } = JSON.parse(text || '{}');
+      asked.push({ fraEndringsId, authorization });
       const next = answers.length > 1 ? answers.shift()! : answers[0];
-      const answer = typeof next === 'function' ? next({ authorization }) : next;
+      const answer = typeof next === 'function' ? next({ authorization, fraEndringsId }) : next;
       res.writeHead(answer.status, { 'content-type': 'application/json' });
       res.end(typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body));
     });
@@ -196,6 +199,32 @@ describe('follower mode (the follow loop)', () => {
     expect(await copy.store.applyUpstreamPage({ upstream: 'http://up', after: 2, to: 4, latest: 4, records: [], at })).toBe(true);
     expect(await copy.store.upstreamPosition()).toEqual({ upstream: 'http://up', position: 4, latest: 4, lastSuccessAt: at });
     expect(await copy.store.countPeople()).toBe(1);
+  });
+
+  // SQLite: one process follows (main.ts); PostgreSQL: any number of replicas, one at a time.
+  (storeUnderTest === 'postgres' ? it : it.skip)('on PostgreSQL exactly one replica follows at a time, and another takes over when it goes', async () => {
+    // Then "nothing new" for as long as it is asked.
+    const upToDate = (til: number) => ({ fraEndringsId }: { fraEndringsId: number }) => ({ status: 200, body: JSON.stringify(page(fraEndringsId, til, til, []).body) });
+    upstream.answers.push(page(1, 1, 1, [active(A, 'a@example.org')]), upToDate(1));
+    const other = await openRegisterStore(copy.config);
+    const { logger } = capture();
+    follower = new UpstreamFollower(copy.store, settings(), logger, { baseBackoffMs: 10 });
+    const second = new UpstreamFollower(other, settings(), logger, { baseBackoffMs: 10 });
+    try {
+      follower.start();
+      await until('the first to follow', async () => (await copy.store.upstreamPosition())?.position === 1);
+      second.start();
+      await new Promise((r) => setTimeout(r, 1500));
+      expect([follower.state, second.state]).toEqual(['following', 'waiting for the follower lock']);
+      upstream.answers.splice(0, upstream.answers.length, page(2, 2, 2, [active(B, 'b@example.org')]), upToDate(2));
+      await follower.stop();
+      await until('the second to take over', () => second.state === 'following');
+      await until('the second to apply', async () => (await other.upstreamPosition())?.position === 2);
+      expect(await people(B)).toEqual([{ status: 'ACTIVE', email: 'b@example.org' }]);
+    } finally {
+      await second.stop();
+      await other.close();
+    }
   });
 });
 
