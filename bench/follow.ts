@@ -1,5 +1,5 @@
 /**
- * `npm run bench:follow -- [--count 1000000] [--lag-seconds 30] [--writes-per-second 20] [--db PATH] [--out FILE]`
+ * `npm run bench:follow -- [--count 1000000] [--lag-seconds 30] [--writes-per-second 20] [--db PATH] [--out FILE] [--profile DIR]`
  *
  * Follower mode (issue 15), measured with the built service as two processes on loopback:
  * 1. Sync rate: an upstream with `count` people (change numbers 1..count; the seeded
@@ -10,7 +10,8 @@
  *    (KRR_UPSTREAM_POLL_SECONDS=1). Every 250 ms the upstream's newest change number is
  *    noted; its lag is the time until the copy's position reaches it.
  * SQLite on both sides. The floor is the upstream serving its own feed: the copy cannot be
- * faster than the upstream answers pages, so that is printed too.
+ * faster than the upstream answers pages, so that is printed too. `--profile DIR` runs the
+ * copy under `node --cpu-prof` (the profile is written when it stops).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -33,6 +34,7 @@ const { values } = parseArgs({
     'writes-per-second': { type: 'string', default: '20' },
     db: { type: 'string' },
     out: { type: 'string' },
+    profile: { type: 'string' },
   },
 });
 const count = Number(values.count);
@@ -83,7 +85,9 @@ async function main(): Promise<void> {
 
     const tokenFile = path.join(copyDir, 'token');
     writeFileSync(tokenFile, upstream.token!);
-    const copyEnv = { ...serviceEnv, KRR_DATA_DIR: copyDir, KRR_UPSTREAM_URL: upstream.base, KRR_UPSTREAM_TOKEN_FILE: tokenFile, KRR_UPSTREAM_POLL_SECONDS: '1' };
+    const copyEnv = { ...serviceEnv, KRR_DATA_DIR: copyDir, KRR_UPSTREAM_URL: upstream.base, KRR_UPSTREAM_TOKEN_FILE: tokenFile, KRR_UPSTREAM_POLL_SECONDS: '1',
+      ...(values.profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(values.profile)}` } : {}),
+    };
     const started = performance.now();
     const copy = await start('copy', MAIN, copyEnv, true);
     const cpuBefore = { copy: treeCpuMs(copy.pid), upstream: treeCpuMs(upstream.pid) };

@@ -9,14 +9,15 @@
  *   the page was asked after: a crash at any moment, or a second follower, can neither skip
  *   a page nor apply one on top of a position it was not asked from.
  * - A failure to reach the upstream (down, slow, 5xx, an answer that is not a feed page,
- *   no token) is retried with capped exponential backoff and jitter; the copy keeps serving.
+ *   no token), or to write a page, is retried with capped exponential backoff and jitter;
+ *   the copy keeps serving.
  * - A page that is a feed answer but wrong (a bad person, numbers that go backwards) is not
  *   applied and not skipped: syncing stops with an error naming the position.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { UpstreamConfig } from '../config';
 import type { Logger } from '../logger';
-import type { FollowerLock, RegisterStore } from '../store/types';
+import { UpstreamMismatchError, type FollowerLock, type RegisterStore } from '../store/types';
 import { CredentialError, tokenSource, type TokenSource } from './credentials';
 import { readFeedAnswer } from './feed-page';
 
@@ -120,10 +121,15 @@ export class UpstreamFollower {
         this.failures = 0;
       } catch (error) {
         if (signal.aborted) break;
-        if (!(error instanceof UpstreamUnavailable || error instanceof CredentialError)) throw error;
+        if (error instanceof UpstreamMismatchError) throw error;
         this.failures++;
         const delay = this.backoffMs();
-        this.logger.warn({ upstream: this.config.url, position, attempt: this.failures, retryInMs: delay, reason: error.message }, 'the upstream could not be read; retrying');
+        if (error instanceof UpstreamUnavailable || error instanceof CredentialError) {
+          this.logger.warn({ upstream: this.config.url, position, attempt: this.failures, retryInMs: delay, reason: error.message }, 'the upstream could not be read; retrying');
+        } else {
+          // The database (or a bug): the page was not applied, so asking again from the same position is safe.
+          this.logger.error({ err: error, position, attempt: this.failures, retryInMs: delay }, 'could not apply an upstream page; retrying');
+        }
         await sleep(delay, undefined, { signal }).catch(() => {});
         continue;
       }

@@ -149,7 +149,7 @@ describe('a copy following an upstream register (processes)', () => {
     // The copy, killed while it syncs and restarted, several times.
     const random = createRandom(99);
     const positions: { position: number; latest: number }[] = [];
-    let follower = await startService(copyEnv, 60_000);
+    let follower = await startService(copyEnv, 120_000);
     for (let k = 0; k < KILLS; k++) {
       await new Promise((r) => setTimeout(r, 150 + random() * 1200));
       follower.child.kill('SIGKILL');
@@ -157,7 +157,7 @@ describe('a copy following an upstream register (processes)', () => {
       const [row] = await copy.db.query<{ position: number; latest: number }>('select position, latest from upstream_sync');
       await copy.db.release();
       positions.push({ position: Number(row?.position ?? 0), latest: Number(row?.latest ?? 0) });
-      follower = await startService(copyEnv, 60_000);
+      follower = await startService(copyEnv, 120_000);
     }
     step('kills done');
     // Each kill found the position where the last committed page left it: never backwards.
