@@ -1,5 +1,5 @@
 /**
- * `npm run bench:follow -- [--count 1000000] [--lag-seconds 30] [--writes-per-second 20] [--db PATH] [--out FILE] [--profile DIR]`
+ * `npm run bench:follow -- [--count 1000000] [--lag-seconds 30] [--writes-per-second 20] [--db PATH] [--out FILE]`
  *
  * Follower mode (issue 15), measured with the built service as two processes on loopback:
  * 1. Sync rate: an upstream with `count` people (change numbers 1..count; the seeded
@@ -10,8 +10,7 @@
  *    (KRR_UPSTREAM_POLL_SECONDS=1). Every 250 ms the upstream's newest change number is
  *    noted; its lag is the time until the copy's position reaches it.
  * SQLite on both sides. The floor is the upstream serving its own feed: the copy cannot be
- * faster than the upstream answers pages, so that is printed too. `--profile DIR` runs the
- * copy under `node --cpu-prof` (the profile is written when it stops).
+ * faster than the upstream answers pages, so that is printed too.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -34,7 +33,6 @@ const { values } = parseArgs({
     'writes-per-second': { type: 'string', default: '20' },
     db: { type: 'string' },
     out: { type: 'string' },
-    profile: { type: 'string' },
   },
 });
 const count = Number(values.count);
@@ -55,9 +53,9 @@ async function position(copy: Running): Promise<number> {
   return Number(/^krr_upstream_position (\d+)/m.exec(text)?.[1] ?? 0);
 }
 
-/** The upstream's newest change number, as its feed says it. */
+/** The upstream's newest change number, as its feed says it (an empty page far ahead: GraphQL Int is 32-bit). */
 async function latest(upstream: Running): Promise<number> {
-  const page = await post(`${upstream.base}/rest/v2/krr/hentEndringer`, upstream.token!, { fraEndringsId: Number.MAX_SAFE_INTEGER });
+  const page = await post(`${upstream.base}/rest/v2/krr/hentEndringer`, upstream.token!, { fraEndringsId: 2 ** 31 - 1 });
   return page.sisteEndringsId;
 }
 
@@ -85,9 +83,7 @@ async function main(): Promise<void> {
 
     const tokenFile = path.join(copyDir, 'token');
     writeFileSync(tokenFile, upstream.token!);
-    const copyEnv = { ...serviceEnv, KRR_DATA_DIR: copyDir, KRR_UPSTREAM_URL: upstream.base, KRR_UPSTREAM_TOKEN_FILE: tokenFile, KRR_UPSTREAM_POLL_SECONDS: '1',
-      ...(values.profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(values.profile)}` } : {}),
-    };
+    const copyEnv = { ...serviceEnv, KRR_DATA_DIR: copyDir, KRR_UPSTREAM_URL: upstream.base, KRR_UPSTREAM_TOKEN_FILE: tokenFile, KRR_UPSTREAM_POLL_SECONDS: '1' };
     const started = performance.now();
     const copy = await start('copy', MAIN, copyEnv, true);
     const cpuBefore = { copy: treeCpuMs(copy.pid), upstream: treeCpuMs(upstream.pid) };
