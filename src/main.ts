@@ -141,6 +141,7 @@ async function runPrimary(config: Config, logger: Logger): Promise<void> {
   await (await prepareDatabase(config, logger)).close();
   // Made once here: workers racing to create it would each sign with a key of their own.
   if (config.auth.mode === 'development') await loadOrCreateDevKey(config.auth.keyFile);
+  if (config.answerSigning.mode === 'development') await loadOrCreateDevKey(config.answerSigning.keyFile);
   let stopping = false;
   const listening = new Set<number>();
   const fork = () => cluster.fork().once('listening', function (this: Worker) {
