@@ -10,6 +10,7 @@ import { buildSubgraphRegisterSchema } from './graphql/subgraph';
 import { graphiqlDefaults } from './http/graphiql-defaults';
 import { createLogger, type Logger } from './logger';
 import { OutboxFileNotifier } from './notify/notifier';
+import { SigningKeyError } from './http/signing';
 import { createServer } from './server';
 import { openRegisterStore } from './store/open';
 import type { RegisterStore } from './store/types';
@@ -111,7 +112,17 @@ async function main(): Promise<void> {
     await runPrimary(config, logger);
     return;
   }
-  const running = await start(config, logger);
+  let running: Awaited<ReturnType<typeof start>>;
+  try {
+    running = await start(config, logger);
+  } catch (error) {
+    // A key file that exists but cannot sign is a configuration problem too: say which, no stack.
+    if (error instanceof SigningKeyError) {
+      process.stderr.write(`Invalid configuration:\n  - ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       // The grace period starts when the delay ends: KRR_SHUTDOWN_DELAY_MS may be longer than it.
