@@ -10,15 +10,18 @@ export function sendJsonError(res: Response, status: number, code: string, messa
   res.status(status).set(headers).json({ error: { code, message } });
 }
 
+/** The path as the client sent it, wherever the handler is mounted (no query: it may hold anything). */
+const pathOf = (req: Request) => req.originalUrl.split('?')[0];
+
 export function notFound(req: Request, res: Response): void {
-  sendJsonError(res, 404, ErrorCode.NOT_FOUND, `No such endpoint: ${req.method} ${req.path} (the REST API is described at /rest/openapi.json)`);
+  sendJsonError(res, 404, ErrorCode.NOT_FOUND, `No such endpoint: ${req.method} ${pathOf(req)} (the REST API is described at /rest/openapi.json)`);
 }
 
 /** A 405 handler for a path that answers `allowed` only (HEAD is GET's). */
 export function methodNotAllowed(allowed: readonly string[]) {
   const allow = [...new Set(allowed.flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m])))].join(', ');
   return (req: Request, res: Response) =>
-    sendJsonError(res, 405, ErrorCode.METHOD_NOT_ALLOWED, `${req.method} is not allowed on ${req.path}: use ${allowed.join(' or ')}`, { allow });
+    sendJsonError(res, 405, ErrorCode.METHOD_NOT_ALLOWED, `${req.method} is not allowed on ${pathOf(req)}: use ${allowed.join(' or ')}`, { allow });
 }
 
 type Handler = (req: Request, res: Response, next: express.NextFunction) => unknown;
