@@ -4,14 +4,18 @@
  * known paths asked with another method 405 with `Allow`, /graphql included.
  */
 import express, { type Request, type Response, type Router } from 'express';
+import { maskIdentityNumbersIn } from '../domain/identity-number';
 import { ErrorCode } from '../errors';
 
 export function sendJsonError(res: Response, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
   res.status(status).set(headers).json({ error: { code, message } });
 }
 
-/** The path as the client sent it, wherever the handler is mounted (no query: it may hold anything). */
-const pathOf = (req: Request) => req.originalUrl.split('?')[0];
+/**
+ * The path as the client sent it, wherever the handler is mounted; no query, and identity
+ * numbers masked (a client may well try `/rest/v1/person/<fnr>`).
+ */
+const pathOf = (req: Request) => maskIdentityNumbersIn(req.originalUrl.split('?')[0]).slice(0, 200);
 
 export function notFound(req: Request, res: Response): void {
   sendJsonError(res, 404, ErrorCode.NOT_FOUND, `No such endpoint: ${req.method} ${pathOf(req)} (the REST API is described at /rest/openapi.json)`);

@@ -488,4 +488,11 @@ describe('one JSON error shape for unknown paths and methods', () => {
     expect(body).toEqual({ error: { code: status === 404 ? 'NOT_FOUND' : 'METHOD_NOT_ALLOWED', message: expect.stringContaining(path) } });
     if (status === 405) expect(res.headers.get('allow')).toBeTruthy();
   });
+
+  it('masks an identity number in the path it names', async () => {
+    const id = personer[0].personidentifikator as string;
+    const text = await (await fetch(`${base}/rest/v1/person/${id}`)).text();
+    expect(text).not.toContain(id);
+    expect(JSON.parse(text).error.message).toContain(`${id.slice(0, 6)}*****`);
+  });
 });
