@@ -10,7 +10,7 @@ import { buildSubgraphRegisterSchema } from './graphql/subgraph';
 import { graphiqlDefaults } from './http/graphiql-defaults';
 import { createLogger, type Logger } from './logger';
 import { OutboxFileNotifier } from './notify/notifier';
-import { SigningKeyError } from './http/signing';
+import { loadAnswerSigner, SigningKeyError } from './http/signing';
 import { createServer } from './server';
 import { openRegisterStore } from './store/open';
 import type { RegisterStore } from './store/types';
@@ -107,22 +107,24 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(config.logLevel);
-  if (config.workers > 1 && cluster.isPrimary) {
-    await runPrimary(config, logger);
-    return;
-  }
-  let running: Awaited<ReturnType<typeof start>>;
   try {
-    running = await start(config, logger);
+    // Before the database is opened (and perhaps seeded): a key file that exists but cannot
+    // sign is a configuration problem too. Say which, without a stack. (Makes the development
+    // key, too, before any worker is forked.)
+    await loadAnswerSigner(config.answerSigning);
   } catch (error) {
-    // A key file that exists but cannot sign is a configuration problem too: say which, no stack.
     if (error instanceof SigningKeyError) {
       process.stderr.write(`Invalid configuration:\n  - ${error.message}\n`);
       process.exit(2);
     }
     throw error;
   }
+  const logger = createLogger(config.logLevel);
+  if (config.workers > 1 && cluster.isPrimary) {
+    await runPrimary(config, logger);
+    return;
+  }
+  const running = await start(config, logger);
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       // The grace period starts when the delay ends: KRR_SHUTDOWN_DELAY_MS may be longer than it.
@@ -152,7 +154,6 @@ async function runPrimary(config: Config, logger: Logger): Promise<void> {
   await (await prepareDatabase(config, logger)).close();
   // Made once here: workers racing to create it would each sign with a key of their own.
   if (config.auth.mode === 'development') await loadOrCreateDevKey(config.auth.keyFile);
-  if (config.answerSigning.mode === 'development') await loadOrCreateDevKey(config.answerSigning.keyFile);
   let stopping = false;
   const listening = new Set<number>();
   const fork = () => cluster.fork().once('listening', function (this: Worker) {
