@@ -248,7 +248,9 @@ export function openApiPage(): string {
 `;
 }
 
-const INIT_JS = `window.ui = SwaggerUIBundle({ url: '/rest/openapi.json', dom_id: '#swagger-ui', deepLinking: true });\n`;
+// validatorUrl null: Swagger UI would otherwise send the document's address to
+// validator.swagger.io for a badge whenever the service is not on localhost.
+const INIT_JS = `window.ui = SwaggerUIBundle({ url: '/rest/openapi.json', dom_id: '#swagger-ui', deepLinking: true, validatorUrl: null });\n`;
 
 /** Swagger UI's own files, from node_modules, plus the page's set-up script. */
 export function swaggerUiAssets(): Router {
