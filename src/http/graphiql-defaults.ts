@@ -40,9 +40,12 @@ query LookUpPeople($ids: [String!]!) {
 /** The lookup tab's query when no token is preset (production, or issuers of one's own). */
 export const EXAMPLE_QUERY = lookupQuery(HOW_TO_ADD_A_TOKEN);
 
-const citizenQuery = (pid: string, outboxFile: string) => `# Signed in as the synthetic citizen ${pid} (a development
-# ID-porten token is in the Headers tab). A citizen reads and changes
-# their own entry only. Pick an operation from the run button's menu:
+const citizenQuery = (pid: string, outboxFile: string) => `# Signed in as the synthetic citizen ${pid}: a development
+# ID-porten token is in the Headers tab. (GraphiQL keeps tabs across
+# reloads but not their headers, and then gives every tab the agency
+# token: the key button in the left sidebar puts the citizen's back.)
+# A citizen reads and changes their own entry only. Pick an operation
+# from the run button's menu:
 #
 # 1. Me: your entry, and who has looked you up.
 # 2. SetEmail: saves a new email address and sends a one-time code to it.

@@ -44,10 +44,15 @@ const INIT_SCRIPT = `(function () {
       }));
   }
   var plugins = config.tokens.length > 0 ? [{ title: 'Development tokens', icon: KeyIcon, content: TokenSwitch }] : [];
+  // GraphiQL 3 fills the first tab's editors from defaultTabs except the variables: give them
+  // on a first visit only (later visits restore the tabs GraphiQL kept, variables included).
+  var firstVisit = true;
+  try { firstVisit = !window.localStorage.getItem('graphiql:tabState'); } catch (e) { /* storage off: every visit is a first */ }
   ReactDOM.createRoot(document.getElementById('graphiql')).render(
     h(GraphiQL, {
       fetcher: GraphiQL.createFetcher({ url: config.endpoint }),
       defaultTabs: config.tabs,
+      variables: firstVisit ? config.tabs[0].variables : undefined,
       defaultQuery: config.tabs[0].query,
       defaultHeaders: config.defaultHeaders,
       shouldPersistHeaders: false,
