@@ -2,7 +2,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import { graphqlSync, parse, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
 import { createResolversMap } from 'type-graphql';
-import { forbidden, unauthenticated } from '../errors';
+import { badUserInput, forbidden, unauthenticated } from '../errors';
 import type { Context } from './context';
 import { loadPeople, loadPerson, personWants } from './person/person.loading';
 import { assertLookupIds } from './person/person.resolver';
@@ -29,6 +29,24 @@ export interface SubgraphOptions {
   openSdl: boolean;
 }
 
+/**
+ * The id of one `_entities` representation. `_Any` lets a caller send any JSON, so a
+ * number, an array or an object is refused here, before anything is loaded or recorded:
+ * turned into a string it would be looked up as someone else's key, or reach the store
+ * and the audit log as something no citizen could ever see.
+ */
+function representationId(representation: unknown, index: number): string {
+  const { __typename, id } = (typeof representation === 'object' && representation !== null ? representation : {}) as { __typename?: unknown; id?: unknown };
+  if (__typename !== 'Person') throw badUserInput(`representations[${index}]: the register's only entity is Person`, { argument: 'representations', index });
+  if (typeof id !== 'string') {
+    throw badUserInput(`representations[${index}].id must be a string (an identity number of 11 digits), got ${id === null ? 'null' : Array.isArray(id) ? 'an array' : typeof id}`, {
+      argument: 'representations',
+      index,
+    });
+  }
+  return id;
+}
+
 export function buildSubgraphRegisterSchema(base: GraphQLSchema = buildRegisterSchema(), options: SubgraphOptions = { openSdl: true }): GraphQLSchema {
   // The people of one `_entities` call, loaded together before the references are resolved one by one.
   const batches = new WeakMap<Context, Map<string, Person>>();
@@ -47,12 +65,11 @@ export function buildSubgraphRegisterSchema(base: GraphQLSchema = buildRegisterS
 
   // The entry point checks once for the whole batch, before any reference is resolved.
   const entities = schema.getQueryType()!.getFields()._entities;
-  type Representation = { __typename: string; id?: unknown };
-  const resolveEntities = entities.resolve as GraphQLFieldResolver<unknown, Context, { representations: Representation[] }>;
+  const resolveEntities = entities.resolve as GraphQLFieldResolver<unknown, Context, { representations: unknown[] }>;
   entities.resolve = async (source, args, ctx, info) => {
     if (ctx.viewer.kind === 'anonymous') throw unauthenticated('Authentication required: send "Authorization: Bearer <token>"');
     if (ctx.viewer.kind !== 'agency') throw forbidden('_entities is for agencies (Maskinporten tokens) only');
-    const ids = args.representations.map((r: Representation) => (r.__typename === 'Person' ? String(r.id) : ''));
+    const ids = args.representations.map(representationId);
     assertLookupIds(ids);
     const people = await loadPeople(ctx, ids, personWants(info));
     batches.set(ctx, new Map(people.map((p) => [p.id, p])));
