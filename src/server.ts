@@ -180,14 +180,8 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
   const rateLimiter = new RequestRateLimiter(limits.ratePerMinute, (points, seconds) => store.rateLimiter(points, seconds), (kind) => metrics.rateLimited.inc({ kind }));
   let ready = true;
 
-  // Gateway mode: the composed graph of the register and the other sources, with the
-  // register executed in this process. Otherwise the register's own schema.
-  const apollo = new ApolloServer<Context>({
-    ...(config.gateway
-      ? { gateway: createRegisterGateway(schema, config.gateway, logger) }
-      : config.executor === 'jit'
-        ? { gateway: jitExecutor(schema) }
-        : { schema }),
+  const registerExecution = config.executor === 'jit' ? { gateway: jitExecutor(schema) } : { schema };
+  const options = (plugins: ApolloServerPlugin<Context>[]) => ({
     introspection: config.introspection,
     csrfPrevention: true,
     allowBatchedHttpRequests: limits.maxBatch > 1,
@@ -198,10 +192,10 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
     stopOnTerminationSignals: false,
     formatError: formatError(logger),
     logger: {
-      debug: (m) => logger.debug(m),
-      info: (m) => logger.info(m),
-      warn: (m) => logger.warn(m),
-      error: (m) => logger.error(m),
+      debug: (m: string) => logger.debug(m),
+      info: (m: string) => logger.info(m),
+      warn: (m: string) => logger.warn(m),
+      error: (m: string) => logger.error(m),
     },
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
@@ -210,13 +204,26 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
       ApolloServerPluginInlineTraceDisabled(),
       // No cache hints are used; the plugin would hook every one of ~25 000 fields in a lookup.
       ApolloServerPluginCacheControlDisabled(),
-      ApolloServerPluginDrainHttpServer({ httpServer }),
       operationLimitsPlugin(limits),
       lookupAuditPlugin(logger),
       metricsPlugin(metrics),
+      ...plugins,
     ],
   });
+  // Gateway mode: /graphql serves the composed graph of the register and the other sources,
+  // the register executed in this process. The REST API is the register's own and runs on
+  // the register's schema alone: no other source can reach its answers.
+  const federation = config.gateway ? createRegisterGateway(schema, config.gateway, logger) : null;
+  const registerOnly = federation ? new ApolloServer<Context>({ ...registerExecution, ...options([]) }) : null;
+  const apollo = new ApolloServer<Context>({
+    ...(federation ? { gateway: federation.gateway } : registerExecution),
+    ...options([
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      { serverWillStart: async () => ({ serverWillStop: async () => void (await registerOnly?.stop()) }) },
+    ]),
+  });
   await apollo.start();
+  await registerOnly?.start();
 
   async function createContext(authorization: string | undefined, clientIp?: string, requests = 1): Promise<Context> {
     let viewer: Viewer;
@@ -266,6 +273,12 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
     });
   }
 
+  if (federation?.callerJwks) {
+    const jwks = federation.callerJwks;
+    // Sources given `krr-caller` tokens check them with this key set.
+    app.get('/gateway/jwks.json', async (_req, res) => void res.set('cache-control', 'max-age=300').json(await jwks()));
+  }
+
   if (config.graphiql) {
     const page = graphiqlPage(deps.graphiql);
     app.use(GRAPHIQL_ASSET_PATH, graphiqlAssets());
@@ -286,10 +299,10 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
       next();
     },
     expressMiddleware(apollo, {
-      context: ({ req }) => createContext(req.headers.authorization, req.ip, Array.isArray(req.body) ? req.body.length : 1),
+      context: async ({ req }) => ({ ...(await createContext(req.headers.authorization, req.ip, Array.isArray(req.body) ? req.body.length : 1)), clientHeaders: req.headers }),
     }),
   );
-  app.use('/rest/v2', restRoutes({ apollo, createContext, logger, maxBodyBytes: limits.maxBodyBytes }));
+  app.use('/rest/v2', restRoutes({ apollo: registerOnly ?? apollo, createContext, logger, maxBodyBytes: limits.maxBodyBytes }));
   app.use(httpErrorHandler(logger));
 
   return { app, httpServer, apollo, metrics, createContext, markUnready: () => void (ready = false) };
