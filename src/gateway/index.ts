@@ -49,9 +49,14 @@ class SourceDataSource extends RemoteGraphQLDataSource<Context> {
       const value = client[name];
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
     }
-    if (this.credential) headers.set('authorization', await this.credential.authorization());
-    const viewer = (context as Partial<Context>).viewer;
-    if (this.callerKey && viewer) headers.set(CALLER_HEADER, await callerIdentityToken(viewer, this.source, this.issuer, await this.callerKey()));
+    try {
+      if (this.credential) headers.set('authorization', await this.credential.authorization());
+      const viewer = (context as Partial<Context>).viewer;
+      if (this.callerKey && viewer) headers.set(CALLER_HEADER, await callerIdentityToken(viewer, this.source, this.issuer, await this.callerKey()));
+    } catch (error) {
+      // No token of the gateway's own: the source is not asked at all, rather than asked without it.
+      this.didEncounterError(error as Error);
+    }
   }
 
   override didEncounterError(error: Error): void {
