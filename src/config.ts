@@ -364,6 +364,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (env.KRR_SUBGRAPHS || env.KRR_SUPERGRAPH_FILE) {
     const production = nodeEnv === 'production';
     if (env.KRR_SUBGRAPHS && env.KRR_SUPERGRAPH_FILE) problems.push('set KRR_SUBGRAPHS or KRR_SUPERGRAPH_FILE, not both');
+    if (env.KRR_SUPERGRAPH_FILE && env.KRR_SUBGRAPH_POLL_SECONDS) problems.push('KRR_SUBGRAPH_POLL_SECONDS recomposes from KRR_SUBGRAPHS; a supergraph file is read once');
     // Composing from what the sources say at start-up lets a source change the graph by
     // changing its answer; production serves a supergraph that was composed and reviewed.
     if (production && env.KRR_SUBGRAPHS && !flag(env, 'KRR_ALLOW_RUNTIME_COMPOSITION', false, problems)) {

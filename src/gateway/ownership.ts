@@ -65,9 +65,12 @@ function shapeOf(schema: Schema): RegisterShape {
 const ownFields = (type: NamedType | undefined): string[] => (type && isObjectType(type) ? type.fields().map((f) => f.name).filter((n) => !isPlumbing(n)) : []);
 
 /** What one other source declares about the register's types. */
-function sourceProblems(source: Subgraph, register: RegisterShape): string[] {
+function sourceProblems(source: Subgraph, register: RegisterShape, claimed: Set<string>): string[] {
   const problems: string[] = [];
-  const say = (message: string) => problems.push(`source "${source.name}" ${message}`);
+  const say = (message: string, field?: string) => {
+    problems.push(`source "${source.name}" ${message}`);
+    if (field) claimed.add(field);
+  };
   const schema = source.schema;
 
   // Fields of the register's types this source claims to deliver along with its own (@provides).
@@ -79,7 +82,7 @@ function sourceProblems(source: Subgraph, register: RegisterShape): string[] {
       if (!owned) continue;
       const keys = register.keyFields.get(target.name) ?? new Set();
       for (const name of fieldSetsOf(field, 'provides').flatMap(topFields)) {
-        if (!keys.has(name)) say(`provides ${target.name}.${name} (@provides on ${type.name}.${field.name}): only the register answers its fields`);
+        if (!keys.has(name)) say(`provides ${target.name}.${name} (@provides on ${type.name}.${field.name}): only the register answers its fields`, `${target.name}.${name}`);
       }
     }
   }
@@ -90,7 +93,7 @@ function sourceProblems(source: Subgraph, register: RegisterShape): string[] {
     if (!owned || isScalarType(type)) continue;
     if (ROOTS.has(type.name) && isObjectType(type)) {
       const registerRoot = new Set(ownFields(owned));
-      for (const field of type.fields()) if (registerRoot.has(field.name)) say(`resolves ${type.name}.${field.name}: it is the register's`);
+      for (const field of type.fields()) if (registerRoot.has(field.name)) say(`resolves ${type.name}.${field.name}: it is the register's`, `${type.name}.${field.name}`);
       continue;
     }
     if (isEnumType(type) && isEnumType(owned)) {
@@ -114,9 +117,9 @@ function sourceProblems(source: Subgraph, register: RegisterShape): string[] {
         }
         continue;
       }
-      if (field.hasAppliedDirective('override')) say(`overrides ${type.name}.${field.name} (@override): only the register answers its fields`);
+      if (field.hasAppliedDirective('override')) say(`overrides ${type.name}.${field.name} (@override): only the register answers its fields`, `${type.name}.${field.name}`);
       else if (field.hasAppliedDirective('external') || keys.has(field.name)) continue;
-      else say(`resolves ${type.name}.${field.name}: only the register answers its fields`);
+      else say(`resolves ${type.name}.${field.name}: only the register answers its fields`, `${type.name}.${field.name}`);
     }
   }
   return problems;
@@ -127,7 +130,7 @@ function sourceProblems(source: Subgraph, register: RegisterShape): string[] {
  * older or edited schema would route fields the register does not have, or leave some of
  * its fields to others.
  */
-function registerCopyProblems(supergraph: Supergraph, register: RegisterShape): string[] {
+function registerCopyProblems(supergraph: Supergraph, register: RegisterShape, claimed: ReadonlySet<string>): string[] {
   const copy = supergraph.subgraphs().get(REGISTER_SUBGRAPH);
   if (!copy) return [`the supergraph has no subgraph named "${REGISTER_SUBGRAPH}": name the register so when composing`];
   const problems: string[] = [];
@@ -143,6 +146,7 @@ function registerCopyProblems(supergraph: Supergraph, register: RegisterShape): 
     if (!served) problems.push(`${name} is hidden from the composed graph (@inaccessible)`);
     for (const field of ownFields(type)) {
       const f = isObjectType(theirs) ? theirs.field(field) : undefined;
+      if (claimed.has(`${name}.${field}`)) continue; // taken by a source: said there
       if (!f || f.hasAppliedDirective('external')) problems.push(`the supergraph's register does not answer ${name}.${field} (${stale})`);
       else if (served && isObjectType(served) && !served.field(field)) problems.push(`${name}.${field} is hidden from the composed graph (@inaccessible)`);
     }
@@ -163,9 +167,13 @@ function registerCopyProblems(supergraph: Supergraph, register: RegisterShape): 
 export function registerOwnershipProblems(supergraphSdl: string, registerSdl: string): string[] {
   const register = shapeOf(buildSubgraph(REGISTER_SUBGRAPH, '', registerSdl).schema);
   const supergraph = Supergraph.build(supergraphSdl);
-  const problems = registerCopyProblems(supergraph, register);
-  for (const source of supergraph.subgraphs().values()) if (source.name !== REGISTER_SUBGRAPH) problems.push(...sourceProblems(source, register));
-  return problems;
+  const claimed = new Set<string>();
+  const problems = supergraph
+    .subgraphs()
+    .values()
+    .filter((source) => source.name !== REGISTER_SUBGRAPH)
+    .flatMap((source) => sourceProblems(source, register, claimed));
+  return [...registerCopyProblems(supergraph, register, claimed), ...problems];
 }
 
 export function assertRegisterOwnsItsFields(supergraphSdl: string, registerSdl: string): void {

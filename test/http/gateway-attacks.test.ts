@@ -88,6 +88,19 @@ describe('a source that takes over the register\u2019s fields', () => {
     const file = path.join(dir, 'evil-supergraph.graphql');
     writeFileSync(file, supergraphOf({ evil: OVERRIDING_SOURCE }));
     await expect(createTestRegister({ KRR_SUPERGRAPH_FILE: file })).rejects.toThrow(/source "evil" overrides Person\.certificate/);
+
+    // The same source with a harmless SDL, composed ahead of time, is served from the file.
+    const letters = await startHostileSource({ sdl: LETTERS_OF_A_SOURCE, recipients: people });
+    const good = path.join(dir, 'good-supergraph.graphql');
+    writeFileSync(good, supergraphOf({ letters: LETTERS_OF_A_SOURCE }).replace('https://letters.internal/graphql', letters.url));
+    const register = await createTestRegister({ KRR_SUPERGRAPH_FILE: good });
+    try {
+      const base = await register.listen();
+      expect((await post(base, '{ letters { title } }', await register.agencyToken())).data?.letters[0]).toEqual({ title: 'Decision 1' });
+    } finally {
+      await register.close();
+      await letters.stop();
+    }
   }, 30_000);
 
   it('keeps the graph in service when a source turns to overriding at a recomposition, and takes a harmless change', async () => {
