@@ -299,7 +299,7 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
       next();
     },
     expressMiddleware(apollo, {
-      context: async ({ req }) => ({ ...(await createContext(req.headers.authorization, req.ip, Array.isArray(req.body) ? req.body.length : 1)), clientHeaders: req.headers }),
+      context: async ({ req }) => Object.assign(await createContext(req.headers.authorization, req.ip, Array.isArray(req.body) ? req.body.length : 1), { clientHeaders: req.headers }),
     }),
   );
   app.use('/rest/v2', restRoutes({ apollo: registerOnly ?? apollo, createContext, logger, maxBodyBytes: limits.maxBodyBytes }));
