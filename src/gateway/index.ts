@@ -102,7 +102,13 @@ function checkedSupergraph(config: GatewayConfig, registerSdl: string, logger: L
       const { supergraphSdl, cleanup } = await composing.initialize({
         ...hooks,
         update(next) {
-          const problems = registerOwnershipProblems(next, registerSdl);
+          let problems: string[];
+          try {
+            problems = registerOwnershipProblems(next, registerSdl);
+          } catch (error) {
+            // A feature this gateway cannot serve (Supergraph.build refuses it): keep the graph in service.
+            problems = [`the composed graph cannot be read: ${error instanceof Error ? error.message : String(error)}`];
+          }
           if (problems.length > 0) {
             logger.error({ problems }, 'recomposition refused: the register owns its fields; the graph in service is kept');
             return;
