@@ -183,14 +183,8 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
   const rateLimiter = new RequestRateLimiter(limits.ratePerMinute, (points, seconds) => store.rateLimiter(points, seconds), (kind) => metrics.rateLimited.inc({ kind }));
   let ready = true;
 
-  // Gateway mode: the composed graph of the register and the other sources, with the
-  // register executed in this process. Otherwise the register's own schema.
-  const apollo = new ApolloServer<Context>({
-    ...(config.gateway
-      ? { gateway: createRegisterGateway(schema, config.gateway, logger) }
-      : config.executor === 'jit'
-        ? { gateway: jitExecutor(schema) }
-        : { schema }),
+  const registerExecution = config.executor === 'jit' ? { gateway: jitExecutor(schema) } : { schema };
+  const options = (plugins: ApolloServerPlugin<Context>[]) => ({
     introspection: config.introspection,
     // A GET query (urql's default) or a simple POST is let through only with a header a
     // browser cannot send cross-site without a CORS preflight. Authorization is such a header,
@@ -204,10 +198,10 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
     stopOnTerminationSignals: false,
     formatError: formatError(logger),
     logger: {
-      debug: (m) => logger.debug(m),
-      info: (m) => logger.info(m),
-      warn: (m) => logger.warn(m),
-      error: (m) => logger.error(m),
+      debug: (m: string) => logger.debug(m),
+      info: (m: string) => logger.info(m),
+      warn: (m: string) => logger.warn(m),
+      error: (m: string) => logger.error(m),
     },
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
@@ -216,13 +210,26 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
       ApolloServerPluginInlineTraceDisabled(),
       // No cache hints are used; the plugin would hook every one of ~25 000 fields in a lookup.
       ApolloServerPluginCacheControlDisabled(),
-      ApolloServerPluginDrainHttpServer({ httpServer }),
       operationLimitsPlugin(limits),
       lookupAuditPlugin(logger),
       metricsPlugin(metrics),
+      ...plugins,
     ],
   });
+  // Gateway mode: /graphql serves the composed graph of the register and the other sources,
+  // the register executed in this process. The REST API is the register's own and runs on
+  // the register's schema alone: no other source can reach its answers.
+  const federation = config.gateway ? createRegisterGateway(schema, config.gateway, logger) : null;
+  const registerOnly = federation ? new ApolloServer<Context>({ ...registerExecution, ...options([]) }) : null;
+  const apollo = new ApolloServer<Context>({
+    ...(federation ? { gateway: federation.gateway } : registerExecution),
+    ...options([
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      { serverWillStart: async () => ({ serverWillStop: async () => void (await registerOnly?.stop()) }) },
+    ]),
+  });
   await apollo.start();
+  await registerOnly?.start();
   const signer = await loadAnswerSigner(config.answerSigning);
 
   async function createContext(authorization: string | undefined, clientIp?: string, requests = 1): Promise<Context> {
@@ -277,6 +284,12 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
   app.use('/graphql', corsMiddleware(config.cors, { methods: ['GET', 'POST'], refuse: (res, code, message) => void res.status(403).json(errorBody(code, message)) }));
   app.use('/rest', corsMiddleware(config.cors, { methods: ['GET', 'POST', 'PATCH'], refuse: (res, code, message) => void res.status(403).json({ error: { code, message } }) }));
 
+  if (federation?.callerJwks) {
+    const jwks = federation.callerJwks;
+    // Sources given `krr-caller` tokens check them with this key set.
+    app.get('/gateway/jwks.json', async (_req, res) => void res.set('cache-control', 'max-age=300').json(await jwks()));
+  }
+
   if (config.graphiql) {
     const page = graphiqlPage(deps.graphiql);
     app.use(GRAPHIQL_ASSET_PATH, graphiqlAssets());
@@ -300,10 +313,10 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
       next();
     },
     expressMiddleware(apollo, {
-      context: ({ req }) => createContext(req.headers.authorization, req.ip, Array.isArray(req.body) ? req.body.length : 1),
+      context: async ({ req }) => Object.assign(await createContext(req.headers.authorization, req.ip, Array.isArray(req.body) ? req.body.length : 1), { clientHeaders: req.headers }),
     }),
   );
-  app.use('/rest', restRoutes({ apollo, createContext, logger, signer, maxBodyBytes: limits.maxBodyBytes }));
+  app.use('/rest', restRoutes({ apollo: registerOnly ?? apollo, createContext, logger, signer, maxBodyBytes: limits.maxBodyBytes }));
   // Public: agencies verify the answers they kept with these, long after they got them.
   app
     .route('/.well-known/jwks.json')

@@ -13,8 +13,10 @@ export interface LookupRecord {
 /** What every resolver gets for one request. Built fresh per request in `createContext`. */
 export interface Context {
   viewer: Viewer;
-  /** The request's Authorization header, forwarded as it came to other sources in gateway mode. */
+  /** The request's Authorization header (never sent to other sources unless configured: docs/federation.md). */
   authorization?: string;
+  /** The client's request headers, for the few a source is configured to get (gateway mode). */
+  clientHeaders?: Readonly<Record<string, string | string[] | undefined>>;
   loaders: Loaders;
   /** The request's clock: every rule in one response is judged at the same instant. */
   now: Date;
