@@ -12,9 +12,16 @@ export interface IssuerConfig {
   jwksUri: string;
 }
 
+/** What both kinds of token configuration share. */
+interface TokenRules {
+  audience: string;
+  /** The longest `exp - iat` accepted (KRR_MAX_TOKEN_LIFETIME_SECONDS); `iat` is required. */
+  maxTokenLifetimeSeconds: number;
+}
+
 export type AuthConfig =
-  | { mode: 'external'; agency: IssuerConfig; citizen: IssuerConfig; audience: string }
-  | { mode: 'development'; agency: { issuer: string }; citizen: { issuer: string }; audience: string; keyFile: string };
+  | ({ mode: 'external'; agency: IssuerConfig; citizen: IssuerConfig } & TokenRules)
+  | ({ mode: 'development'; agency: { issuer: string }; citizen: { issuer: string }; keyFile: string } & TokenRules);
 
 export interface GatewayConfig {
   /** Other subgraphs, composed at start-up with the register (KRR_SUBGRAPHS). */
@@ -154,6 +161,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = path.resolve(env.KRR_DATA_DIR || 'data');
 
   const set = AUTH_VARS.filter((name) => env[name]);
+  // Maskinporten's and ID-porten's own tokens live minutes; two hours leaves room for clients
+  // that cache a token, and bounds what a leaked one is worth.
+  const maxTokenLifetimeSeconds = integer(env, 'KRR_MAX_TOKEN_LIFETIME_SECONDS', 7200, 60, 86_400, problems);
   let auth: AuthConfig;
   if (set.length === 0) {
     if (nodeEnv === 'production') {
@@ -164,6 +174,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       agency: { issuer: DEV_AGENCY_ISSUER },
       citizen: { issuer: DEV_CITIZEN_ISSUER },
       audience: DEV_AUDIENCE,
+      maxTokenLifetimeSeconds,
       keyFile: path.join(dataDir, 'dev-signing-key.json'),
     };
   } else {
@@ -177,6 +188,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       agency: { issuer: env.KRR_AGENCY_ISSUER ?? '', jwksUri: jwksUri(env.KRR_AGENCY_JWKS_URI ?? '', 'KRR_AGENCY_JWKS_URI', nodeEnv === 'production', problems) },
       citizen: { issuer: env.KRR_CITIZEN_ISSUER ?? '', jwksUri: jwksUri(env.KRR_CITIZEN_JWKS_URI ?? '', 'KRR_CITIZEN_JWKS_URI', nodeEnv === 'production', problems) },
       audience: env.KRR_AUDIENCE ?? '',
+      maxTokenLifetimeSeconds,
     };
   }
 

@@ -18,6 +18,12 @@ import type { RegisterStore } from './store/types';
 const SHUTDOWN_GRACE_MS = 15_000;
 const DEV_ORG_NUMBER = '991825827';
 
+/** `7200` -> `2 h`, `90` -> `90 s`: how long the printed token lives. */
+function lifetime(seconds: number): string {
+  if (seconds % 3600 === 0) return `${seconds / 3600} h`;
+  return seconds % 60 === 0 ? `${seconds / 60} min` : `${seconds} s`;
+}
+
 /** A few valid synthetic ids that are not in the register, to show NOT_REGISTERED. */
 async function unregisteredSamples(store: RegisterStore, n: number): Promise<string[]> {
   const random = createRandom(1);
@@ -72,7 +78,7 @@ export async function start(config: Config, logger: Logger) {
     // Printed plainly (not as JSON) so it can be copied straight from the terminal.
     process.stdout.write(
       `\nDevelopment mode: tokens are signed with the local key in ${config.auth.keyFile}.\n` +
-        `Open ${url} and put this agency token (all scopes, valid 12 h) in the Headers tab:\n\n` +
+        `Open ${url} and put this agency token (all scopes, valid ${lifetime(config.auth.maxTokenLifetimeSeconds)}) in the Headers tab:\n\n` +
         `{"Authorization": "Bearer ${token}"}\n\n` +
         `More tokens: npm run token -- agency --scope krr:global/kontaktinformasjon.read | npm run token -- citizen --pid <id>\n\n`,
     );
