@@ -26,6 +26,7 @@ import { jitExecutor } from './graphql/jit-executor';
 import { Metrics } from './http/metrics';
 import { RequestRateLimiter } from './http/rate-limit';
 import { restRoutes } from './http/rest';
+import { securityHeaders } from './http/security-headers';
 import type { Notifier } from './notify/notifier';
 import { SelfService } from './services/self-service';
 import { StatementCounter, type RegisterStore } from './store/types';
@@ -46,6 +47,11 @@ export interface RegisterServer {
   httpServer: http.Server;
   apollo: ApolloServer<Context>;
   metrics: Metrics;
+  /**
+   * With KRR_METRICS_PORT: the server of `GET /metrics` alone, not yet listening (main.ts
+   * listens on the configured port and address). Null when /metrics is off or on the API's port.
+   */
+  metricsServer: http.Server | null;
   /**
    * Builds the context for one request: verifies the token and counts the request against
    * the caller's rate limit. Used by every entry point (GraphQL, REST, tests).
@@ -173,8 +179,11 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
   const { limits } = config;
   const app = express();
   app.disable('x-powered-by');
-  // Behind a load balancer, req.ip is the client's address only if the proxy is trusted;
-  // operators set that in Express terms if they need per-IP limits for anonymous callers.
+  // Behind a load balancer, req.ip (anonymous callers' rate limit) and req.secure (HSTS)
+  // are the client's only if the proxy is trusted (KRR_TRUST_PROXY); else every anonymous
+  // caller shares the balancer's address and one bucket.
+  app.set('trust proxy', config.trustProxy);
+  app.use(securityHeaders({ hstsMaxAgeSeconds: config.hstsMaxAgeSeconds }));
   const httpServer = http.createServer(app);
   const metrics = new Metrics();
   const rateLimiter = new RequestRateLimiter(limits.ratePerMinute, (points, seconds) => store.rateLimiter(points, seconds), (kind) => metrics.rateLimited.inc({ kind }));
@@ -193,6 +202,9 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
     allowBatchedHttpRequests: limits.maxBatch > 1,
     parseOptions: { maxTokens: limits.maxTokens },
     includeStacktraceInErrorResponses: false,
+    // "Did you mean ...?" in validation errors spells the schema out field by field: not
+    // when introspection is off (production), or it would be introspection by guessing.
+    hideSchemaDetailsFromClientErrors: !config.introspection,
     // main.ts owns SIGTERM/SIGINT: it closes the database after Apollo stops and exits 0.
     // Apollo's own handler would re-raise the signal and end the process with 143.
     stopOnTerminationSignals: false,
@@ -260,10 +272,17 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
     }
   });
 
-  if (config.metrics) {
-    app.get('/metrics', async (_req, res) => {
-      res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-    });
+  const serveMetrics: express.RequestHandler = async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  };
+  let metricsServer: http.Server | null = null;
+  if (config.metrics.listen === 'api') app.get('/metrics', serveMetrics);
+  if (config.metrics.listen === 'separate') {
+    const metricsApp = express();
+    metricsApp.disable('x-powered-by');
+    metricsApp.use(securityHeaders({ hstsMaxAgeSeconds: 0 }));
+    metricsApp.get('/metrics', serveMetrics);
+    metricsServer = http.createServer(metricsApp);
   }
 
   if (config.graphiql) {
@@ -292,5 +311,5 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
   app.use('/rest/v2', restRoutes({ apollo, createContext, logger, maxBodyBytes: limits.maxBodyBytes }));
   app.use(httpErrorHandler(logger));
 
-  return { app, httpServer, apollo, metrics, createContext, markUnready: () => void (ready = false) };
+  return { app, httpServer, apollo, metrics, metricsServer, createContext, markUnready: () => void (ready = false) };
 }
