@@ -1,7 +1,7 @@
 import { Directive, Field, ObjectType, registerEnumType } from 'type-graphql';
 import type { DigitalPostRow, PersonRow } from '../../../db/schema';
 import { Scope } from '../../auth/scopes';
-import { isChannelUsable, notificationStatus } from '../../domain/contact-rules';
+import { duplicateFlagForOwner, isChannelUsable, notificationStatus } from '../../domain/contact-rules';
 import type { ContactPointWithDuplicate } from '../../store/types';
 import { requireScope } from '../auth-checker';
 import type { Context } from '../context';
@@ -75,8 +75,12 @@ abstract class ContactChannel {
   @Field(() => Date, { nullable: true, description: '`_sist_validert`: when it was last proven with a one-time code.' })
   lastValidatedAt!: Date | null;
 
-  @Field({ description: '`_duplisert` (`JA`/`NEI`): another person has the same address.' })
-  duplicated!: boolean;
+  @Field(() => Boolean, {
+    nullable: true,
+    description:
+      '`_duplisert` (`JA`/`NEI`): another active person has the same address. Always given to agencies. On your own record (`me`, your mutations) null until the address is proven with a code (`lastValidatedAt`): the flag would otherwise tell anyone who types in an address whether someone else uses it.',
+  })
+  duplicated!: boolean | null;
 
   @Field({
     description:
@@ -126,14 +130,19 @@ export interface PersonData {
 
 type MaybePromise<T> = T | Promise<T>;
 
-function channel<T extends EmailContact | MobileContact>(point: ContactPointWithDuplicate | undefined, now: Date, addressField: 'address' | 'number'): T | null {
+function channel<T extends EmailContact | MobileContact>(
+  point: ContactPointWithDuplicate | undefined,
+  now: Date,
+  addressField: 'address' | 'number',
+  ownRecord: boolean,
+): T | null {
   if (!point) return null;
   return {
     [addressField]: point.address,
     updatedAt: point.updatedAt,
     lastVerifiedAt: point.lastVerifiedAt,
     lastValidatedAt: point.lastValidatedAt,
-    duplicated: point.duplicated,
+    duplicated: ownRecord ? duplicateFlagForOwner(point) : point.duplicated,
     usableForNotification: isChannelUsable(point, now),
   } as unknown as T;
 }
@@ -218,9 +227,11 @@ export class Person {
     requireScope(this.ctx, Scope.CONTACT_INFO, 'Person.contactInfo');
     if (!this.active) return null;
     const now = this.ctx.now;
+    // A citizen reaches only their own record (see authChecker).
+    const own = this.ctx.viewer.kind === 'citizen';
     const build = (points: ContactPointWithDuplicate[]): ContactInfo => ({
-      email: channel<EmailContact>(points.find((p) => p.channel === 'EMAIL'), now, 'address'),
-      mobile: channel<MobileContact>(points.find((p) => p.channel === 'MOBILE'), now, 'number'),
+      email: channel<EmailContact>(points.find((p) => p.channel === 'EMAIL'), now, 'address', own),
+      mobile: channel<MobileContact>(points.find((p) => p.channel === 'MOBILE'), now, 'number', own),
     });
     const points = this.contactPoints();
     return Array.isArray(points) ? build(points) : points.then(build);
