@@ -28,6 +28,7 @@ import { RequestRateLimiter } from './http/rate-limit';
 import { restRoutes } from './http/rest';
 import { securityHeaders } from './http/security-headers';
 import type { Notifier } from './notify/notifier';
+import { LookupAudit } from './services/lookup-audit';
 import { SelfService } from './services/self-service';
 import { StatementCounter, type RegisterStore } from './store/types';
 
@@ -93,21 +94,22 @@ function formatError(logger: Logger) {
 }
 
 /**
- * Writes the request's agency lookups to the audit log in one statement, before the
- * response leaves. If that write fails the data is withheld: no lookup goes unrecorded.
+ * Writes what the request released to the audit log (LookupAudit decides what: per person,
+ * the scopes of the fields answered for them), before the response leaves. If that write
+ * fails the data is withheld: no lookup goes unrecorded.
  */
 function lookupAuditPlugin(logger: Logger): ApolloServerPlugin<Context> {
   return {
     async requestDidStart() {
       return {
         async willSendResponse({ contextValue, response }) {
-          const { viewer, lookups, now, audit } = contextValue;
-          if (viewer.kind !== 'agency' || lookups.personIds.size === 0) return;
+          if (contextValue.viewer.kind !== 'agency') return;
           try {
-            // Written in a shared transaction (group commit), as exactly one statement of its
-            // own; counted before the wait so the metrics plugin, running alongside, sees it.
-            contextValue.sqlStatements.count += 1;
-            await audit.record({ agencyOrgNumber: viewer.orgNumber, personIds: [...lookups.personIds], scopes: [...lookups.scopes], at: now });
+            // Written in a shared transaction (group commit), one statement per set of scopes
+            // (usually one); counted before the wait so the metrics plugin, running alongside, sees it.
+            const { writes, committed } = contextValue.lookups.flush();
+            contextValue.sqlStatements.count += writes;
+            await committed;
           } catch (error) {
             const errorId = randomUUID();
             logger.error({ errorId, err: error }, 'could not write the lookup audit log; answer withheld');
@@ -243,15 +245,20 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
     const sqlStatements = new StatementCounter();
     // Agencies' lookups may be served by a read replica; citizens read their own writes.
     const request = store.forRequest(sqlStatements, viewer.kind === 'agency' ? 'replica' : 'primary');
+    const now = new Date();
+    const agency = viewer.kind === 'agency' ? viewer.orgNumber : null;
     return {
       viewer,
       authorization,
       loaders: createLoaders(request.people, { observeBatch: (loader, size) => metrics.batchSize.observe({ loader }, size), mode: config.loaderMode }),
-      now: new Date(),
+      now,
       selfService: new SelfService(request.citizen, deps.notifier, logger, config.codeTtlSeconds, config.codeResendSeconds),
       sqlStatements,
       audit: request.lookups,
-      lookups: { personIds: new Set(), scopes: new Set() },
+      lookups: new LookupAudit(
+        agency ? ({ personIds, scopes }) => request.lookups.record({ agencyOrgNumber: agency, personIds, scopes, at: now }) : null,
+        requests,
+      ),
     };
   }
 
@@ -305,7 +312,12 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
       next();
     },
     expressMiddleware(apollo, {
-      context: ({ req }) => createContext(req.headers.authorization, req.ip, Array.isArray(req.body) ? req.body.length : 1),
+      context: async ({ req, res }) => {
+        const context = await createContext(req.headers.authorization, req.ip, Array.isArray(req.body) ? req.body.length : 1);
+        // A batch refused as a whole after some operations started: they wait for no others.
+        res.once('close', () => context.lookups.abandon());
+        return context;
+      },
     }),
   );
   app.use('/rest/v2', restRoutes({ apollo, createContext, logger, maxBodyBytes: limits.maxBodyBytes }));

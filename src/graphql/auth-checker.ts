@@ -33,16 +33,23 @@ export const authChecker: AuthCheckerFn<Context> = ({ context, info }, roles) =>
 };
 
 /**
- * An agency must hold `scope` to see `field`; the scope is then recorded as used by the
- * request (for the lookup audit log). Citizens see all of their own record, the only
- * record they can reach.
+ * An agency must hold `scope` to see `field`. Citizens see all of their own record, the
+ * only record they can reach.
  */
 export function requireScope(context: Context, scope: string, field: string): void {
   const { viewer } = context;
   if (viewer.kind === 'agency') {
     if (!viewer.scopes.has(scope)) throw forbidden(`${field} requires the scope ${scope}`, { requiredScope: scope });
-    context.lookups.scopes.add(scope);
   } else if (viewer.kind === 'anonymous') {
     throw unauthenticated('Authentication required: send "Authorization: Bearer <token>"');
   }
+}
+
+/**
+ * `requireScope` for a field of one person's record; an agency's answer is then recorded
+ * as released for that person (the lookup audit log, see LookupAudit).
+ */
+export function releaseField(context: Context, scope: string, field: string, personId: string): void {
+  requireScope(context, scope, field);
+  if (context.viewer.kind === 'agency') context.lookups.released(personId, scope);
 }

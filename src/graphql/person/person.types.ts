@@ -3,7 +3,7 @@ import type { DigitalPostRow, PersonRow } from '../../../db/schema';
 import { Scope } from '../../auth/scopes';
 import { duplicateFlagForOwner, isChannelUsable, notificationStatus } from '../../domain/contact-rules';
 import type { ContactPointWithDuplicate } from '../../store/types';
-import { requireScope } from '../auth-checker';
+import { releaseField } from '../auth-checker';
 import type { Context } from '../context';
 
 export enum PersonStatus {
@@ -153,7 +153,8 @@ function channel<T extends EmailContact | MobileContact>(
  * a lookup of 1000 people resolves some 25 000 fields, and this keeps each one a property
  * read. The field-level rules live here, each in its getter:
  *
- * - scope: `requireScope` refuses the field with FORBIDDEN (the rest of the answer stays);
+ * - scope: `releaseField` refuses the field with FORBIDDEN (the rest of the answer stays), and
+ *   records an agency's answer as released for this person (the lookup audit log);
  * - status: only an active person shows contact info, mailbox, certificate and language.
  *
  * Data loaded up front (see `loadPeople`) is used as is; anything else is read through the
@@ -209,7 +210,7 @@ export class Person {
 
   @Field(() => NotificationStatus, { simple: true, nullable: true, description: '`varslingsstatus`. Needs `krr:global/kontaktinformasjon.read`.' })
   get notificationStatus(): MaybePromise<NotificationStatus> {
-    requireScope(this.ctx, Scope.CONTACT_INFO, 'Person.notificationStatus');
+    releaseField(this.ctx, Scope.CONTACT_INFO, 'Person.notificationStatus', this.id);
     const row = this.row;
     if (!row || row.status !== 'ACTIVE') return NotificationStatus.CANNOT_BE_NOTIFIED;
     const status = (channels: ContactPointWithDuplicate[]) =>
@@ -224,7 +225,7 @@ export class Person {
     description: '`kontaktinformasjon`; null unless the person is active. Needs `krr:global/kontaktinformasjon.read`.',
   })
   get contactInfo(): MaybePromise<ContactInfo | null> {
-    requireScope(this.ctx, Scope.CONTACT_INFO, 'Person.contactInfo');
+    releaseField(this.ctx, Scope.CONTACT_INFO, 'Person.contactInfo', this.id);
     if (!this.active) return null;
     const now = this.ctx.now;
     // A citizen reaches only their own record (see authChecker).
@@ -243,7 +244,7 @@ export class Person {
     description: '`digital_post`; null unless the person is active and has one. Needs `krr:global/digitalpost.read`.',
   })
   get digitalMailbox(): MaybePromise<DigitalMailbox | null> {
-    requireScope(this.ctx, Scope.DIGITAL_POST, 'Person.digitalMailbox');
+    releaseField(this.ctx, Scope.DIGITAL_POST, 'Person.digitalMailbox', this.id);
     if (!this.active) return null;
     const build = (post: DigitalPostRow | null) => (post ? { address: post.mailboxAddress, providerOrgNumber: post.providerOrgNumber } : null);
     const post = this.digitalPostRow();
@@ -256,7 +257,7 @@ export class Person {
     description: '`sertifikat`: base64 X.509 certificate; null unless the person is active and has one. Needs `krr:global/digitalpost.read`.',
   })
   get certificate(): MaybePromise<string | null> {
-    requireScope(this.ctx, Scope.DIGITAL_POST, 'Person.certificate');
+    releaseField(this.ctx, Scope.DIGITAL_POST, 'Person.certificate', this.id);
     if (!this.active) return null;
     const post = this.digitalPostRow();
     return post instanceof Promise ? post.then((p) => p?.certificate ?? null) : (post?.certificate ?? null);
@@ -268,13 +269,13 @@ export class Person {
     description: '`spraak`; null unless the person is active and has chosen one. Needs `krr:global/kontaktinformasjon.read`.',
   })
   get language(): Language | null {
-    requireScope(this.ctx, Scope.CONTACT_INFO, 'Person.language');
+    releaseField(this.ctx, Scope.CONTACT_INFO, 'Person.language', this.id);
     return this.active ? ((this.row?.language as Language | null) ?? null) : null;
   }
 
   @Field(() => Date, { simple: true, nullable: true, description: '`spraak_oppdatert`. Needs `krr:global/kontaktinformasjon.read`.' })
   get languageUpdatedAt(): Date | null {
-    requireScope(this.ctx, Scope.CONTACT_INFO, 'Person.languageUpdatedAt');
+    releaseField(this.ctx, Scope.CONTACT_INFO, 'Person.languageUpdatedAt', this.id);
     return this.active ? (this.row?.languageUpdatedAt ?? null) : null;
   }
 
@@ -284,7 +285,7 @@ export class Person {
     description: 'When anything about the person last changed; null when not registered. Needs `krr:global/kontaktinformasjon.read`: it tells when contact details changed.',
   })
   get updatedAt(): Date | null {
-    requireScope(this.ctx, Scope.CONTACT_INFO, 'Person.updatedAt');
+    releaseField(this.ctx, Scope.CONTACT_INFO, 'Person.updatedAt', this.id);
     return this.row?.updatedAt ?? null;
   }
 }
