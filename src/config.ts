@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 
 /**
@@ -12,9 +13,16 @@ export interface IssuerConfig {
   jwksUri: string;
 }
 
+/** What both kinds of token configuration share. */
+interface TokenRules {
+  audience: string;
+  /** The longest `exp - iat` accepted (KRR_MAX_TOKEN_LIFETIME_SECONDS); `iat` is required. */
+  maxTokenLifetimeSeconds: number;
+}
+
 export type AuthConfig =
-  | { mode: 'external'; agency: IssuerConfig; citizen: IssuerConfig; audience: string }
-  | { mode: 'development'; agency: { issuer: string }; citizen: { issuer: string }; audience: string; keyFile: string };
+  | ({ mode: 'external'; agency: IssuerConfig; citizen: IssuerConfig } & TokenRules)
+  | ({ mode: 'development'; agency: { issuer: string }; citizen: { issuer: string }; keyFile: string } & TokenRules);
 
 /** The keys that sign REST answers asked for as `application/jose` (src/http/signing.ts). */
 export type AnswerSigningConfig =
@@ -101,7 +109,20 @@ export interface Config {
   };
   introspection: boolean;
   graphiql: boolean;
-  metrics: boolean;
+  /**
+   * Where `GET /metrics` is served: not at all (the default in production), on the API's own
+   * port (the default otherwise), or on a port of its own on an internal address
+   * (KRR_METRICS_PORT, KRR_METRICS_HOST), away from the API's clients.
+   */
+  metrics: { listen: 'off' } | { listen: 'api' } | { listen: 'separate'; port: number; host: string };
+  /**
+   * Express's `trust proxy` (KRR_TRUST_PROXY): which proxies' X-Forwarded-For / -Proto to
+   * believe, so that `req.ip` (anonymous callers' rate limit) and `req.secure` (HSTS) are the
+   * client's. false: none, the default.
+   */
+  trustProxy: boolean | number | string[];
+  /** `Strict-Transport-Security: max-age=N` on answers over HTTPS (KRR_HSTS_MAX_AGE); 0: not sent. */
+  hstsMaxAgeSeconds: number;
   /** How long to keep answering, unready, after SIGTERM before the listener closes (for load balancers). */
   shutdownDelayMs: number;
   /** Gateway mode: null unless KRR_SUBGRAPHS or KRR_SUPERGRAPH_FILE is set. */
@@ -327,6 +348,46 @@ function jwksUri(value: string, name: string, production: boolean, problems: str
 /** A `postgres://` or `postgresql://` URL (KRR_DATABASE_URL, KRR_DATABASE_READ_URL). */
 export const isPostgresUrl = (value: string): boolean => /^postgres(ql)?:\/\//.test(value);
 
+/** Express's names for address ranges (proxy-addr). */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/**
+ * KRR_TRUST_PROXY in Express's `trust proxy` terms: `true` (any proxy: only when nothing can
+ * reach the service except through the proxy), a number of proxy hops, or a comma-separated
+ * list of addresses, subnets (`10.0.0.0/8`) and range names.
+ */
+function trustProxy(raw: string | undefined, problems: string[]): boolean | number | string[] {
+  if (raw === undefined || raw.trim() === '' || /^(false|0)$/i.test(raw.trim())) return false;
+  if (/^true$/i.test(raw.trim())) return true;
+  if (/^\d+$/.test(raw.trim())) {
+    const hops = Number(raw.trim());
+    if (hops > 10) problems.push(`KRR_TRUST_PROXY: ${hops} proxy hops is more than any real chain (at most 10)`);
+    return hops;
+  }
+  const entries = raw.split(',').map((e) => e.trim()).filter(Boolean);
+  for (const entry of entries) {
+    const [address, prefix, ...rest] = entry.split('/');
+    const family = isIP(address);
+    const prefixOk = prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32)) || (family === 4 && isIP(prefix) === 4);
+    if (!PROXY_RANGE_NAMES.includes(entry) && (family === 0 || !prefixOk || rest.length > 0)) {
+      problems.push(`KRR_TRUST_PROXY: "${entry}" is not an address, a subnet (10.0.0.0/8) or one of ${PROXY_RANGE_NAMES.join(', ')}; or give true, false or a number of hops`);
+    }
+  }
+  return entries;
+}
+
+function metricsListener(env: NodeJS.ProcessEnv, production: boolean, apiPort: number, problems: string[]): Config['metrics'] {
+  const on = flag(env, 'KRR_METRICS', !production, problems);
+  if (env.KRR_METRICS_PORT === undefined || env.KRR_METRICS_PORT === '') {
+    if (env.KRR_METRICS_HOST) problems.push('KRR_METRICS_HOST needs KRR_METRICS_PORT: it is the address of the metrics port');
+    return on ? { listen: 'api' } : { listen: 'off' };
+  }
+  if (env.KRR_METRICS !== undefined && env.KRR_METRICS !== '' && !on) problems.push('KRR_METRICS=false and KRR_METRICS_PORT contradict each other: unset one');
+  const port = integer(env, 'KRR_METRICS_PORT', 0, 0, 65535, problems);
+  if (port !== 0 && port === apiPort) problems.push(`KRR_METRICS_PORT must differ from PORT (${apiPort}): the point is to keep /metrics off the API's port`);
+  return { listen: 'separate', port, host: env.KRR_METRICS_HOST || '127.0.0.1' };
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -335,6 +396,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = path.resolve(env.KRR_DATA_DIR || 'data');
 
   const set = AUTH_VARS.filter((name) => env[name]);
+  // Maskinporten's and ID-porten's own tokens live minutes; two hours leaves room for clients
+  // that cache a token, and bounds what a leaked one is worth.
+  const maxTokenLifetimeSeconds = integer(env, 'KRR_MAX_TOKEN_LIFETIME_SECONDS', 7200, 60, 86_400, problems);
   let auth: AuthConfig;
   if (set.length === 0) {
     if (nodeEnv === 'production') {
@@ -345,6 +409,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       agency: { issuer: DEV_AGENCY_ISSUER },
       citizen: { issuer: DEV_CITIZEN_ISSUER },
       audience: DEV_AUDIENCE,
+      maxTokenLifetimeSeconds,
       keyFile: path.join(dataDir, 'dev-signing-key.json'),
     };
   } else {
@@ -358,6 +423,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       agency: { issuer: env.KRR_AGENCY_ISSUER ?? '', jwksUri: jwksUri(env.KRR_AGENCY_JWKS_URI ?? '', 'KRR_AGENCY_JWKS_URI', nodeEnv === 'production', problems) },
       citizen: { issuer: env.KRR_CITIZEN_ISSUER ?? '', jwksUri: jwksUri(env.KRR_CITIZEN_JWKS_URI ?? '', 'KRR_CITIZEN_JWKS_URI', nodeEnv === 'production', problems) },
       audience: env.KRR_AUDIENCE ?? '',
+      maxTokenLifetimeSeconds,
     };
   }
 
@@ -390,7 +456,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     introspection: flag(env, 'KRR_INTROSPECTION', nodeEnv !== 'production', problems),
     graphiql: flag(env, 'KRR_GRAPHIQL', nodeEnv !== 'production', problems),
-    metrics: flag(env, 'KRR_METRICS', true, problems),
+    metrics: { listen: 'off' },
+    trustProxy: trustProxy(env.KRR_TRUST_PROXY, problems),
+    hstsMaxAgeSeconds: integer(env, 'KRR_HSTS_MAX_AGE', 0, 0, 2 * 365 * 86_400, problems),
     shutdownDelayMs: integer(env, 'KRR_SHUTDOWN_DELAY_MS', 0, 0, 60_000, problems),
     gateway: null,
     // Unset or empty: nobody in production; in development, pages served from this machine.
@@ -401,6 +469,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     loaderMode: env.KRR_LOADER_MODE === 'naive' ? 'naive' : 'batched',
     executor: env.KRR_EXECUTOR === 'graphql-js' ? 'graphql-js' : 'jit',
   };
+  config.metrics = metricsListener(env, nodeEnv === 'production', config.port, problems);
   if (config.databaseUrl && !isPostgresUrl(config.databaseUrl)) problems.push('KRR_DATABASE_URL must be a postgres:// or postgresql:// URL');
   if (config.databaseReadUrl && !config.databaseUrl) problems.push('KRR_DATABASE_READ_URL needs KRR_DATABASE_URL: a read replica serves a PostgreSQL primary');
   if (config.databaseReadUrl && !isPostgresUrl(config.databaseReadUrl)) problems.push('KRR_DATABASE_READ_URL must be a postgres:// or postgresql:// URL');

@@ -1,14 +1,8 @@
 import type { Viewer } from '../auth/viewer';
 import type { Loaders } from '../loaders';
+import type { LookupAudit } from '../services/lookup-audit';
 import type { SelfService } from '../services/self-service';
 import type { LookupLog, StatementCounter } from '../store/types';
-
-/** What one agency request looked at: written to the audit log once, when the response goes. */
-export interface LookupRecord {
-  personIds: Set<string>;
-  /** Scopes that let a field through, i.e. the scopes the request actually used. */
-  scopes: Set<string>;
-}
 
 /** What every resolver gets for one request. Built fresh per request in `createContext`. */
 export interface Context {
@@ -24,5 +18,6 @@ export interface Context {
   /** SQL statements run for this request (for the metrics). */
   sqlStatements: StatementCounter;
   audit: LookupLog;
-  lookups: LookupRecord;
+  /** Who this (agency) request looked up and what it released for each: written to `audit` before the answer goes. */
+  lookups: LookupAudit;
 }

@@ -54,7 +54,7 @@ export function buildSubgraphRegisterSchema(base: GraphQLSchema = buildRegisterS
   resolvers.Person = {
     ...resolvers.Person,
     __resolveReference: (reference: { id: string }, ctx: Context) => {
-      ctx.lookups.personIds.add(reference.id);
+      ctx.lookups.lookedUp(reference.id);
       return batches.get(ctx)?.get(reference.id) ?? loadPerson(ctx, reference.id);
     },
   };
