@@ -435,8 +435,13 @@ describe('the citizen\u2019s own entry: GET and PATCH /rest/v1/person', () => {
     expect(await keys([])).toEqual(['personidentifikator', 'reservasjon', 'status']);
     expect(await keys([UserScope.CONTACT_INFO])).toEqual(['personidentifikator', 'reservasjon', 'status', 'varslingsstatus', 'kontaktinformasjon', 'spraak', 'spraak_oppdatert']);
     expect(await keys([UserScope.DIGITAL_POST])).toEqual(['personidentifikator', 'reservasjon', 'status', 'digital_post', 'sertifikat']);
-    const [asAgency] = await personerOf([id()], await register.agencyToken());
-    expect(await (await call('GET', await scoped([UserScope.CONTACT_INFO, UserScope.DIGITAL_POST]))).json()).toEqual(asAgency);
+    const [asAgency] = (await personerOf([id()], await register.agencyToken())) as Array<Record<string, any>>;
+    // On one's own entry `_duplisert` shows only for an address proven with a code (issue 14,
+    // finding 4): this person's mobile is shared but not proven, so the citizen is not told.
+    expect(asAgency.kontaktinformasjon.mobiltelefonnummer_duplisert).toBe('JA');
+    expect(asAgency.kontaktinformasjon.mobiltelefonnummer_sist_validert).toBeUndefined();
+    const { mobiltelefonnummer_duplisert: _shared, ...ownContact } = asAgency.kontaktinformasjon;
+    expect(await (await call('GET', await scoped([UserScope.CONTACT_INFO, UserScope.DIGITAL_POST]))).json()).toEqual({ ...asAgency, kontaktinformasjon: ownContact });
   });
 
   it('changes the language with krr:user/spraak.write, and refuses without it or with a bad body', async () => {
