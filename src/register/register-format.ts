@@ -167,11 +167,16 @@ function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Absent and `null` are the same thing in the register's JSON. */
+/**
+ * Absent, `null` and `""` are the same thing in the register's JSON: the register writes
+ * `"postkasseadresse": ""` or `"sertifikat": ""` where it has nothing (DOMAIN.md).
+ */
+const isAbsent = (value: unknown): boolean => value === undefined || value === null || value === '';
+
 function getPath(obj: JsonObject, path: string): unknown {
   let value: unknown = obj;
   for (const key of path.split('.')) value = isObject(value) ? value[key] : undefined;
-  return value ?? undefined;
+  return isAbsent(value) ? undefined : value;
 }
 
 function setPath(obj: JsonObject, path: string, value: unknown): void {
@@ -226,7 +231,7 @@ function unknownKeyProblems(obj: JsonObject): string[] {
   for (const [key, value] of Object.entries(obj)) {
     if (!REGISTER_KEYS.has(key)) unknown(key);
     const inner = REGISTER_KEYS.get(key);
-    if (!inner || value === null) continue;
+    if (!inner || isAbsent(value)) continue;
     if (!isObject(value)) problems.push(`${key}: must be an object, got ${show(value)}`);
     else for (const innerKey of Object.keys(value)) if (!inner.has(innerKey)) unknown(`${key}.${innerKey}`);
   }
