@@ -32,7 +32,7 @@ const common = {
   roots: ['<rootDir>/test'],
   transform: { '^.+\\.(t|j)sx?$': ['@swc/jest'] },
   // jose 6 is ESM-only; let swc turn it into CommonJS for jest.
-  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(jose|stream-json|stream-chain)/)'],
   // type-graphql's decorators need the metadata API before any schema class loads.
   setupFiles: ['reflect-metadata'],
 };

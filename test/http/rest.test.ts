@@ -4,7 +4,7 @@ import { LookUpPeopleDocument } from '../generated/graphql';
 import { Scope } from '../../src/auth/scopes';
 import { normaliseMobile } from '../../src/domain/contact-address';
 import { projectRoot } from '../../src/paths';
-import { importPeople, readRegisterFile } from '../../src/register/import';
+import { importPeople, registerText } from '../../src/register/import';
 import { registerTimestamp } from '../../src/register/register-format';
 import { aChannel, aPerson, MONTHS_AGO, syntheticIds } from '../support/people';
 import { createTestRegister, type TestRegister } from '../support/register';
@@ -21,7 +21,7 @@ let base: string;
 let firstChange: number;
 
 async function importText(text: string) {
-  const result = await importPeople(register.store, readRegisterFile(text).entries, new Date());
+  const result = await importPeople(register.store, registerText(text), new Date());
   if (!result.ok) throw new Error(`import refused: ${JSON.stringify(result.problems)}`);
   return result;
 }
