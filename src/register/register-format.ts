@@ -216,6 +216,24 @@ export function formatRegisterPerson(person: Record<string, unknown>): Record<st
   return out;
 }
 
+/**
+ * A stored entry in the register's JSON (the export): every field the import reads, from the
+ * `internal` paths; the computed ones (`varslingsstatus`, `_duplisert`) are left out, as the
+ * import would ignore them. `parseRegisterPerson` reads the result back to the same entry,
+ * except `updatedAt`, which the register's JSON does not carry (the import takes the latest
+ * timestamp of the record).
+ */
+export function formatPersonRecord(record: PersonRecord): Record<string, unknown> {
+  const out: JsonObject = {};
+  for (const { internal, register, codec, computed } of PERSON_FIELDS) {
+    if (computed) continue;
+    const value = getPath(record as unknown as JsonObject, internal);
+    if (value === undefined) continue;
+    setPath(out, register, codec.format(value));
+  }
+  return out;
+}
+
 /** Top-level register keys, each with the keys allowed inside it (`null` for a plain value). */
 const REGISTER_KEYS = new Map<string, Set<string> | null>();
 for (const { register } of PERSON_FIELDS) {
