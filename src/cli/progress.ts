@@ -26,7 +26,8 @@ function duration(seconds: number): string {
 
 export class Progress {
   private readonly started = Date.now();
-  private last = 0;
+  // The first line after one interval: a short run prints only its summary.
+  private last = Date.now();
   private drawn = false;
 
   constructor(
