@@ -119,7 +119,7 @@ describe('POST /rest/v2/personer', () => {
       spraak_oppdatert: recent(3),
     };
     const text = JSON.stringify({ personer: [record] });
-    importText(text);
+    await importText(text);
     await register.put(aPerson(sharer, { mobile: aChannel('+4741234567') }));
     const res = await post('personer', { personidentifikatorer: [id] }, await register.agencyToken());
     expect(await res.text()).toBe(text);
