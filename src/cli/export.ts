@@ -6,19 +6,18 @@
  * is written beside FILE and renamed into place at the end, so an interrupted export never
  * leaves a half file under FILE's name. The last line on stderr names the last change number.
  * Needs only the store's settings (no token issuers, no notifier).
- * Exit codes (src/cli/exit-codes.ts): 0 written, 2 usage, 3 the file cannot be written,
+ * Exit codes (src/cli/common.ts): 0 written, 2 usage, 3 the file cannot be written,
  * 4 the database failed, 130 interrupted.
  */
 import { once } from 'node:events';
 import { createWriteStream, existsSync, openSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { ConfigError, loadStoreConfig } from '../config';
 import { maskIdentityNumbersIn } from '../domain/identity-number';
 import { exportPages } from '../register/export';
 import { openRegisterStore } from '../store/open';
 import { StatementCounter } from '../store/types';
-import { EXIT, UsageError } from './exit-codes';
+import { EXIT, parseFileArgs, stopOnSignals, UsageError } from './common';
 import { Progress } from './progress';
 
 const USAGE = 'usage: npm run export -- FILE [--db data/krr.sqlite]';
@@ -27,31 +26,15 @@ class FileWriteError extends Error {}
 class Interrupted extends Error {}
 
 async function main(argv: string[]): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({ args: argv, allowPositionals: true, options: { db: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const { values, positionals } = args;
-  if (values.help) {
-    console.log(USAGE);
-    return EXIT.OK;
-  }
-  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'name the file to write' : 'export to one file');
-  const file = path.resolve(positionals[0]);
+  const parsed = parseFileArgs(argv, USAGE, 'name the file to write', 'export to one file');
+  if (!parsed) return EXIT.OK;
+  const file = path.resolve(parsed.file);
   const config = loadStoreConfig();
-  const target = values.db ? { ...config, dbPath: path.resolve(values.db), databaseUrl: null } : config;
+  const target = parsed.db ? { ...config, dbPath: path.resolve(parsed.db), databaseUrl: null } : config;
   // Reading a register that is not there would create an empty one.
   if (!target.databaseUrl && !existsSync(target.dbPath)) throw new UsageError(`no register at ${target.dbPath}`);
 
-  let interrupted = false;
-  const interrupt = () => {
-    if (interrupted) process.exit(EXIT.INTERRUPTED);
-    interrupted = true;
-  };
-  process.on('SIGINT', interrupt);
-  process.on('SIGTERM', interrupt);
+  const interrupted = stopOnSignals();
 
   const partial = `${file}.partial-${process.pid}`;
   let fd: number;
@@ -76,7 +59,7 @@ async function main(argv: string[]): Promise<number> {
     let last = 0;
     let latest = 0;
     for await (const page of exportPages(store.forRequest(new StatementCounter()).people)) {
-      if (interrupted) throw new Interrupted('the export was interrupted; FILE was not written');
+      if (interrupted()) throw new Interrupted('the export was interrupted; FILE was not written');
       if (failed) throw failed;
       if (!out.write(page.text)) await Promise.race([once(out, 'drain'), once(out, 'error')]);
       people += page.people;

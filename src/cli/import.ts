@@ -6,18 +6,17 @@
  * Needs only the store's settings (no token issuers, no notifier).
  * All or nothing: when any record is bad, the first 50 problems are listed and nothing is
  * written; so too when it is interrupted or the database fails.
- * Exit codes (src/cli/exit-codes.ts): 0 imported, 1 bad file or records, 2 usage,
+ * Exit codes (src/cli/common.ts): 0 imported, 1 bad file or records, 2 usage,
  * 3 the file cannot be read, 4 the database failed, 130 interrupted.
  */
 import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { ConfigError, loadStoreConfig } from '../config';
 import { maskIdentityNumbersIn } from '../domain/identity-number';
 import { FileReadError, ImportCancelled, importPeople, openRegisterFile, RegisterFileError, type ImportProgress } from '../register/import';
 import { openRegisterStore } from '../store/open';
 import type { RegisterStore } from '../store/types';
-import { EXIT, UsageError } from './exit-codes';
+import { EXIT, parseFileArgs, stopOnSignals, UsageError } from './common';
 import { Progress } from './progress';
 
 const USAGE = 'usage: npm run import -- FILE [--db data/krr.sqlite]';
@@ -25,31 +24,15 @@ const USAGE = 'usage: npm run import -- FILE [--db data/krr.sqlite]';
 const plural = (n: number, one: string, many: string) => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
 
 async function main(argv: string[]): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({ args: argv, allowPositionals: true, options: { db: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const { values, positionals } = args;
-  if (values.help) {
-    console.log(USAGE);
-    return EXIT.OK;
-  }
-  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'name the file to import' : 'import one file at a time');
-  const file = positionals[0];
+  const parsed = parseFileArgs(argv, USAGE, 'name the file to import', 'import one file at a time');
+  if (!parsed) return EXIT.OK;
+  const file = parsed.file;
   const config = loadStoreConfig();
-  const target = values.db ? { ...config, dbPath: path.resolve(values.db), databaseUrl: null } : config;
+  const target = parsed.db ? { ...config, dbPath: path.resolve(parsed.db), databaseUrl: null } : config;
   const now = new Date();
   const source = await openRegisterFile(file);
 
-  let interrupted = false;
-  const interrupt = () => {
-    if (interrupted) process.exit(EXIT.INTERRUPTED);
-    interrupted = true;
-  };
-  process.on('SIGINT', interrupt);
-  process.on('SIGTERM', interrupt);
+  const interrupted = stopOnSignals();
 
   // Opened at the first good batch: a file bad from the start leaves a missing database uncreated.
   const sqliteFile = target.databaseUrl ? null : target.dbPath;
@@ -71,7 +54,7 @@ async function main(argv: string[]): Promise<number> {
       },
       source,
       now,
-      { onProgress: show, cancelled: () => interrupted },
+      { onProgress: show, cancelled: interrupted },
     );
     progress.end();
     if (!result.ok) {
