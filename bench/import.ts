@@ -48,7 +48,10 @@ async function timed(name: string, people: number, command: string[], env: Recor
   if (code !== 0) throw new Error(`${name} exited ${code}: ${stderr}`);
   const lastLine = stderr.trim().split('\n').pop() ?? '';
   if (lastLine) console.error(`  ${lastLine}`);
-  return { name, seconds: (Date.now() - started) / 1000, peakRssMb: Math.max(...samples), people };
+  const step = { name, seconds: (Date.now() - started) / 1000, peakRssMb: Math.max(...samples), people };
+  // Each step as it ends too: a long run cut short still leaves its figures.
+  console.error(`  ${name}: ${step.seconds.toFixed(1)} s, ${Math.round(people / step.seconds).toLocaleString('en-US')} people/s, peak RSS ${step.peakRssMb.toFixed(0)} MB`);
+  return step;
 }
 
 async function writeFile(file: string, count: number): Promise<void> {
