@@ -67,6 +67,8 @@ export interface Config {
   shutdownDelayMs: number;
   /** Gateway mode: null unless KRR_SUBGRAPHS or KRR_SUPERGRAPH_FILE is set. */
   gateway: GatewayConfig | null;
+  /** Which other origins' pages may call /graphql and the REST API (KRR_CORS_ORIGINS). */
+  cors: CorsConfig;
   /** Worker processes sharing the port and the database (node:cluster); 1: no cluster. */
   workers: number;
   /**
@@ -76,6 +78,13 @@ export interface Config {
   loaderMode: 'batched' | 'naive';
   /** `jit`: operations compiled by graphql-jit (default); `graphql-js`: the reference executor. */
   executor: 'jit' | 'graphql-js';
+}
+
+export interface CorsConfig {
+  /** Exact origins, serialized as browsers send them (`https://minside.example`, default port left out). */
+  origins: string[];
+  /** `http://localhost:<any port>` and `http://127.0.0.1:<any port>`: the development default only. */
+  loopbackAnyPort: boolean;
 }
 
 export class ConfigError extends Error {
@@ -125,6 +134,34 @@ function subgraphList(raw: string, problems: string[]): { name: string; url: str
     else list.push({ name, url });
   }
   return list;
+}
+
+/**
+ * `KRR_CORS_ORIGINS=https://saksbehandling.nav.example,https://minside.example`: each entry
+ * an exact origin (scheme, host, optional port), written as a browser sends it in `Origin`.
+ */
+function corsOrigins(raw: string, production: boolean, problems: string[]): string[] {
+  const origins = new Set<string>();
+  for (const entry of raw.split(',').map((e) => e.trim()).filter(Boolean)) {
+    const problem = (why: string) => problems.push(`KRR_CORS_ORIGINS: "${entry}" ${why}`);
+    if (entry.includes('*')) {
+      problem('has a wildcard: list each origin exactly (scheme://host[:port])');
+      continue;
+    }
+    let url: URL;
+    try {
+      url = new URL(entry);
+    } catch {
+      problem('is not an origin: write scheme://host[:port], e.g. https://minside.example');
+      continue;
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') problem('must start with https:// (or http://)');
+    // URL accepts "https://host/" and "https://host"; an origin has no path, so anything after the host is a mistake.
+    else if (!/^[a-z]+:\/\/[^/?#]+$/i.test(entry) || url.username || url.password) problem(`is not an origin: an origin has no path, query or user; write ${url.origin}`);
+    else if (production && url.protocol === 'http:') problem('must be https:// in production: a page served over plain http cannot keep a token safe');
+    else origins.add(url.origin);
+  }
+  return [...origins];
 }
 
 function jwksUri(value: string, name: string, production: boolean, problems: string[]): string {
@@ -235,6 +272,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metrics: flag(env, 'KRR_METRICS', true, problems),
     shutdownDelayMs: integer(env, 'KRR_SHUTDOWN_DELAY_MS', 0, 0, 60_000, problems),
     gateway: null,
+    // Unset or empty: nobody in production; in development, pages served from this machine.
+    cors: env.KRR_CORS_ORIGINS
+      ? { origins: corsOrigins(env.KRR_CORS_ORIGINS, nodeEnv === 'production', problems), loopbackAnyPort: false }
+      : { origins: [], loopbackAnyPort: nodeEnv !== 'production' },
     workers: integer(env, 'KRR_WORKERS', 1, 1, 64, problems),
     loaderMode: env.KRR_LOADER_MODE === 'naive' ? 'naive' : 'batched',
     executor: env.KRR_EXECUTOR === 'graphql-js' ? 'graphql-js' : 'jit',

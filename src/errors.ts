@@ -29,6 +29,8 @@ export const ErrorCode = {
   RATE_LIMITED: 'RATE_LIMITED',
   /** Gateway mode: another source of the graph failed or did not answer in time. */
   SOURCE_UNAVAILABLE: 'SOURCE_UNAVAILABLE',
+  /** A preflight from a page whose origin is not in KRR_CORS_ORIGINS (HTTP 403; the browser shows no body). */
+  CORS_ORIGIN_NOT_ALLOWED: 'CORS_ORIGIN_NOT_ALLOWED',
 } as const;
 
 /** Apollo Server's own codes for requests that cannot be run; safe to pass on as they are. */

@@ -16,6 +16,7 @@ import type { TokenVerifier } from './auth/tokens';
 import { maskIdentityNumbersIn } from './domain/identity-number';
 import { CLIENT_ERROR_CODES, ErrorCode } from './errors';
 import type { Context } from './graphql/context';
+import { corsMiddleware } from './http/cors';
 import { GRAPHIQL_ASSET_PATH, graphiqlAssets, graphiqlPage, type GraphiqlPageOptions } from './http/graphiql';
 import { createLoaders } from './loaders';
 import type { Logger } from './logger';
@@ -265,6 +266,10 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
       res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
     });
   }
+
+  // Before every /graphql and /rest route (GraphiQL's page included); health and metrics get none.
+  app.use('/graphql', corsMiddleware(config.cors, { methods: ['GET', 'POST'], refuse: (res, code, message) => void res.status(403).json(errorBody(code, message)) }));
+  app.use('/rest', corsMiddleware(config.cors, { methods: ['GET', 'POST', 'PATCH'], refuse: (res, code, message) => void res.status(403).json({ error: { code, message } }) }));
 
   if (config.graphiql) {
     const page = graphiqlPage(deps.graphiql);
