@@ -32,8 +32,8 @@ const common = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   transform: { '^.+\\.(t|j)sx?$': ['@swc/jest'] },
-  // jose 6 is ESM-only; let swc turn it into CommonJS for jest.
-  transformIgnorePatterns: ['/node_modules/(?!(jose|stream-json|stream-chain)/)'],
+  // jose 6, graphql-request 7 and stream-json 3 (with stream-chain) are ESM-only; let swc turn them into CommonJS for jest.
+  transformIgnorePatterns: ['/node_modules/(?!(jose|graphql-request|stream-json|stream-chain)/)'],
   // type-graphql's decorators need the metadata API before any schema class loads.
   setupFiles: ['reflect-metadata'],
 };

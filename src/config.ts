@@ -16,6 +16,12 @@ export type AuthConfig =
   | { mode: 'external'; agency: IssuerConfig; citizen: IssuerConfig; audience: string }
   | { mode: 'development'; agency: { issuer: string }; citizen: { issuer: string }; audience: string; keyFile: string };
 
+/** The keys that sign REST answers asked for as `application/jose` (src/http/signing.ts). */
+export type AnswerSigningConfig =
+  | { mode: 'file'; keyFile: string }
+  /** A local ES256 key made on first use under the data directory; refused in production. */
+  | { mode: 'development'; keyFile: string };
+
 export interface GatewayConfig {
   /** Other subgraphs, composed at start-up with the register (KRR_SUBGRAPHS). */
   subgraphs: { name: string; url: string }[];
@@ -42,6 +48,8 @@ export interface Config {
   seedCount: number;
   logLevel: string;
   auth: AuthConfig;
+  /** KRR_SIGNING_KEY_FILE: the keys of signed REST answers. */
+  answerSigning: AnswerSigningConfig;
   /** Where the development notifier appends outgoing messages (JSON Lines). */
   outboxFile: string;
   /** How long a one-time code stays valid. */
@@ -255,6 +263,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     seedCount: integer(env, 'KRR_SEED_COUNT', 10_000, 0, 10_000_000, problems),
     logLevel: env.LOG_LEVEL || (nodeEnv === 'test' ? 'silent' : 'info'),
     auth,
+    answerSigning: env.KRR_SIGNING_KEY_FILE
+      ? { mode: 'file', keyFile: path.resolve(env.KRR_SIGNING_KEY_FILE) }
+      : { mode: 'development', keyFile: path.join(dataDir, 'dev-answer-signing-key.json') },
     outboxFile: env.KRR_OUTBOX_FILE ? path.resolve(env.KRR_OUTBOX_FILE) : path.join(dataDir, 'outbox.jsonl'),
     codeTtlSeconds: integer(env, 'KRR_CODE_TTL_SECONDS', 600, 30, 86_400, problems),
     codeResendSeconds: integer(env, 'KRR_CODE_RESEND_SECONDS', 60, 0, 3600, problems),
@@ -287,6 +298,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (env.KRR_NOTIFIER !== undefined && env.KRR_NOTIFIER !== 'outbox') problems.push(`KRR_NOTIFIER must be outbox (the only notifier so far), got "${env.KRR_NOTIFIER}"`);
   if (nodeEnv === 'production' && env.KRR_NOTIFIER !== 'outbox') {
     problems.push('no SMS or email gateway is plugged in: codes would only be written to KRR_OUTBOX_FILE. Set KRR_NOTIFIER=outbox to run so anyway (README: Messages with codes)');
+  }
+  if (config.answerSigning.mode === 'file' && !existsSync(config.answerSigning.keyFile)) problems.push(`KRR_SIGNING_KEY_FILE: no such file ${config.answerSigning.keyFile}`);
+  // A key made on the spot would sign answers no agency can tie to the register's published keys.
+  if (nodeEnv === 'production' && config.answerSigning.mode === 'development') {
+    problems.push('NODE_ENV=production needs the key that signs answers: set KRR_SIGNING_KEY_FILE (a private JWK, a JWK set whose first key signs, or PEM)');
   }
   if (env.KRR_SUPERGRAPH_FILE && !existsSync(path.resolve(env.KRR_SUPERGRAPH_FILE))) problems.push(`KRR_SUPERGRAPH_FILE: no such file ${path.resolve(env.KRR_SUPERGRAPH_FILE)}`);
   if (env.KRR_SUBGRAPHS || env.KRR_SUPERGRAPH_FILE) {

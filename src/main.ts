@@ -11,6 +11,7 @@ import { buildSubgraphRegisterSchema } from './graphql/subgraph';
 import { graphiqlDefaults, type DevTokens } from './http/graphiql-defaults';
 import { createLogger, type Logger } from './logger';
 import { OutboxFileNotifier } from './notify/notifier';
+import { loadAnswerSigner, SigningKeyError } from './http/signing';
 import { createServer } from './server';
 import { openRegisterStore } from './store/open';
 import { StatementCounter, type RegisterStore } from './store/types';
@@ -123,6 +124,18 @@ async function main(): Promise<void> {
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  try {
+    // Before the database is opened (and perhaps seeded): a key file that exists but cannot
+    // sign is a configuration problem too. Say which, without a stack. (Makes the development
+    // key, too, before any worker is forked.)
+    await loadAnswerSigner(config.answerSigning);
+  } catch (error) {
+    if (error instanceof SigningKeyError) {
+      process.stderr.write(`Invalid configuration:\n  - ${error.message}\n`);
       process.exit(2);
     }
     throw error;

@@ -106,6 +106,8 @@ export interface CitizenWrites {
 
 export interface LookupRecord {
   agencyOrgNumber: string;
+  /** Delegation: the vendor acting for the agency; null when the agency asked itself. */
+  supplierOrgNumber?: string | null;
   personIds: readonly string[];
   scopes: readonly string[];
   at: Date;

@@ -3,7 +3,7 @@
  * SQLite file in a fresh data folder, or (jest project `postgres`) a new PostgreSQL database
  * with nothing in it, given as KRR_DATABASE_URL. It migrates, seeds, serves and stops.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createTestDatabase, storeUnderTest, type TestDatabase } from '../support/database';
@@ -130,4 +130,18 @@ describe('two worker processes (KRR_WORKERS=2)', () => {
     }
     expect((await service.exited).code).toBe(0);
   }, 60_000);
+});
+
+describe('npm start with a signing key file that cannot sign', () => {
+  it('exits 2 before touching the database, naming the problem without a stack', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'krr-badkey-'));
+    dirs.push(dataDir);
+    const keyFile = path.join(dataDir, 'key.json');
+    writeFileSync(keyFile, JSON.stringify({ keys: [] }));
+    const started = startService({ KRR_DATA_DIR: dataDir, KRR_SIGNING_KEY_FILE: keyFile, KRR_SEED_COUNT: '0' }, 30_000);
+    const error = await started.then(() => null, (e: Error) => e);
+    expect(error?.message).toMatch(/exited with 2 before it was ready:\nInvalid configuration:\n {2}- .*holds no keys/);
+    expect(error?.message).not.toMatch(/\bat .*\.js:\d+/);
+    expect(existsSync(path.join(dataDir, 'krr.sqlite'))).toBe(false);
+  });
 });
