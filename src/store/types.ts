@@ -156,6 +156,39 @@ export interface PersonRecord {
   digitalPost: { mailboxAddress: string; providerOrgNumber: string; certificate: string | null } | null;
 }
 
+/**
+ * What the import hands the bulk path: a person's whole entry, or word that the person's
+ * (later) record says they are not registered: an earlier record of them in the same import
+ * is dropped, and their entry in the register is left as it is.
+ */
+export type StagedPerson = PersonRecord | { id: string; notRegistered: true };
+
+export interface BulkImportResult {
+  /** People written: the last record of each person staged, unless it was `notRegistered`. */
+  written: number;
+  /** Staged records overridden by a later one of the same person. */
+  overridden: number;
+  /** People whose last staged record was `notRegistered`. */
+  notRegistered: number;
+  /** The change numbers taken (one per person written, in staging order); null when none. */
+  changeNumbers: { first: number; last: number } | null;
+}
+
+/**
+ * A bulk import in progress (`RegisterStore.startBulkImport`). `stage` puts people aside,
+ * outside the register, in the order given; `commit` writes them all into the register in
+ * ONE transaction, replacing whole entries as `replacePeople` does, each person written
+ * taking the next change number in the order of their last staged record; `abort` (or the
+ * process dying at any moment, SIGKILL included) leaves the register as it was. Staging
+ * holds no lock on the register: only `commit` does, for the time of the write.
+ */
+export interface BulkImport {
+  stage(people: readonly StagedPerson[]): Promise<void>;
+  commit(): Promise<BulkImportResult>;
+  /** Drops what was staged. Safe to call twice, and after `commit`. */
+  abort(): Promise<void>;
+}
+
 export interface SeedOptions {
   count: number;
   seed: number;
@@ -182,6 +215,8 @@ export interface RegisterStore {
    * Each person takes the next change number, in the order given; returns those numbers.
    */
   replacePeople(records: readonly PersonRecord[], kind: string, at: Date): Promise<number[]>;
+  /** Starts a bulk import (the import CLI): millions of people in bounded memory, all or nothing. */
+  startBulkImport(kind: string, at: Date): Promise<BulkImport>;
   countPeople(): Promise<number>;
   /** Up to `limit` ids of synthetic (month + 80) people, oldest change first: sample data for GraphiQL. */
   syntheticSampleIds(limit: number): Promise<string[]>;

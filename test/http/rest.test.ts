@@ -6,7 +6,7 @@ import { LookUpPeopleDocument } from '../generated/graphql';
 import { Scope, UserScope } from '../../src/auth/scopes';
 import { normaliseMobile } from '../../src/domain/contact-address';
 import { projectRoot } from '../../src/paths';
-import { importPeople, readRegisterFile } from '../../src/register/import';
+import { importPeople, registerText } from '../../src/register/import';
 import { registerTimestamp } from '../../src/register/register-format';
 import { aChannel, aPerson, MONTHS_AGO, syntheticIds } from '../support/people';
 import { createTestRegister, type TestRegister } from '../support/register';
@@ -23,7 +23,7 @@ let base: string;
 let firstChange: number;
 
 async function importText(text: string) {
-  const result = await importPeople(register.store, readRegisterFile(text).entries, new Date());
+  const result = await importPeople(register.store, registerText(text), new Date());
   if (!result.ok) throw new Error(`import refused: ${JSON.stringify(result.problems)}`);
   return result;
 }
@@ -122,7 +122,7 @@ describe('POST /rest/v2/personer', () => {
       spraak_oppdatert: recent(3),
     };
     const text = JSON.stringify({ personer: [record] });
-    importText(text);
+    await importText(text);
     await register.put(aPerson(sharer, { mobile: aChannel('+4741234567') }));
     const res = await post('personer', { personidentifikatorer: [id] }, await register.agencyToken());
     expect(await res.text()).toBe(text);

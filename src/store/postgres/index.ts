@@ -8,6 +8,8 @@
  *   the change counter last;
  * - `replacePeople`: one READ COMMITTED transaction; every person's lock, sorted (or the
  *   exclusive bulk lock for a large batch); the numbers last, in one statement;
+ * - `startBulkImport` (`bulk-import.ts`): staged in a session temp table, then one READ
+ *   COMMITTED transaction under the exclusive bulk lock;
  * - `changePage`: one REPEATABLE READ READ ONLY transaction for the page and the newest number;
  * - the lookup log: group commit, one autocommit statement per batch;
  * - `seedIfEmpty`: a session advisory lock around the re-count and the seed, then one
@@ -18,8 +20,9 @@ import pg from 'pg';
 import { RateLimiterMemory, RateLimiterPostgres, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { person } from '../../../db/schema.pg';
 import { generatePopulation } from '../../../db/seed/generate';
-import type { PersonRecord, ReadRouting, RegisterStore, RequestStore, SeedOptions, StoreKind } from '../types';
+import type { BulkImport, PersonRecord, ReadRouting, RegisterStore, RequestStore, SeedOptions, StoreKind } from '../types';
 import { StatementCounter } from '../types';
+import { PgBulkImport } from './bulk-import';
 import { PgCitizenWrites } from './citizen-writes';
 import { openPgStore, type PgStoreOptions } from './connection';
 import { CountingClient, drizzleOn, inTransaction, inTransactionOn, lockBulk, lockPeople, withSessionLock, type Drizzle } from './executor';
@@ -109,6 +112,10 @@ class PostgresRegisterStore implements RegisterStore {
       );
       return replacePeopleIn(q, records, kind, at);
     });
+  }
+
+  startBulkImport(kind: string, at: Date): Promise<BulkImport> {
+    return PgBulkImport.start(this.pool, [this.statements], kind, at);
   }
 
   async countPeople(): Promise<number> {

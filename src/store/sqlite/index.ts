@@ -8,8 +8,9 @@ import { sql } from 'drizzle-orm';
 import { RateLimiterMemory, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { person } from '../../../db/schema';
 import { seedPopulation } from '../../../db/seed/seed';
-import type { PersonRecord, RegisterStore, RequestStore, SeedOptions, StatementCounter } from '../types';
+import type { BulkImport, PersonRecord, RegisterStore, RequestStore, SeedOptions, StatementCounter } from '../types';
 import { AuditStore } from './audit.store';
+import { startSqliteBulkImport } from './bulk-import';
 import { CitizenStore } from './citizen.store';
 import { countingInto, openSqliteDatabase, type Db, type SqliteDatabase } from './database';
 import { countPeople, replacePerson, syntheticSampleIds } from './person-writer';
@@ -61,6 +62,10 @@ export class SqliteRegisterStore implements RegisterStore {
 
   async replacePeople(records: readonly PersonRecord[], kind: string, at: Date): Promise<number[]> {
     return this.db.transaction((tx) => records.map((record) => replacePerson(tx, record, kind, at)), { behavior: 'immediate' });
+  }
+
+  async startBulkImport(kind: string, at: Date): Promise<BulkImport> {
+    return startSqliteBulkImport(this.sqlite, kind, at);
   }
 
   async countPeople(): Promise<number> {
