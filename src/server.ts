@@ -27,7 +27,7 @@ import { Metrics } from './http/metrics';
 import { RequestRateLimiter } from './http/rate-limit';
 import { restRoutes } from './http/rest';
 import type { Notifier } from './notify/notifier';
-import { SelfService } from './services/self-service';
+import { codeSettings, SelfService } from './services/self-service';
 import { StatementCounter, type RegisterStore } from './store/types';
 
 export interface ServerDeps {
@@ -236,7 +236,7 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
       authorization,
       loaders: createLoaders(request.people, { observeBatch: (loader, size) => metrics.batchSize.observe({ loader }, size), mode: config.loaderMode }),
       now: new Date(),
-      selfService: new SelfService(request.citizen, deps.notifier, logger, config.codeTtlSeconds, config.codeResendSeconds),
+      selfService: new SelfService(request.citizen, deps.notifier, logger, codeSettings(config)),
       sqlStatements,
       audit: request.lookups,
       lookups: { personIds: new Set(), scopes: new Set() },

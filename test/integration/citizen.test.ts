@@ -87,9 +87,9 @@ describe('updateContactInfo', () => {
     await register.execute(UpdateContactInfoDocument, { input: { mobile: '+4791111111' } }, token);
     await register.execute(VerifyContactDocument, { channel: 'MOBILE', code: latestCode(outbox(), '+4791111111') }, token);
     const same = await register.execute(UpdateContactInfoDocument, { input: { mobile: '91111111' } }, token);
-    expect(same.data?.updateContactInfo.contactInfo?.mobile?.lastVerifiedAt).not.toBeNull();
+    expect(same.data?.updateContactInfo.contactInfo?.mobile?.lastValidatedAt).not.toBeNull();
     const changed = await register.execute(UpdateContactInfoDocument, { input: { mobile: '92222222' } }, token);
-    expect(changed.data?.updateContactInfo.contactInfo?.mobile).toMatchObject({ number: '+4792222222', lastVerifiedAt: null });
+    expect(changed.data?.updateContactInfo.contactInfo?.mobile).toMatchObject({ number: '+4792222222', lastVerifiedAt: null, lastValidatedAt: null });
   });
 });
 
@@ -105,11 +105,19 @@ describe('verifyContact', () => {
     expect(again.errors?.[0].extensions?.code).toBe('CODE_NOT_FOUND');
   });
 
-  it('stamps lastVerifiedAt on the mobile', async () => {
-    const { token } = await newCitizen();
+  it('an SMS code stamps lastValidatedAt on the mobile (mobiltelefonnummer_sist_validert), as an email code does; only confirming stamps lastVerifiedAt', async () => {
+    const { pid, token } = await newCitizen();
     await register.execute(UpdateContactInfoDocument, { input: { mobile: '0047 93333333' } }, token);
     const ok = await register.execute(VerifyContactDocument, { channel: 'MOBILE', code: latestCode(outbox(), '+4793333333') }, token);
-    expect(ok.data?.verifyContact.contactInfo?.mobile?.lastVerifiedAt).not.toBeNull();
+    expect(ok.errors).toBeUndefined();
+    expect(ok.data?.verifyContact.contactInfo?.mobile?.lastValidatedAt).not.toBeNull();
+    expect(ok.data?.verifyContact.contactInfo?.mobile?.lastVerifiedAt).toBeNull();
+    expect((await register.database.query<{ kind: string }>('select kind from change_log where person_id = ? order by change_number', pid)).map((r) => r.kind)).toEqual([
+      'CONTACT_INFO_UPDATED',
+      'MOBILE_VALIDATED',
+    ]);
+    const confirmed = await register.execute(ConfirmContactInfoDocument, {}, token);
+    expect(confirmed.data?.confirmContactInfo.contactInfo?.mobile?.lastVerifiedAt).not.toBeNull();
   });
 
   it('counts wrong codes and locks the code after five, even for the right code', async () => {
@@ -345,15 +353,18 @@ describe('how often codes may be sent', () => {
   });
 });
 
+/** The service's code settings with no wait and caps no test reaches. */
+const NO_WAIT = { ttlSeconds: 600, resendSeconds: 0, perAddressPerHour: 100_000, perAddressPerDay: 100_000, failedPerCitizenPerDay: 100_000 };
+
 describe('codes without a resend wait (KRR_CODE_RESEND_SECONDS=0)', () => {
   it('never refuses, even when the pending code carries a time just after this request\u2019s clock (a concurrent request on another replica)', async () => {
     const { pid } = await newCitizen();
     const sent: unknown[] = [];
     const notifier = { send: async (m: unknown) => void sent.push(m) };
     const citizen = () => register.store.forRequest(new StatementCounter()).citizen;
-    await new SelfService(citizen(), notifier, createLogger('silent'), 600, 0).updateContactInfo(pid, { email: 'first@example.org' });
+    await new SelfService(citizen(), notifier, createLogger('silent'), NO_WAIT).updateContactInfo(pid, { email: 'first@example.org' });
     // A replica whose clock is a second behind: the code just written looks a second old in its future.
-    const behind = new SelfService(citizen(), notifier, createLogger('silent'), 600, 0, () => new Date(Date.now() - 1000));
+    const behind = new SelfService(citizen(), notifier, createLogger('silent'), NO_WAIT, () => new Date(Date.now() - 1000));
     await expect(behind.updateContactInfo(pid, { email: 'second@example.org' })).resolves.toBeUndefined();
     await expect(behind.resendCode(pid, 'EMAIL')).resolves.toBeUndefined();
     expect(sent).toHaveLength(3);
@@ -364,7 +375,7 @@ describe('when things fail', () => {
   it('keeps the change and says CODE_NOT_SENT when the code cannot be sent', async () => {
     const { pid } = await newCitizen();
     const failing = { send: async () => Promise.reject(new Error('gateway down')) };
-    const service = new SelfService(register.store.forRequest(new StatementCounter()).citizen, failing, createLogger('silent'), 600, 0);
+    const service = new SelfService(register.store.forRequest(new StatementCounter()).citizen, failing, createLogger('silent'), NO_WAIT);
     await expect(service.updateContactInfo(pid, { email: 'unsent@example.org' })).rejects.toMatchObject({ extensions: { code: 'CODE_NOT_SENT' } });
     expect(await register.database.query('select address from contact_point where person_id = ?', pid)).toEqual([{ address: 'unsent@example.org' }]);
   });

@@ -8,6 +8,7 @@ import { sql } from 'drizzle-orm';
 import { RateLimiterMemory, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { person } from '../../../db/schema';
 import { seedPopulation } from '../../../db/seed/seed';
+import type { ChangeKind } from '../../domain/change-kind';
 import type { PersonRecord, RegisterStore, RequestStore, SeedOptions, StatementCounter } from '../types';
 import { AuditStore } from './audit.store';
 import { CitizenStore } from './citizen.store';
@@ -59,7 +60,7 @@ export class SqliteRegisterStore implements RegisterStore {
     };
   }
 
-  async replacePeople(records: readonly PersonRecord[], kind: string, at: Date): Promise<number[]> {
+  async replacePeople(records: readonly PersonRecord[], kind: ChangeKind, at: Date): Promise<number[]> {
     return this.db.transaction((tx) => records.map((record) => replacePerson(tx, record, kind, at)), { behavior: 'immediate' });
   }
 
