@@ -353,6 +353,73 @@ describe('how often codes may be sent', () => {
   });
 });
 
+describe('the limits on codes hold against delete/update cycles (issue 14, finding 3)', () => {
+  // The review's attack: deleteContactInfo deleted the pending code the one-a-minute rule
+  // was keyed on, so delete/update cycles gave an address code after code, each with five
+  // fresh guesses. The limits are counted in a code log that deletes do not clear.
+  let strict: TestRegister;
+  beforeAll(async () => {
+    // The documented defaults (one a minute, 5 an hour and 10 a day per address, 20 wrong codes a day).
+    strict = await createTestRegister({ KRR_CODE_RESEND_SECONDS: '60', KRR_CODES_PER_ADDRESS_PER_HOUR: '5', KRR_CODES_PER_ADDRESS_PER_DAY: '10', KRR_FAILED_CODES_PER_DAY: '20' });
+  });
+  afterAll(() => strict?.close());
+  const people = syntheticIds(10, 1414);
+  const sentTo = (address: string) => readOutbox(strict.config.outboxFile).filter((m) => m.recipient === address).length;
+
+  it('one code a minute per citizen and channel, however often the contact information is deleted', async () => {
+    const token = await strict.citizenToken(people[0]);
+    const address = 'cycle.victim@example.org';
+    expect((await strict.execute(UpdateContactInfoDocument, { input: { email: address } }, token)).errors).toBeUndefined();
+    for (let i = 0; i < 3; i++) {
+      expect((await strict.execute(DeleteContactInfoDocument, {}, token)).errors).toBeUndefined();
+      const again = await strict.execute(UpdateContactInfoDocument, { input: { email: address } }, token);
+      expect(again.errors?.[0].extensions).toMatchObject({ code: 'CODE_RESEND_TOO_SOON', channel: 'EMAIL', limit: 'PER_CHANNEL' });
+      expect(again.errors?.[0].extensions?.retryAfterSeconds).toEqual(expect.any(Number));
+    }
+    expect(sentTo(address)).toBe(1);
+  });
+
+  it('at most 5 codes an hour to one address, whoever asks', async () => {
+    const address = 'shared.victim@example.org';
+    for (const pid of people.slice(1, 6)) {
+      expect((await strict.execute(UpdateContactInfoDocument, { input: { email: address } }, await strict.citizenToken(pid))).errors).toBeUndefined();
+    }
+    const sixth = await strict.execute(UpdateContactInfoDocument, { input: { email: address.toUpperCase() } }, await strict.citizenToken(people[6]));
+    expect(sixth.errors?.[0].extensions).toMatchObject({ code: 'CODE_RESEND_TOO_SOON', limit: 'PER_ADDRESS_HOUR' });
+    expect((sixth.errors?.[0].extensions?.retryAfterSeconds as number) > 3000).toBe(true);
+    expect(sentTo(address) + sentTo(address.toUpperCase())).toBe(5);
+    // Refused before anything was written: the sixth citizen is still not registered.
+    expect((await strict.execute(MeDocument, {}, await strict.citizenToken(people[6]))).data?.me?.status).toBe('NOT_REGISTERED');
+  });
+
+  it('at most 20 wrong codes a day per citizen, over fresh codes and new addresses', async () => {
+    const open = await createTestRegister({ KRR_FAILED_CODES_PER_DAY: '20' });
+    try {
+      const token = await open.citizenToken(people[7]);
+      const guess = async (address: string) => {
+        const right = latestCode(open.config.outboxFile, address);
+        return open.execute(VerifyContactDocument, { channel: 'EMAIL', code: right === '000000' ? '111111' : '000000' }, token);
+      };
+      // Four cycles of a new address, five wrong guesses (the code locks), and a delete.
+      for (let cycle = 0; cycle < 4; cycle++) {
+        const address = `guess${cycle}@example.org`;
+        expect((await open.execute(UpdateContactInfoDocument, { input: { email: address } }, token)).errors).toBeUndefined();
+        for (let i = 0; i < 5; i++) expect((await guess(address)).errors?.[0].extensions?.code).toMatch(/^CODE_(INVALID|LOCKED)$/);
+        await open.execute(DeleteContactInfoDocument, {}, token);
+      }
+      expect((await open.execute(UpdateContactInfoDocument, { input: { email: 'guess4@example.org' } }, token)).errors).toBeUndefined();
+      const refusedGuess = await guess('guess4@example.org');
+      expect(refusedGuess.errors?.[0].extensions).toMatchObject({ code: 'CODE_ATTEMPTS_EXCEEDED', retryAfterSeconds: expect.any(Number) });
+      // Even the right code is not checked any more today.
+      const right = await open.execute(VerifyContactDocument, { channel: 'EMAIL', code: latestCode(open.config.outboxFile, 'guess4@example.org') }, token);
+      expect(right.errors?.[0].extensions?.code).toBe('CODE_ATTEMPTS_EXCEEDED');
+      expect(await open.database.number("select count(*) from code_log where event = 'CHECKED'")).toBe(20);
+    } finally {
+      await open.close();
+    }
+  });
+});
+
 /** The service's code settings with no wait and caps no test reaches. */
 const NO_WAIT = { ttlSeconds: 600, resendSeconds: 0, perAddressPerHour: 100_000, perAddressPerDay: 100_000, failedPerCitizenPerDay: 100_000 };
 
