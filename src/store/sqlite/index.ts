@@ -85,7 +85,7 @@ export class SqliteRegisterStore implements RegisterStore {
   async seedIfEmpty(options: SeedOptions, onProgress?: (done: number, total: number) => void): Promise<number> {
     const seed = this.sqlite.transaction(() => {
       const any = this.db.select({ one: sql`1` }).from(person).limit(1).get();
-      return any ? 0 : seedPopulation(this.db, options, onProgress);
+      return any ? 0 : seedPopulation(this.sqlite, options, onProgress);
     });
     return seed.immediate();
   }
