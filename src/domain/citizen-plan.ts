@@ -7,20 +7,12 @@
  */
 import type { ChangeKind } from './change-kind';
 import type { LanguageCode } from './language';
+import type { PersonFields } from './person-record';
 
 export type Channel = 'EMAIL' | 'MOBILE';
 
 /** The person's row, apart from the bookkeeping the store does (change number, `updatedAt`). */
-export interface CitizenPerson {
-  status: 'ACTIVE' | 'DELETED';
-  reserved: boolean;
-  /** `reservasjonstidspunkt`: since when the current reservation holds. */
-  reservedAt: Date | null;
-  /** `reservasjon_oppdatert`: when the reservation was last set either way. */
-  reservationUpdatedAt: Date | null;
-  language: LanguageCode | null;
-  languageUpdatedAt: Date | null;
-}
+export type CitizenPerson = PersonFields;
 
 /** One contact channel as stored. */
 export interface ChannelState {

@@ -13,15 +13,24 @@ export interface ChannelRecord {
   lastValidatedAt: Date | null;
 }
 
-/** A person's whole entry. */
-export interface PersonRecord {
-  id: string;
+/** What the register keeps on the person itself (apart from its id and bookkeeping). */
+export interface PersonFields {
+  /** `status`: `AKTIV` or `SLETTET`. */
   status: 'ACTIVE' | 'DELETED';
+  /** `reservasjon`. */
   reserved: boolean;
+  /** `reservasjonstidspunkt`: since when the current reservation holds. */
   reservedAt: Date | null;
+  /** `reservasjon_oppdatert`: when the reservation was last set either way. */
   reservationUpdatedAt: Date | null;
+  /** `spraak`, `spraak_oppdatert`. */
   language: LanguageCode | null;
   languageUpdatedAt: Date | null;
+}
+
+/** A person's whole entry. */
+export interface PersonRecord extends PersonFields {
+  id: string;
   updatedAt: Date;
   email: ChannelRecord | null;
   /** In E.164. */

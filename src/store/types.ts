@@ -13,8 +13,7 @@
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { ChangeKind } from '../domain/change-kind';
 import type { CitizenPlan, CitizenState } from '../domain/citizen-plan';
-import type { ChannelRecord, PersonRecord } from '../domain/person-record';
-import type { LanguageCode } from '../domain/language';
+import type { ChannelRecord, PersonFields, PersonRecord } from '../domain/person-record';
 
 export type { ChannelRecord, PersonRecord };
 
@@ -35,15 +34,10 @@ export class StatementCounter {
  */
 
 /** A person's row (`person`). */
-export interface PersonRow {
+export interface PersonRow extends PersonFields {
   /** `personidentifikator`. */
   id: string;
-  status: 'ACTIVE' | 'DELETED';
-  reserved: boolean;
-  reservedAt: Date | null;
-  reservationUpdatedAt: Date | null;
-  language: LanguageCode | null;
-  languageUpdatedAt: Date | null;
+  /** When anything about the person last changed. */
   updatedAt: Date;
   /** The number of the person's latest change. */
   changeNumber: number;

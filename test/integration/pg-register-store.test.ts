@@ -13,7 +13,7 @@ import { MAX_PERSON_LOCKS } from '../../src/store/postgres/executor';
 import { openPostgresRegisterStore, redactedUrl } from '../../src/store/postgres';
 import { StatementCounter, type ContactPointWithDuplicate, type PersonRecord, type RegisterStore, type RequestStore } from '../../src/store/types';
 import { change, OPEN_LIMITS, planned } from '../support/citizen-writes';
-import { syntheticIds } from '../support/people';
+import { anEntry, syntheticIds } from '../support/people';
 import { createScratchDatabase, describeWithPostgres, postgresUrl, type ScratchDatabase } from '../support/postgres';
 
 const T0 = new Date('2026-01-10T10:00:00.000Z');
@@ -29,22 +29,7 @@ const newId = () => {
 /** Not synthetic (month 01) and with wrong check digits, so nobody's: for what sample ids must leave out. */
 const NOT_SYNTHETIC = '01010100000';
 
-function record(id: string, overrides: Partial<PersonRecord> = {}): PersonRecord {
-  return {
-    id,
-    status: 'ACTIVE',
-    reserved: false,
-    reservedAt: null,
-    reservationUpdatedAt: null,
-    language: 'nb',
-    languageUpdatedAt: minutes(-100),
-    updatedAt: minutes(-50),
-    email: { address: `Person.${id}@Example.org`, updatedAt: minutes(-60), lastVerifiedAt: minutes(-59), lastValidatedAt: null },
-    mobile: { address: `+479${id.slice(-7)}`, updatedAt: minutes(-70), lastVerifiedAt: null, lastValidatedAt: minutes(-69) },
-    digitalPost: { mailboxAddress: `p.${id}#ABCD`, providerOrgNumber: '984661185', certificate: null },
-    ...overrides,
-  };
-}
+const record = (id: string, overrides: Partial<PersonRecord> = {}) => anEntry(id, T0, overrides);
 
 describeWithPostgres('PostgreSQL register store', () => {
   let scratch: ScratchDatabase;

@@ -1,10 +1,16 @@
-import { and, eq, gt, inArray, lt, or } from 'drizzle-orm';
+import { and, eq, getTableColumns, gt, inArray, lt, or } from 'drizzle-orm';
 import type pg from 'pg';
 import { codeLog, contactPoint, person, verificationCode } from '../../../db/schema.pg';
 import { CODE_LOG_WINDOW_MS, type CitizenPlan, type CitizenState } from '../../domain/citizen-plan';
 import type { Applied, CitizenWrites, StatementCounter } from '../types';
 import { recordChange } from './connection';
 import { CountingClient, drizzleOn, inTransaction, lockAddresses, lockPerson, type Drizzle } from './executor';
+
+// The columns of the planners' state: every column but the keys and bookkeeping.
+const { id: _id, updatedAt: _updatedAt, changeNumber: _changeNumber, ...PERSON_FIELDS } = getTableColumns(person);
+const { personId: _channelPerson, ...CHANNEL_FIELDS } = getTableColumns(contactPoint);
+const { personId: _codePerson, ...CODE_FIELDS } = getTableColumns(verificationCode);
+const { id: _logId, ...LOG_FIELDS } = getTableColumns(codeLog);
 
 /** Code-log rows past their window deleted per write. */
 const PRUNE_BATCH = 20;
@@ -59,36 +65,15 @@ const keysOf = (addressKeys: readonly string[], channels: readonly { addressKey:
 /** One statement after the other: inside a transaction they share one connection. */
 async function readEntry(db: Drizzle, id: string) {
   const [row] = await db
-    .select({
-      status: person.status,
-      reserved: person.reserved,
-      reservedAt: person.reservedAt,
-      reservationUpdatedAt: person.reservationUpdatedAt,
-      language: person.language,
-      languageUpdatedAt: person.languageUpdatedAt,
-    })
+    .select(PERSON_FIELDS)
     .from(person)
     .where(eq(person.id, id));
   const channels = await db
-    .select({
-      channel: contactPoint.channel,
-      address: contactPoint.address,
-      addressKey: contactPoint.addressKey,
-      updatedAt: contactPoint.updatedAt,
-      lastVerifiedAt: contactPoint.lastVerifiedAt,
-      lastValidatedAt: contactPoint.lastValidatedAt,
-    })
+    .select(CHANNEL_FIELDS)
     .from(contactPoint)
     .where(eq(contactPoint.personId, id));
   const codes = await db
-    .select({
-      channel: verificationCode.channel,
-      address: verificationCode.address,
-      codeHash: verificationCode.codeHash,
-      createdAt: verificationCode.createdAt,
-      expiresAt: verificationCode.expiresAt,
-      failedAttempts: verificationCode.failedAttempts,
-    })
+    .select(CODE_FIELDS)
     .from(verificationCode)
     .where(eq(verificationCode.personId, id));
   return { row: row ?? null, channels, codes };
@@ -97,7 +82,7 @@ async function readEntry(db: Drizzle, id: string) {
 function readLog(db: Drizzle, id: string, now: Date, keys: readonly string[]) {
   const since = new Date(now.getTime() - CODE_LOG_WINDOW_MS);
   return db
-    .select({ personId: codeLog.personId, channel: codeLog.channel, addressKey: codeLog.addressKey, event: codeLog.event, at: codeLog.at })
+    .select(LOG_FIELDS)
     .from(codeLog)
     .where(and(gt(codeLog.at, since), keys.length > 0 ? or(eq(codeLog.personId, id), inArray(codeLog.addressKey, [...keys])) : eq(codeLog.personId, id)));
 }

@@ -1,4 +1,4 @@
-import { and, eq, gt, inArray, lt, or } from 'drizzle-orm';
+import { and, eq, getTableColumns, gt, inArray, lt, or } from 'drizzle-orm';
 import { codeLog, contactPoint, person, verificationCode } from '../../../db/schema';
 import { CODE_LOG_WINDOW_MS, type CitizenPlan, type CitizenState } from '../../domain/citizen-plan';
 import type { Applied, CitizenWrites } from '../types';
@@ -6,6 +6,12 @@ import type { Db } from './database';
 import { recordChange } from './person-writer';
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+// The columns of the planners' state: every column but the keys and bookkeeping.
+const { id: _id, updatedAt: _updatedAt, changeNumber: _changeNumber, ...PERSON_FIELDS } = getTableColumns(person);
+const { personId: _channelPerson, ...CHANNEL_FIELDS } = getTableColumns(contactPoint);
+const { personId: _codePerson, ...CODE_FIELDS } = getTableColumns(verificationCode);
+const { id: _logId, ...LOG_FIELDS } = getTableColumns(codeLog);
 
 /** Code-log rows past their window deleted per write: the log shrinks faster than any write grows it. */
 const PRUNE_BATCH = 20;
@@ -43,45 +49,24 @@ export class CitizenStore implements CitizenWrites {
 
   private read(tx: Tx | Db, id: string, now: Date, addressKeys: readonly string[]): CitizenState {
     const row = tx
-      .select({
-        status: person.status,
-        reserved: person.reserved,
-        reservedAt: person.reservedAt,
-        reservationUpdatedAt: person.reservationUpdatedAt,
-        language: person.language,
-        languageUpdatedAt: person.languageUpdatedAt,
-      })
+      .select(PERSON_FIELDS)
       .from(person)
       .where(eq(person.id, id))
       .get();
     const channels = tx
-      .select({
-        channel: contactPoint.channel,
-        address: contactPoint.address,
-        addressKey: contactPoint.addressKey,
-        updatedAt: contactPoint.updatedAt,
-        lastVerifiedAt: contactPoint.lastVerifiedAt,
-        lastValidatedAt: contactPoint.lastValidatedAt,
-      })
+      .select(CHANNEL_FIELDS)
       .from(contactPoint)
       .where(eq(contactPoint.personId, id))
       .all();
     const codes = tx
-      .select({
-        channel: verificationCode.channel,
-        address: verificationCode.address,
-        codeHash: verificationCode.codeHash,
-        createdAt: verificationCode.createdAt,
-        expiresAt: verificationCode.expiresAt,
-        failedAttempts: verificationCode.failedAttempts,
-      })
+      .select(CODE_FIELDS)
       .from(verificationCode)
       .where(eq(verificationCode.personId, id))
       .all();
     const keys = [...new Set([...addressKeys, ...channels.map((c) => c.addressKey)])];
     const since = new Date(now.getTime() - CODE_LOG_WINDOW_MS);
     const log = tx
-      .select({ personId: codeLog.personId, channel: codeLog.channel, addressKey: codeLog.addressKey, event: codeLog.event, at: codeLog.at })
+      .select(LOG_FIELDS)
       .from(codeLog)
       .where(and(gt(codeLog.at, since), keys.length > 0 ? or(eq(codeLog.personId, id), inArray(codeLog.addressKey, keys)) : eq(codeLog.personId, id)))
       .all();
