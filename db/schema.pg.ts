@@ -183,6 +183,8 @@ export const lookupAudit = pgTable(
     id: bigint('id', { mode: 'number' }).primaryKey().generatedByDefaultAsIdentity(),
     personId: text('person_id').notNull(),
     agencyOrgNumber: text('agency_org_number').notNull(),
+    /** Delegation: the vendor that asked on the agency's behalf (token `supplier`); null when the agency asked itself. */
+    supplierOrgNumber: text('supplier_org_number'),
     lookedUpAt: at('looked_up_at').notNull(),
     /** The scopes the request actually used, space-separated (may be empty). */
     scopes: text('scopes').notNull(),

@@ -115,6 +115,8 @@ export const lookupAudit = sqliteTable(
     id: integer('id').primaryKey(),
     personId: text('person_id').notNull(),
     agencyOrgNumber: text('agency_org_number').notNull(),
+    /** Delegation: the vendor that asked on the agency's behalf (token `supplier`); null when the agency asked itself. */
+    supplierOrgNumber: text('supplier_org_number'),
     lookedUpAt: integer('looked_up_at', { mode: 'timestamp_ms' }).notNull(),
     /** The scopes the request actually used, space-separated (may be empty). */
     scopes: text('scopes').notNull(),

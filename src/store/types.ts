@@ -56,6 +56,8 @@ export interface LookupAuditRow {
   id: number;
   personId: string;
   agencyOrgNumber: string;
+  /** The supplier that called on the agency's behalf (delegation), if any. */
+  supplierOrgNumber: string | null;
   lookedUpAt: Date;
   /** Space-separated. */
   scopes: string;
@@ -128,6 +130,8 @@ export interface CitizenWrites {
 
 export interface LookupRecord {
   agencyOrgNumber: string;
+  /** Delegation: the vendor acting for the agency; null when the agency asked itself. */
+  supplierOrgNumber?: string | null;
   personIds: readonly string[];
   scopes: readonly string[];
   at: Date;

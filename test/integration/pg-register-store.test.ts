@@ -302,7 +302,7 @@ describeWithPostgres('PostgreSQL register store', () => {
       expect(await lookups.countLookupsOf(target)).toBe(10);
       const newest = await lookups.lookupsOf(target, 4);
       expect(newest).toHaveLength(4);
-      expect(newest[0]).toEqual({ id: expect.any(Number), personId: target, agencyOrgNumber: expect.stringMatching(/^99182582\d$/), lookedUpAt: expect.any(Date), scopes: 'krr:person.contact krr:person.reservation' });
+      expect(newest[0]).toEqual({ id: expect.any(Number), personId: target, agencyOrgNumber: expect.stringMatching(/^99182582\d$/), lookedUpAt: expect.any(Date), scopes: 'krr:person.contact krr:person.reservation', supplierOrgNumber: null });
       const ids = newest.map((r) => r.id);
       expect([...ids].sort((a, b) => b - a)).toEqual(ids);
       const older = await lookups.lookupsOf(target, 100, ids[3]);

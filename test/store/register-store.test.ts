@@ -165,7 +165,7 @@ describe('the lookup log', () => {
     for (let i = 0; i < 6; i++) await lookups.record({ agencyOrgNumber: `99182582${i}`, personIds: [target, newId()], scopes: ['b', 'a'], at: minutes(i) });
     expect(await lookups.countLookupsOf(target)).toBe(6);
     const newest = await lookups.lookupsOf(target, 4);
-    expect(newest[0]).toEqual({ id: expect.any(Number), personId: target, agencyOrgNumber: '991825825', lookedUpAt: minutes(5), scopes: expect.any(String) });
+    expect(newest[0]).toEqual({ id: expect.any(Number), personId: target, agencyOrgNumber: '991825825', supplierOrgNumber: null, lookedUpAt: minutes(5), scopes: expect.any(String) });
     const older = await lookups.lookupsOf(target, 100, newest[3].id);
     expect(older.map((r) => r.agencyOrgNumber)).toEqual(['991825821', '991825820']);
     expect(await lookups.countLookupsOf(newId())).toBe(0);

@@ -6,13 +6,13 @@ import type { LookupLog, LookupRecord, StatementCounter } from '../types';
 import { CountingClient, drizzleOn, type Drizzle } from './executor';
 
 /**
- * A whole batch of lookups, from any number of requests, in one statement: four parallel
+ * A whole batch of lookups, from any number of requests, in one statement: five parallel
  * arrays, one element per person looked up. Autocommit: one round trip, one WAL flush.
  */
 const INSERT_LOOKUPS: pg.QueryConfig = {
   name: 'krr-record-lookups',
-  text: `insert into lookup_audit (person_id, agency_org_number, looked_up_at, scopes)
-    select * from unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[])`,
+  text: `insert into lookup_audit (person_id, agency_org_number, supplier_org_number, looked_up_at, scopes)
+    select * from unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[])`,
 };
 
 interface Waiting {
@@ -88,6 +88,7 @@ export class GroupCommitLookups {
   private async write(batch: readonly Waiting[]): Promise<void> {
     const personIds: string[] = [];
     const agencies: string[] = [];
+    const suppliers: (string | null)[] = [];
     const times: string[] = [];
     const scopes: string[] = [];
     for (const { record } of batch) {
@@ -96,11 +97,12 @@ export class GroupCommitLookups {
       for (const id of record.personIds) {
         personIds.push(id);
         agencies.push(record.agencyOrgNumber);
+        suppliers.push(record.supplierOrgNumber ?? null);
         times.push(at);
         scopes.push(scope);
       }
     }
-    await this.q.query(INSERT_LOOKUPS, [personIds, agencies, times, scopes]);
+    await this.q.query(INSERT_LOOKUPS, [personIds, agencies, suppliers, times, scopes]);
   }
 }
 

@@ -17,14 +17,14 @@ export class AuditStore {
     // One statement for the whole request, whatever the number of people. Plain SQL:
     // Drizzle has no insert ... select from json_each.
     this.insertLookups = store.sqlite.prepare(
-      `insert into lookup_audit (person_id, agency_org_number, looked_up_at, scopes)
-       select value, ?, ?, ? from json_each(?)`,
+      `insert into lookup_audit (person_id, agency_org_number, supplier_org_number, looked_up_at, scopes)
+       select value, ?, ?, ?, ? from json_each(?)`,
     );
   }
 
-  recordLookups(agencyOrgNumber: string, personIds: readonly string[], scopes: readonly string[], at: Date): void {
+  recordLookups(agencyOrgNumber: string, supplierOrgNumber: string | null, personIds: readonly string[], scopes: readonly string[], at: Date): void {
     if (personIds.length === 0) return;
-    this.insertLookups.run(agencyOrgNumber, at.getTime(), [...scopes].sort().join(' '), JSON.stringify(personIds));
+    this.insertLookups.run(agencyOrgNumber, supplierOrgNumber, at.getTime(), [...scopes].sort().join(' '), JSON.stringify(personIds));
   }
 
   /**
@@ -46,7 +46,7 @@ export class AuditStore {
     this.queue = [];
     try {
       this.sqlite.transaction(() => {
-        for (const { record: r } of batch) this.recordLookups(r.agencyOrgNumber, r.personIds, r.scopes, r.at);
+        for (const { record: r } of batch) this.recordLookups(r.agencyOrgNumber, r.supplierOrgNumber ?? null, r.personIds, r.scopes, r.at);
       })();
     } catch (error) {
       for (const entry of batch) entry.done(error);
