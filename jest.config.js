@@ -10,6 +10,8 @@ const ci = process.env.CI === 'true';
 
 /** Suites that run on both stores: everything that goes through the store interface. */
 const ON_BOTH_STORES = [
+  // The store contract: every RegisterStore behaviour.
+  'test/store/*.test.ts',
   'test/integration/persons.test.ts',
   'test/integration/citizen.test.ts',
   'test/integration/ownership.test.ts',

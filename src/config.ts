@@ -95,6 +95,11 @@ export interface Config {
   codeTtlSeconds: number;
   /** How long before another code may be sent to the same channel. */
   codeResendSeconds: number;
+  /** Codes to one address (from any citizen) per rolling hour and per rolling day. */
+  codesPerAddressPerHour: number;
+  codesPerAddressPerDay: number;
+  /** Wrong codes one citizen may enter per rolling day. */
+  failedCodesPerDay: number;
   limits: {
     maxDepth: number;
     maxAliases: number;
@@ -471,6 +476,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     outboxFile: env.KRR_OUTBOX_FILE ? path.resolve(env.KRR_OUTBOX_FILE) : path.join(dataDir, 'outbox.jsonl'),
     codeTtlSeconds: integer(env, 'KRR_CODE_TTL_SECONDS', 600, 30, 86_400, problems),
     codeResendSeconds: integer(env, 'KRR_CODE_RESEND_SECONDS', 60, 0, 3600, problems),
+    codesPerAddressPerHour: integer(env, 'KRR_CODES_PER_ADDRESS_PER_HOUR', 5, 1, 1_000_000, problems),
+    codesPerAddressPerDay: integer(env, 'KRR_CODES_PER_ADDRESS_PER_DAY', 10, 1, 1_000_000, problems),
+    failedCodesPerDay: integer(env, 'KRR_FAILED_CODES_PER_DAY', 20, 1, 1_000_000, problems),
     limits: {
       maxDepth: integer(env, 'KRR_MAX_DEPTH', 10, 2, 100, problems),
       maxAliases: integer(env, 'KRR_MAX_ALIASES', 30, 0, 1000, problems),

@@ -20,6 +20,7 @@ import pg from 'pg';
 import { RateLimiterMemory, RateLimiterPostgres, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { person } from '../../../db/schema.pg';
 import { generatePopulation } from '../../../db/seed/generate';
+import type { ChangeKind } from '../../domain/change-kind';
 import type { BulkImport, PersonRecord, ReadRouting, RegisterStore, RequestStore, SeedOptions, StoreKind } from '../types';
 import { StatementCounter } from '../types';
 import { PgBulkImport } from './bulk-import';
@@ -103,7 +104,7 @@ class PostgresRegisterStore implements RegisterStore {
     };
   }
 
-  replacePeople(records: readonly PersonRecord[], kind: string, at: Date): Promise<number[]> {
+  replacePeople(records: readonly PersonRecord[], kind: ChangeKind, at: Date): Promise<number[]> {
     if (records.length === 0) return Promise.resolve([]);
     return inTransaction(this.pool, [this.statements], 'read committed', async ({ q, client }) => {
       await lockPeople(

@@ -8,6 +8,7 @@ import { sql } from 'drizzle-orm';
 import { RateLimiterMemory, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { person } from '../../../db/schema';
 import { seedPopulation } from '../../../db/seed/seed';
+import type { ChangeKind } from '../../domain/change-kind';
 import type { BulkImport, PersonRecord, RegisterStore, RequestStore, SeedOptions, StatementCounter } from '../types';
 import { AuditStore } from './audit.store';
 import { startSqliteBulkImport } from './bulk-import';
@@ -60,7 +61,7 @@ export class SqliteRegisterStore implements RegisterStore {
     };
   }
 
-  async replacePeople(records: readonly PersonRecord[], kind: string, at: Date): Promise<number[]> {
+  async replacePeople(records: readonly PersonRecord[], kind: ChangeKind, at: Date): Promise<number[]> {
     return this.db.transaction((tx) => records.map((record) => replacePerson(tx, record, kind, at)), { behavior: 'immediate' });
   }
 
@@ -89,7 +90,7 @@ export class SqliteRegisterStore implements RegisterStore {
   async seedIfEmpty(options: SeedOptions, onProgress?: (done: number, total: number) => void): Promise<number> {
     const seed = this.sqlite.transaction(() => {
       const any = this.db.select({ one: sql`1` }).from(person).limit(1).get();
-      return any ? 0 : seedPopulation(this.db, options, onProgress);
+      return any ? 0 : seedPopulation(this.sqlite, options, onProgress);
     });
     return seed.immediate();
   }
