@@ -24,6 +24,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { bigint, boolean, check, index, integer, pgTable, primaryKey, smallint, text, timestamp, varchar } from 'drizzle-orm/pg-core';
+import type { ChangeKind } from '../src/domain/change-kind';
 
 /** `timestamp with time zone`, read and written as a JS `Date`. */
 const at = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
@@ -99,8 +100,8 @@ export const changeLog = pgTable(
     changeNumber: bigint('change_number', { mode: 'number' }).primaryKey(),
     personId: text('person_id').notNull(),
     changedAt: at('changed_at').notNull(),
-    /** What kind of change: SEED, IMPORT, CONTACT_UPDATED, ... */
-    kind: text('kind').notNull(),
+    /** What kind of change: one of `CHANGE_KINDS` (src/domain/change-kind.ts). */
+    kind: text('kind').$type<ChangeKind>().notNull(),
   },
   (t) => [index('change_log_person_idx').on(t.personId)],
 );
@@ -146,9 +147,6 @@ export const changeCounter = pgTable(
   (t) => [check('change_counter_single_row', sql`${t.id} = 1`), check('change_counter_not_negative', sql`${t.lastChangeNumber} >= 0`)],
 );
 
-export type PersonRow = typeof person.$inferSelect;
-export type ContactPointRow = typeof contactPoint.$inferSelect;
-export type DigitalPostRow = typeof digitalPost.$inferSelect;
 
 /**
  * One pending one-time code per person and channel: a new code replaces the old one. Only
@@ -207,8 +205,24 @@ export const rateLimit = pgTable('rate_limit', {
   expire: bigint('expire', { mode: 'number' }),
 });
 
-export type VerificationCodeRow = typeof verificationCode.$inferSelect;
-export type LookupAuditRow = typeof lookupAudit.$inferSelect;
+
+/**
+ * What happened to one-time codes, as in `db/schema.ts`: the limits on codes are counted
+ * here, in the database, so they hold across replicas (a write locks the addresses it
+ * counts, see `lockAddresses`).
+ */
+export const codeLog = pgTable(
+  'code_log',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    personId: text('person_id').notNull(),
+    channel: text('channel', { enum: ['EMAIL', 'MOBILE'] }).notNull(),
+    addressKey: text('address_key').notNull(),
+    event: text('event', { enum: ['SENT', 'CHECKED', 'PROVEN'] }).notNull(),
+    at: at('at').notNull(),
+  },
+  (t) => [index('code_log_person_idx').on(t.personId, t.at), index('code_log_address_idx').on(t.addressKey, t.at), index('code_log_at_idx').on(t.at)],
+);
 
 /**
  * Follower mode (KRR_UPSTREAM_URL): where this copy stands in the upstream register's change

@@ -6,6 +6,7 @@
  * "not registered"; a deleted person keeps a row with status DELETED.
  */
 import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import type { ChangeKind } from '../src/domain/change-kind';
 
 export const person = sqliteTable(
   'person',
@@ -75,15 +76,12 @@ export const changeLog = sqliteTable(
     changeNumber: integer('change_number').primaryKey(),
     personId: text('person_id').notNull(),
     changedAt: integer('changed_at', { mode: 'timestamp_ms' }).notNull(),
-    /** What kind of change: SEED, IMPORT, CONTACT_UPDATED, ... */
-    kind: text('kind').notNull(),
+    /** What kind of change: one of `CHANGE_KINDS` (src/domain/change-kind.ts). */
+    kind: text('kind').$type<ChangeKind>().notNull(),
   },
   (t) => [index('change_log_person_idx').on(t.personId)],
 );
 
-export type PersonRow = typeof person.$inferSelect;
-export type ContactPointRow = typeof contactPoint.$inferSelect;
-export type DigitalPostRow = typeof digitalPost.$inferSelect;
 
 /**
  * One pending one-time code per person and channel: a new code replaces the old one. Only
@@ -126,8 +124,27 @@ export const lookupAudit = sqliteTable(
   (t) => [index('lookup_audit_person_idx').on(t.personId, t.id)],
 );
 
-export type VerificationCodeRow = typeof verificationCode.$inferSelect;
-export type LookupAuditRow = typeof lookupAudit.$inferSelect;
+
+/**
+ * What happened to one-time codes (sent to an address, checked, proven), kept apart from
+ * `verification_code` so that deleting or changing the contact information does not clear
+ * it: the limits on codes (one a minute per citizen and channel, so many per address per
+ * hour and day, so many wrong codes per citizen per day) are counted here. No foreign key:
+ * the log outlives the person's rows. Rows older than a day are pruned a few at a time.
+ */
+export const codeLog = sqliteTable(
+  'code_log',
+  {
+    id: integer('id').primaryKey(),
+    personId: text('person_id').notNull(),
+    channel: text('channel', { enum: ['EMAIL', 'MOBILE'] }).notNull(),
+    /** The address's key (`address_key` of `contact_point`). */
+    addressKey: text('address_key').notNull(),
+    event: text('event', { enum: ['SENT', 'CHECKED', 'PROVEN'] }).notNull(),
+    at: integer('at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [index('code_log_person_idx').on(t.personId, t.at), index('code_log_address_idx').on(t.addressKey, t.at), index('code_log_at_idx').on(t.at)],
+);
 
 /**
  * Follower mode (KRR_UPSTREAM_URL): where this copy stands in the upstream register's change

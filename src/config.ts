@@ -119,6 +119,11 @@ export interface Config {
   codeTtlSeconds: number;
   /** How long before another code may be sent to the same channel. */
   codeResendSeconds: number;
+  /** Codes to one address (from any citizen) per rolling hour and per rolling day. */
+  codesPerAddressPerHour: number;
+  codesPerAddressPerDay: number;
+  /** Wrong codes one citizen may enter per rolling day. */
+  failedCodesPerDay: number;
   limits: {
     maxDepth: number;
     maxAliases: number;
@@ -416,6 +421,36 @@ function metricsListener(env: NodeJS.ProcessEnv, production: boolean, apiPort: n
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
+/** Where the register's data is: all a tool that only opens the store needs (import, export). */
+export type StoreConfig = Pick<Config, 'dataDir' | 'dbPath' | 'databaseUrl' | 'databaseReadUrl' | 'databasePoolSize'>;
+
+function storeSettings(env: NodeJS.ProcessEnv, problems: string[]): StoreConfig {
+  const dataDir = path.resolve(env.KRR_DATA_DIR || 'data');
+  const settings: StoreConfig = {
+    dataDir,
+    dbPath: env.KRR_DB_PATH ? path.resolve(env.KRR_DB_PATH) : path.join(dataDir, 'krr.sqlite'),
+    databaseUrl: env.KRR_DATABASE_URL || null,
+    databaseReadUrl: env.KRR_DATABASE_READ_URL || null,
+    databasePoolSize: integer(env, 'KRR_DATABASE_POOL_SIZE', 10, 1, 1000, problems),
+  };
+  if (settings.databaseUrl && !isPostgresUrl(settings.databaseUrl)) problems.push('KRR_DATABASE_URL must be a postgres:// or postgresql:// URL');
+  if (settings.databaseReadUrl && !settings.databaseUrl) problems.push('KRR_DATABASE_READ_URL needs KRR_DATABASE_URL: a read replica serves a PostgreSQL primary');
+  if (settings.databaseReadUrl && !isPostgresUrl(settings.databaseReadUrl)) problems.push('KRR_DATABASE_READ_URL must be a postgres:// or postgresql:// URL');
+  return settings;
+}
+
+/**
+ * The store's settings only (KRR_DATA_DIR, KRR_DB_PATH, KRR_DATABASE_URL, ...), for the
+ * import and export CLIs: they run in production without the server's token issuers or
+ * notifier.
+ */
+export function loadStoreConfig(env: NodeJS.ProcessEnv = process.env): StoreConfig {
+  const problems: string[] = [];
+  const settings = storeSettings(env, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return settings;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
   const nodeEnv = env.NODE_ENV === 'production' ? 'production' : env.NODE_ENV === 'test' ? 'test' : 'development';
@@ -457,11 +492,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     env: nodeEnv,
     host: env.HOST || 'localhost',
     port: integer(env, 'PORT', 4000, 0, 65535, problems),
-    dataDir,
-    dbPath: env.KRR_DB_PATH ? path.resolve(env.KRR_DB_PATH) : path.join(dataDir, 'krr.sqlite'),
-    databaseUrl: env.KRR_DATABASE_URL || null,
-    databaseReadUrl: env.KRR_DATABASE_READ_URL || null,
-    databasePoolSize: integer(env, 'KRR_DATABASE_POOL_SIZE', 10, 1, 1000, problems),
+    ...storeSettings(env, problems),
     seedCount: integer(env, 'KRR_SEED_COUNT', 10_000, 0, 10_000_000, problems),
     logLevel: env.LOG_LEVEL || (nodeEnv === 'test' ? 'silent' : 'info'),
     auth,
@@ -471,6 +502,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     outboxFile: env.KRR_OUTBOX_FILE ? path.resolve(env.KRR_OUTBOX_FILE) : path.join(dataDir, 'outbox.jsonl'),
     codeTtlSeconds: integer(env, 'KRR_CODE_TTL_SECONDS', 600, 30, 86_400, problems),
     codeResendSeconds: integer(env, 'KRR_CODE_RESEND_SECONDS', 60, 0, 3600, problems),
+    codesPerAddressPerHour: integer(env, 'KRR_CODES_PER_ADDRESS_PER_HOUR', 5, 1, 1_000_000, problems),
+    codesPerAddressPerDay: integer(env, 'KRR_CODES_PER_ADDRESS_PER_DAY', 10, 1, 1_000_000, problems),
+    failedCodesPerDay: integer(env, 'KRR_FAILED_CODES_PER_DAY', 20, 1, 1_000_000, problems),
     limits: {
       maxDepth: integer(env, 'KRR_MAX_DEPTH', 10, 2, 100, problems),
       maxAliases: integer(env, 'KRR_MAX_ALIASES', 30, 0, 1000, problems),
@@ -497,9 +531,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     executor: env.KRR_EXECUTOR === 'graphql-js' ? 'graphql-js' : 'jit',
   };
   config.metrics = metricsListener(env, nodeEnv === 'production', config.port, problems);
-  if (config.databaseUrl && !isPostgresUrl(config.databaseUrl)) problems.push('KRR_DATABASE_URL must be a postgres:// or postgresql:// URL');
-  if (config.databaseReadUrl && !config.databaseUrl) problems.push('KRR_DATABASE_READ_URL needs KRR_DATABASE_URL: a read replica serves a PostgreSQL primary');
-  if (config.databaseReadUrl && !isPostgresUrl(config.databaseReadUrl)) problems.push('KRR_DATABASE_READ_URL must be a postgres:// or postgresql:// URL');
   if (env.KRR_EXECUTOR && !['jit', 'graphql-js'].includes(env.KRR_EXECUTOR)) problems.push(`KRR_EXECUTOR must be jit or graphql-js, got "${env.KRR_EXECUTOR}"`);
   if (env.KRR_LOADER_MODE && !['naive', 'batched'].includes(env.KRR_LOADER_MODE)) problems.push(`KRR_LOADER_MODE must be batched or naive, got "${env.KRR_LOADER_MODE}"`);
   if (!LOG_LEVELS.includes(config.logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${config.logLevel}"`);

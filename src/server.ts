@@ -33,7 +33,7 @@ import { securityHeaders } from './http/security-headers';
 import type { Notifier } from './notify/notifier';
 import { readOnlyCopyPlugin, registerUpstreamMetrics, upstreamFreshness } from './follower/freshness';
 import { LookupAudit } from './services/lookup-audit';
-import { SelfService } from './services/self-service';
+import { codeSettings, SelfService } from './services/self-service';
 import { StatementCounter, type RegisterStore } from './store/types';
 
 export interface ServerDeps {
@@ -269,7 +269,7 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
       authorization,
       loaders: createLoaders(request.people, { observeBatch: (loader, size) => metrics.batchSize.observe({ loader }, size), mode: config.loaderMode }),
       now,
-      selfService: new SelfService(request.citizen, deps.notifier, logger, config.codeTtlSeconds, config.codeResendSeconds),
+      selfService: new SelfService(request.citizen, deps.notifier, logger, codeSettings(config)),
       sqlStatements,
       audit: request.lookups,
       lookups: new LookupAudit(

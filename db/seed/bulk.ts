@@ -22,7 +22,6 @@ import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { SqliteDatabase } from '../../src/store/sqlite/database';
 import type { WorkerInput, WorkerMessage } from './bulk-worker';
 import { generatePopulation, type PopulationOptions } from './generate';
 import { PersonRowWriter, StagedLoader, toTuple, type PersonTuple } from './rows';
@@ -109,7 +108,8 @@ async function* inThread(options: PopulationOptions): AsyncGenerator<PersonTuple
  * of each phase (rows, sort, indexes, commit, checkpoint).
  */
 export async function bulkSeed(
-  store: SqliteDatabase,
+  /** The SQLite database to fill (the store's connection; a file database gets a connection of its own). */
+  store: { sqlite: Database.Database },
   options: PopulationOptions,
   onProgress?: (done: number, total: number) => void,
   onPhase?: (phase: string, seconds: number) => void,

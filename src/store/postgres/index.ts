@@ -8,6 +8,8 @@
  *   the change counter last;
  * - `replacePeople`: one READ COMMITTED transaction; every person's lock, sorted (or the
  *   exclusive bulk lock for a large batch); the numbers last, in one statement;
+ * - `startBulkImport` (`bulk-import.ts`): staged in a session temp table, then one READ
+ *   COMMITTED transaction under the exclusive bulk lock;
  * - `changePage`: one REPEATABLE READ READ ONLY transaction for the page and the newest number;
  * - the lookup log: group commit, one autocommit statement per batch;
  * - `seedIfEmpty`: a session advisory lock around the re-count and the seed, then one
@@ -19,8 +21,10 @@ import pg from 'pg';
 import { RateLimiterMemory, RateLimiterPostgres, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { person } from '../../../db/schema.pg';
 import { generatePopulation } from '../../../db/seed/generate';
-import { UpstreamMismatchError, type FollowerLock, type PersonRecord, type ReadRouting, type RegisterStore, type RequestStore, type SeedOptions, type StoreKind, type UpstreamPage, type UpstreamPosition } from '../types';
+import type { ChangeKind } from '../../domain/change-kind';
+import { UpstreamMismatchError, type BulkImport, type FollowerLock, type PersonRecord, type ReadRouting, type RegisterStore, type RequestStore, type SeedOptions, type StoreKind, type UpstreamPage, type UpstreamPosition } from '../types';
 import { StatementCounter } from '../types';
+import { PgBulkImport } from './bulk-import';
 import { PgCitizenWrites } from './citizen-writes';
 import { openPgStore, type PgStoreOptions } from './connection';
 import { CountingClient, drizzleOn, inTransaction, inTransactionOn, lockBulk, lockPeople, withSessionLock, type Drizzle } from './executor';
@@ -104,7 +108,7 @@ class PostgresRegisterStore implements RegisterStore {
     };
   }
 
-  replacePeople(records: readonly PersonRecord[], kind: string, at: Date): Promise<number[]> {
+  replacePeople(records: readonly PersonRecord[], kind: ChangeKind, at: Date): Promise<number[]> {
     if (records.length === 0) return Promise.resolve([]);
     return inTransaction(this.pool, [this.statements], 'read committed', async ({ q, client }) => {
       await lockPeople(
@@ -184,6 +188,10 @@ class PostgresRegisterStore implements RegisterStore {
         await sleep(1000, undefined, { signal }); // the database is away: try again
       }
     }
+  }
+
+  startBulkImport(kind: string, at: Date): Promise<BulkImport> {
+    return PgBulkImport.start(this.pool, [this.statements], kind, at);
   }
 
   async countPeople(): Promise<number> {

@@ -1,6 +1,6 @@
 import { and, count, desc, eq, lt } from 'drizzle-orm';
 import type pg from 'pg';
-import type { LookupAuditRow } from '../../../db/schema';
+import type { LookupAuditRow } from '../types';
 import { lookupAudit } from '../../../db/schema.pg';
 import type { LookupLog, LookupRecord, StatementCounter } from '../types';
 import { CountingClient, drizzleOn, type Drizzle } from './executor';

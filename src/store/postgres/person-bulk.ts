@@ -3,6 +3,7 @@
  * `replacePerson` writes in the SQLite store, as a handful of multi-row statements over
  * `unnest` arrays instead of a handful per person.
  */
+import type { ChangeKind } from '../../domain/change-kind';
 import { addressKey } from '../../domain/contact-address';
 import type { PersonRecord } from '../types';
 import type { CountingClient } from './executor';
@@ -86,7 +87,7 @@ async function insertContactsAndPosts(q: CountingClient, c: Columns): Promise<vo
  * people's `change_number`, so the counter is held only from there to the commit.
  * Returns the numbers, in the order of `records`.
  */
-export async function replacePeopleIn(q: CountingClient, records: readonly PersonRecord[], kind: string, at: Date): Promise<number[]> {
+export async function replacePeopleIn(q: CountingClient, records: readonly PersonRecord[], kind: ChangeKind, at: Date): Promise<number[]> {
   if (records.length === 0) return [];
   const lastOf = new Map<string, PersonRecord>();
   for (const record of records) {
@@ -135,7 +136,7 @@ export async function replacePeopleIn(q: CountingClient, records: readonly Perso
  * else writes meanwhile), so each person row is written once, with its number. Returns the
  * first number.
  */
-export async function insertNewPeopleIn(q: CountingClient, records: readonly PersonRecord[], kind: string, at: Date): Promise<number> {
+export async function insertNewPeopleIn(q: CountingClient, records: readonly PersonRecord[], kind: ChangeKind, at: Date): Promise<number> {
   const c = toColumns(records);
   const ids = c.person.id;
   const { rows } = await q.query<{ base: number }>(

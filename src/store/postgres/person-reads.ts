@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { DigitalPostRow, PersonRow } from '../../../db/schema';
+import type { DigitalPostRow, PersonRow } from '../types';
 import type { ChangeFeedPage, ContactPointWithDuplicate, PersonReads, StatementCounter } from '../types';
 import { CountingClient, inTransaction } from './executor';
 

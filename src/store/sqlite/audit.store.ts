@@ -1,5 +1,6 @@
 import { and, desc, eq, lt, sql } from 'drizzle-orm';
-import { lookupAudit, type LookupAuditRow } from '../../../db/schema';
+import { lookupAudit } from '../../../db/schema';
+import type { LookupAuditRow } from '../types';
 import type { LookupRecord } from '../types';
 import type { Db, SqliteDatabase } from './database';
 

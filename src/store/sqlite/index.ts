@@ -8,8 +8,10 @@ import { sql } from 'drizzle-orm';
 import { RateLimiterMemory, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { person, upstreamSync } from '../../../db/schema';
 import { seedPopulation } from '../../../db/seed/seed';
-import { UpstreamMismatchError, type FollowerLock, type PersonRecord, type RegisterStore, type RequestStore, type SeedOptions, type StatementCounter, type UpstreamPage, type UpstreamPosition } from '../types';
+import type { ChangeKind } from '../../domain/change-kind';
+import { UpstreamMismatchError, type BulkImport, type FollowerLock, type PersonRecord, type RegisterStore, type RequestStore, type SeedOptions, type StatementCounter, type UpstreamPage, type UpstreamPosition } from '../types';
 import { AuditStore } from './audit.store';
+import { startSqliteBulkImport } from './bulk-import';
 import { CitizenStore } from './citizen.store';
 import { countingInto, openSqliteDatabase, type Db, type SqliteDatabase } from './database';
 import { countPeople, replacePerson, syntheticSampleIds } from './person-writer';
@@ -59,7 +61,7 @@ export class SqliteRegisterStore implements RegisterStore {
     };
   }
 
-  async replacePeople(records: readonly PersonRecord[], kind: string, at: Date): Promise<number[]> {
+  async replacePeople(records: readonly PersonRecord[], kind: ChangeKind, at: Date): Promise<number[]> {
     return this.db.transaction((tx) => records.map((record) => replacePerson(tx, record, kind, at)), { behavior: 'immediate' });
   }
 
@@ -90,6 +92,10 @@ export class SqliteRegisterStore implements RegisterStore {
     return { held: () => true, release: async () => {} };
   }
 
+  async startBulkImport(kind: string, at: Date): Promise<BulkImport> {
+    return startSqliteBulkImport(this.sqlite, kind, at);
+  }
+
   async countPeople(): Promise<number> {
     return countPeople(this.db);
   }
@@ -111,7 +117,7 @@ export class SqliteRegisterStore implements RegisterStore {
   async seedIfEmpty(options: SeedOptions, onProgress?: (done: number, total: number) => void): Promise<number> {
     const seed = this.sqlite.transaction(() => {
       const any = this.db.select({ one: sql`1` }).from(person).limit(1).get();
-      return any ? 0 : seedPopulation(this.db, options, onProgress);
+      return any ? 0 : seedPopulation(this.sqlite, options, onProgress);
     });
     return seed.immediate();
   }

@@ -1,5 +1,5 @@
 import type { Statement } from 'better-sqlite3';
-import type { DigitalPostRow, PersonRow } from '../../../db/schema';
+import type { DigitalPostRow, PersonRow } from '../types';
 import type { ContactPointWithDuplicate } from '../types';
 import { ChangeFeedStore } from './change-feed.store';
 import type { SqliteDatabase } from './database';
