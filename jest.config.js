@@ -26,6 +26,8 @@ const ON_BOTH_STORES = [
   'test/http/start.test.ts',
   'test/http/shutdown.test.ts',
   'test/http/crash.test.ts',
+  'test/integration/follower.test.ts',
+  'test/http/follower.test.ts',
 ];
 /** PostgreSQL's own tests (the store's mechanics, several replicas). */
 const POSTGRES_ONLY = ['test/integration/pg-*.test.ts', 'test/http/replicas.test.ts'];

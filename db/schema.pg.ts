@@ -223,3 +223,27 @@ export const codeLog = pgTable(
   },
   (t) => [index('code_log_person_idx').on(t.personId, t.at), index('code_log_address_idx').on(t.addressKey, t.at), index('code_log_at_idx').on(t.at)],
 );
+
+/**
+ * Follower mode (KRR_UPSTREAM_URL): where this copy stands in the upstream register's change
+ * feed. At most one row (id = 1), written in the same transaction as the page of people it
+ * describes, so a crash never separates the people from the position.
+ */
+export const upstreamSync = pgTable(
+  'upstream_sync',
+  {
+    id: smallint('id').primaryKey(),
+    /** The upstream's base URL: positions mean nothing in another register's feed. */
+    upstream: text('upstream').notNull(),
+    /** The last upstream change number applied here (`tilEndringsId` of the last page). */
+    position: bigint('position', { mode: 'number' }).notNull(),
+    /** The upstream's newest change number (`sisteEndringsId`) when it last answered. */
+    latest: bigint('latest', { mode: 'number' }).notNull(),
+    /**
+   * The last time this copy was caught up (a page with tilEndringsId == sisteEndringsId
+   * applied): it then held everything the upstream had. Null until the first catch-up.
+   */
+    lastSuccessAt: at('last_success_at'),
+  },
+  (t) => [check('upstream_sync_single_row', sql`${t.id} = 1`)],
+);

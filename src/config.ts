@@ -70,6 +70,30 @@ export interface GatewayConfig {
   callerIssuer: string;
 }
 
+/** How the follower authenticates to its upstream. */
+export type UpstreamCredentials =
+  /** A bearer token kept in a file by something else (re-read whenever the file changes). */
+  | { kind: 'token-file'; file: string }
+  /** Maskinporten's JWT-bearer grant: a token for `scopes`, renewed before it expires. */
+  | { kind: 'maskinporten'; tokenUrl: string; audience: string; clientId: string; privateKeyFile: string; keyId: string | null; scopes: string[] };
+
+/** Follower mode (KRR_UPSTREAM_URL): this service is a local copy of another register. */
+export interface UpstreamConfig {
+  /** The upstream's base URL; its feed is `POST {url}/rest/v2/krr/hentEndringer`. */
+  url: string;
+  credentials: UpstreamCredentials;
+  /** The wait after catching up before asking again. */
+  pollSeconds: number;
+  /** /readyz answers 503 when the last successful sync is older than this. */
+  maxStalenessSeconds: number;
+  /** The position to start after when none is stored yet (after an import of an export file); 0: the whole feed. */
+  startAfter: number;
+  /** How long one request to the upstream (or its token endpoint) may take. */
+  timeoutMs: number;
+  /** The cap of the backoff between failed attempts. */
+  maxBackoffSeconds: number;
+}
+
 export interface Config {
   env: 'development' | 'production' | 'test';
   host: string;
@@ -132,6 +156,8 @@ export interface Config {
   shutdownDelayMs: number;
   /** Gateway mode: null unless KRR_SUBGRAPHS or KRR_SUPERGRAPH_FILE is set. */
   gateway: GatewayConfig | null;
+  /** Follower mode: null unless KRR_UPSTREAM_URL is set. */
+  upstream: UpstreamConfig | null;
   /** Which other origins' pages may call /graphql and the REST API (KRR_CORS_ORIGINS). */
   cors: CorsConfig;
   /** Worker processes sharing the port and the database (node:cluster); 1: no cluster. */
@@ -495,6 +521,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     hstsMaxAgeSeconds: integer(env, 'KRR_HSTS_MAX_AGE', 0, 0, 2 * 365 * 86_400, problems),
     shutdownDelayMs: integer(env, 'KRR_SHUTDOWN_DELAY_MS', 0, 0, 60_000, problems),
     gateway: null,
+    upstream: null,
     // Unset or empty: nobody in production; in development, pages served from this machine.
     cors: env.KRR_CORS_ORIGINS
       ? { origins: corsOrigins(env.KRR_CORS_ORIGINS, nodeEnv === 'production', problems), loopbackAnyPort: false }
@@ -551,6 +578,98 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   } else if (env.KRR_SOURCES_FILE) {
     problems.push('KRR_SOURCES_FILE configures gateway mode: set KRR_SUPERGRAPH_FILE (or KRR_SUBGRAPHS) too');
   }
+  if (env.KRR_UPSTREAM_URL) {
+    config.upstream = upstreamConfig(env, nodeEnv === 'production', problems);
+    // The copy's people come from the upstream only.
+    if (env.KRR_SEED_COUNT && config.seedCount > 0) problems.push('KRR_SEED_COUNT: a copy (KRR_UPSTREAM_URL) is filled from its upstream, never seeded');
+    config.seedCount = 0;
+  } else {
+    const stray = UPSTREAM_VARS.filter((name) => env[name]);
+    if (stray.length > 0) problems.push(`${stray.join(', ')} ${stray.length === 1 ? 'needs' : 'need'} KRR_UPSTREAM_URL (follower mode)`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+const UPSTREAM_VARS = [
+  'KRR_UPSTREAM_TOKEN_FILE',
+  'KRR_UPSTREAM_TOKEN_URL',
+  'KRR_UPSTREAM_CLIENT_ID',
+  'KRR_UPSTREAM_PRIVATE_KEY_FILE',
+  'KRR_UPSTREAM_KEY_ID',
+  'KRR_UPSTREAM_TOKEN_AUDIENCE',
+  'KRR_UPSTREAM_SCOPES',
+  'KRR_UPSTREAM_POLL_SECONDS',
+  'KRR_UPSTREAM_MAX_STALENESS_SECONDS',
+  'KRR_UPSTREAM_START_AFTER',
+  'KRR_UPSTREAM_TIMEOUT_SECONDS',
+  'KRR_UPSTREAM_MAX_BACKOFF_SECONDS',
+] as const;
+
+/** The feed and what the copy serves: the change feed scope plus the read scopes. */
+export const DEFAULT_UPSTREAM_SCOPES = ['krr:global/hentendring.read', 'krr:global/kontaktinformasjon.read', 'krr:global/digitalpost.read'];
+
+function httpUrl(value: string, name: string, production: boolean, problems: string[]): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    problems.push(`${name} is not a valid URL: "${value}"`);
+    return value;
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') problems.push(`${name} must be http(s)://, got "${value}"`);
+  // Tokens and people's contact details would cross the network readable.
+  else if (production && parsed.protocol === 'http:') problems.push(`${name} must be https:// in production`);
+  return value.replace(/\/+$/, '');
+}
+
+function upstreamConfig(env: NodeJS.ProcessEnv, production: boolean, problems: string[]): UpstreamConfig {
+  const url = httpUrl(env.KRR_UPSTREAM_URL ?? '', 'KRR_UPSTREAM_URL', production, problems);
+  let credentials: UpstreamCredentials = { kind: 'token-file', file: '' };
+  const maskinportenVars = ['KRR_UPSTREAM_TOKEN_URL', 'KRR_UPSTREAM_CLIENT_ID', 'KRR_UPSTREAM_PRIVATE_KEY_FILE'] as const;
+  const givenMaskinporten = maskinportenVars.filter((name) => env[name]);
+  if (env.KRR_UPSTREAM_TOKEN_FILE && givenMaskinporten.length > 0) {
+    problems.push(`set KRR_UPSTREAM_TOKEN_FILE or Maskinporten (${maskinportenVars.join(', ')}), not both`);
+  } else if (env.KRR_UPSTREAM_TOKEN_FILE) {
+    const file = path.resolve(env.KRR_UPSTREAM_TOKEN_FILE);
+    if (!existsSync(file)) problems.push(`KRR_UPSTREAM_TOKEN_FILE: no such file ${file}`);
+    credentials = { kind: 'token-file', file };
+  } else if (givenMaskinporten.length > 0) {
+    const missing = maskinportenVars.filter((name) => !env[name]);
+    if (missing.length > 0) problems.push(`Maskinporten for the upstream is partly configured: also set ${missing.join(', ')}`);
+    const tokenUrl = httpUrl(env.KRR_UPSTREAM_TOKEN_URL ?? '', 'KRR_UPSTREAM_TOKEN_URL', production, problems);
+    const privateKeyFile = path.resolve(env.KRR_UPSTREAM_PRIVATE_KEY_FILE ?? '');
+    if (env.KRR_UPSTREAM_PRIVATE_KEY_FILE && !existsSync(privateKeyFile)) problems.push(`KRR_UPSTREAM_PRIVATE_KEY_FILE: no such file ${privateKeyFile}`);
+    let audience = env.KRR_UPSTREAM_TOKEN_AUDIENCE ?? '';
+    if (!audience) {
+      // Maskinporten's issuer identifier, e.g. https://maskinporten.no/ for https://maskinporten.no/token.
+      try {
+        audience = `${new URL(tokenUrl).origin}/`;
+      } catch {
+        // reported by httpUrl
+      }
+    }
+    const scopes = (env.KRR_UPSTREAM_SCOPES ?? '').split(/[\s,]+/).filter(Boolean);
+    credentials = {
+      kind: 'maskinporten',
+      tokenUrl,
+      audience,
+      clientId: env.KRR_UPSTREAM_CLIENT_ID ?? '',
+      privateKeyFile,
+      keyId: env.KRR_UPSTREAM_KEY_ID || null,
+      scopes: scopes.length > 0 ? scopes : DEFAULT_UPSTREAM_SCOPES,
+    };
+    if (!credentials.scopes.includes('krr:global/hentendring.read')) problems.push('KRR_UPSTREAM_SCOPES must include krr:global/hentendring.read: the feed needs it');
+  } else {
+    problems.push(`KRR_UPSTREAM_URL needs credentials: KRR_UPSTREAM_TOKEN_FILE, or Maskinporten (${maskinportenVars.join(', ')})`);
+  }
+  return {
+    url,
+    credentials,
+    pollSeconds: integer(env, 'KRR_UPSTREAM_POLL_SECONDS', 60, 1, 86_400, problems),
+    maxStalenessSeconds: integer(env, 'KRR_UPSTREAM_MAX_STALENESS_SECONDS', 86_400, 1, 31 * 86_400, problems),
+    startAfter: integer(env, 'KRR_UPSTREAM_START_AFTER', 0, 0, Number.MAX_SAFE_INTEGER, problems),
+    timeoutMs: integer(env, 'KRR_UPSTREAM_TIMEOUT_SECONDS', 30, 1, 600, problems) * 1000,
+    maxBackoffSeconds: integer(env, 'KRR_UPSTREAM_MAX_BACKOFF_SECONDS', 300, 1, 3600, problems),
+  };
 }

@@ -39,6 +39,8 @@ export const ErrorCode = {
   METHOD_NOT_ALLOWED: 'METHOD_NOT_ALLOWED',
   /** Gateway mode: another source of the graph failed or did not answer in time. */
   SOURCE_UNAVAILABLE: 'SOURCE_UNAVAILABLE',
+  /** Follower mode: this service is a copy; changes go to the upstream named in `extensions.upstream`. */
+  READ_ONLY_COPY: 'READ_ONLY_COPY',
   /** A preflight from a page whose origin is not in KRR_CORS_ORIGINS (HTTP 403; the browser shows no body). */
   CORS_ORIGIN_NOT_ALLOWED: 'CORS_ORIGIN_NOT_ALLOWED',
 } as const;

@@ -20,6 +20,8 @@ export const CHANGE_KINDS = [
   'RESERVED',
   'RESERVATION_LIFTED',
   'LANGUAGE_SET',
+  /** A whole entry copied from the upstream register's change feed (follower mode, `applyUpstreamPage`). */
+  'UPSTREAM',
 ] as const;
 
 export type ChangeKind = (typeof CHANGE_KINDS)[number];

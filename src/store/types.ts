@@ -189,6 +189,44 @@ export interface BulkImport {
   abort(): Promise<void>;
 }
 
+/** Follower mode: where this copy stands in its upstream's change feed (`upstream_sync`). */
+export interface UpstreamPosition {
+  /** The upstream's base URL the position belongs to. */
+  upstream: string;
+  /** The last upstream change number applied (the last page's `tilEndringsId`). */
+  position: number;
+  /** The upstream's newest change number (`sisteEndringsId`) last seen. */
+  latest: number;
+  /** The last time the copy was caught up (held everything the upstream had); null before the first time. */
+  lastSuccessAt: Date | null;
+}
+
+/** One checked page of the upstream's feed, ready to apply. */
+export interface UpstreamPage {
+  upstream: string;
+  /** The position the page was asked after: it applies only if the copy still stands there. */
+  after: number;
+  /** The new position (`tilEndringsId`). */
+  to: number;
+  /** `sisteEndringsId`. */
+  latest: number;
+  /** Whole entries, one per person (the page's latest), in page order; DELETED for `SLETTET`. */
+  records: readonly PersonRecord[];
+  /** When the upstream answered: the new `lastSuccessAt` if the page catches up (`to >= latest`). */
+  at: Date;
+}
+
+/** A position already stored for another upstream: refused rather than mixed. */
+export class UpstreamMismatchError extends Error {
+  override name = 'UpstreamMismatchError';
+}
+
+export interface FollowerLock {
+  /** False once the lock is lost (its connection ended): stop following. */
+  held(): boolean;
+  release(): Promise<void>;
+}
+
 export interface SeedOptions {
   count: number;
   seed: number;
@@ -218,6 +256,22 @@ export interface RegisterStore {
   /** Starts a bulk import (the import CLI): millions of people in bounded memory, all or nothing. */
   startBulkImport(kind: ChangeKind, at: Date): Promise<BulkImport>;
   countPeople(): Promise<number>;
+  /** Follower mode: the stored position, or null before the first page. */
+  upstreamPosition(): Promise<UpstreamPosition | null>;
+  /**
+   * Follower mode: writes the page's people (each taking this copy's own next change number,
+   * kind UPSTREAM, as `replacePeople` does) and the new position in ONE transaction. Only
+   * if the stored position is still `page.after` (no row counts as `page.after` too: the
+   * start); returns false, writing nothing, when another follower moved it meanwhile.
+   * Throws `UpstreamMismatchError` when the stored position belongs to another upstream.
+   */
+  applyUpstreamPage(page: UpstreamPage): Promise<boolean>;
+  /**
+   * Follower mode, PostgreSQL with several replicas: resolves with a lock once this process
+   * may follow (exactly one at a time; another gets it when the holder dies or releases).
+   * `signal` gives up waiting. SQLite: granted at once (one process follows; see main.ts).
+   */
+  followerLock(signal: AbortSignal): Promise<FollowerLock>;
   /** Up to `limit` ids of synthetic (month + 80) people, oldest change first: sample data for GraphiQL. */
   syntheticSampleIds(limit: number): Promise<string[]>;
   /** Which of `ids` have an entry. */
