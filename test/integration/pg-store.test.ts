@@ -39,7 +39,7 @@ const sameRowTypes: [
 ] = [true, true, true, true, true, true, true, true, true, true];
 void sameRowTypes;
 
-const TABLES = ['change_counter', 'change_log', 'code_log', 'contact_point', 'digital_post', 'lookup_audit', 'person', 'rate_limit', 'verification_code'];
+const TABLES = ['change_counter', 'change_log', 'code_log', 'contact_point', 'digital_post', 'lookup_audit', 'person', 'rate_limit', 'upstream_sync', 'verification_code'];
 
 describeWithPostgres('PostgreSQL store: migrations and gap-free change numbers across replicas', () => {
   let scratch: ScratchDatabase;
