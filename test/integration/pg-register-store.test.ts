@@ -13,19 +13,14 @@ import { MAX_PERSON_LOCKS } from '../../src/store/postgres/executor';
 import { openPostgresRegisterStore, redactedUrl } from '../../src/store/postgres';
 import { StatementCounter, type ContactPointWithDuplicate, type PersonRecord, type RegisterStore, type RequestStore } from '../../src/store/types';
 import { change, OPEN_LIMITS, planned } from '../support/citizen-writes';
-import { anEntry, syntheticIds } from '../support/people';
+import { anEntry, idSupply } from '../support/people';
 import { createScratchDatabase, describeWithPostgres, postgresUrl, type ScratchDatabase } from '../support/postgres';
 
 const T0 = new Date('2026-01-10T10:00:00.000Z');
 const minutes = (n: number) => new Date(T0.getTime() + n * 60_000);
 
 /** Synthetic identity numbers (month + 80, valid check digits), each used once. */
-const ids = syntheticIds(3000, 5252);
-let serial = 0;
-const newId = () => {
-  if (serial === ids.length) throw new Error('out of test ids: raise the count above');
-  return ids[serial++];
-};
+const newId = idSupply(3000, 5252);
 /** Not synthetic (month 01) and with wrong check digits, so nobody's: for what sample ids must leave out. */
 const NOT_SYNTHETIC = '01010100000';
 

@@ -9,18 +9,14 @@
 import type { CitizenPlan } from '../../src/domain/citizen-plan';
 import { StatementCounter, type PersonRecord, type RequestStore } from '../../src/store/types';
 import { change, OPEN_LIMITS, planned } from '../support/citizen-writes';
-import { anEntry, syntheticIds } from '../support/people';
+import { anEntry, idSupply } from '../support/people';
 import { createTestRegister, type TestRegister } from '../support/register';
 
 const T0 = new Date('2026-01-10T10:00:00.000Z');
 const minutes = (n: number) => new Date(T0.getTime() + n * 60_000);
 
-const ids = syntheticIds(400, 6161);
-let serial = 0;
-const newId = () => {
-  if (serial === ids.length) throw new Error('out of test ids: raise the count above');
-  return ids[serial++];
-};
+/** Synthetic identity numbers (month + 80, valid check digits), each used once. */
+const newId = idSupply(400, 6161);
 /** Not synthetic (month 01) and with wrong check digits, so nobody's: for what sample ids must leave out. */
 const NOT_SYNTHETIC = '01010100000';
 

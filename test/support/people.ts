@@ -56,3 +56,16 @@ export function anEntry(id: string, at: Date, overrides: Partial<PersonRecord> =
     ...overrides,
   };
 }
+
+/**
+ * Synthetic identity numbers handed out once each, for a test file whose tests share one
+ * register: `next()` never repeats and says so when the supply runs out.
+ */
+export function idSupply(count: number, seed: number): () => string {
+  const ids = syntheticIds(count, seed);
+  let serial = 0;
+  return () => {
+    if (serial === ids.length) throw new Error(`out of test ids: raise the count above ${count}`);
+    return ids[serial++];
+  };
+}
