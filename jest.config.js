@@ -14,6 +14,7 @@ const ON_BOTH_STORES = [
   'test/integration/citizen.test.ts',
   'test/integration/ownership.test.ts',
   'test/integration/change-feed.test.ts',
+  'test/integration/audit-log.test.ts',
   'test/http/server.test.ts',
   'test/http/rest.test.ts',
   'test/http/federation.test.ts',

@@ -1,7 +1,7 @@
 /**
  * The PostgreSQL store's statements for a W1 lookup, captured from the store's own classes
  * (`PgPersonReads`, `GroupCommitLookups`) run against a recording stand-in for the pool: the
- * PostgreSQL limit server runs exactly these, and the report times them with EXPLAIN ANALYZE.
+ * report times the reads with EXPLAIN ANALYZE. (The floor, bench/limit-server-pg.ts, shares none of them.)
  */
 import type pg from 'pg';
 import { GroupCommitLookups } from '../src/store/postgres/lookup-log';
@@ -40,6 +40,6 @@ export async function storeLookupStatements(): Promise<{ people: Statement; poin
   for (const [what, s] of Object.entries({ people, points, posts, audit })) {
     if (!s?.text) throw new Error(`could not capture the store's ${what} statement`);
   }
-  if (!/insert into lookup_audit/i.test(audit.text)) throw new Error(`unexpected audit statement: ${audit.text}`);
+  if (!/insert into lookup_request/i.test(audit.text)) throw new Error(`unexpected audit statement: ${audit.text}`);
   return { people, points, posts, audit };
 }

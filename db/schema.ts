@@ -108,21 +108,49 @@ export const verificationCode = sqliteTable(
 );
 
 /**
- * Who looked up whom: one row per person per agency request, written in one statement at
- * the end of the request. Kept apart from `change_log`: a lookup changes nothing.
+ * The lookup audit log, written as an append: one row per agency request (who, on whose
+ * behalf, when, with which scopes, whom), committed durably before the answer leaves. The
+ * request pays for this one row whatever the number of people looked up.
+ *
+ * `lookup_person` is derived from it: one row per person per request, for a citizen's
+ * `me { lookups }`. An indexer fills it in the background from `lookup_index_state`
+ * onwards (in request-id order, in sorted batches), so a crash loses nothing: it catches up
+ * from the durable log at the next start. Reads take the not-yet-indexed tail from the log
+ * itself, so a citizen sees every committed lookup. The view `lookup_audit` (created by
+ * migration 0002) shows the log flattened to one row per person looked up, for operators.
  */
-export const lookupAudit = sqliteTable(
-  'lookup_audit',
-  {
-    id: integer('id').primaryKey(),
-    personId: text('person_id').notNull(),
-    agencyOrgNumber: text('agency_org_number').notNull(),
+export const lookupRequest = sqliteTable('lookup_request', {
+    /** AUTOINCREMENT: an id is never used twice, even after retention has emptied the table (the index mark relies on it). */
+    id: integer('id').primaryKey({ autoIncrement: true }),
     lookedUpAt: integer('looked_up_at', { mode: 'timestamp_ms' }).notNull(),
-    /** The scopes the request actually used, space-separated (may be empty). */
+    agencyOrgNumber: text('agency_org_number').notNull(),
+    /** The supplier that called on the agency's behalf (delegation); null when the agency called itself. */
+    supplierOrgNumber: text('supplier_org_number'),
+    /** The scopes the request used, sorted, space-separated (may be empty). */
     scopes: text('scopes').notNull(),
+    /** The people looked up: a JSON array of distinct identity numbers. */
+    personIds: text('person_ids').notNull(),
+    /** Where the scopes released differ per person: a JSON object id -> space-separated scopes; null when all got `scopes`. */
+    personScopes: text('person_scopes'),
+});
+
+/** Derived from `lookup_request` (see there): a person's lookups, by request. */
+export const lookupPerson = sqliteTable(
+  'lookup_person',
+  {
+    personId: text('person_id').notNull(),
+    requestId: integer('request_id').notNull(),
+    /** The scopes released for this person where they differ from the request's; null otherwise. */
+    scopes: text('scopes'),
   },
-  (t) => [index('lookup_audit_person_idx').on(t.personId, t.id)],
+  (t) => [primaryKey({ columns: [t.personId, t.requestId] })],
 );
 
+/** How far the indexer has derived `lookup_person`: one row (id 1). */
+export const lookupIndexState = sqliteTable('lookup_index_state', {
+  id: integer('id').primaryKey(),
+  /** Every request up to this id is in `lookup_person`. */
+  indexedThrough: integer('indexed_through').notNull(),
+});
+
 export type VerificationCodeRow = typeof verificationCode.$inferSelect;
-export type LookupAuditRow = typeof lookupAudit.$inferSelect;

@@ -76,6 +76,11 @@ export interface Config {
   loaderMode: 'batched' | 'naive';
   /** `jit`: operations compiled by graphql-jit (default); `graphql-js`: the reference executor. */
   executor: 'jit' | 'graphql-js';
+  /**
+   * KRR_AUDIT_RETENTION_DAYS: lookup records older than this are deleted in the background
+   * (docs/operations.md); 0 keeps them forever. Default 730 (two years).
+   */
+  auditRetentionDays: number;
 }
 
 export class ConfigError extends Error {
@@ -212,6 +217,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workers: integer(env, 'KRR_WORKERS', 1, 1, 64, problems),
     loaderMode: env.KRR_LOADER_MODE === 'naive' ? 'naive' : 'batched',
     executor: env.KRR_EXECUTOR === 'graphql-js' ? 'graphql-js' : 'jit',
+    auditRetentionDays: integer(env, 'KRR_AUDIT_RETENTION_DAYS', 730, 0, 36_500, problems),
   };
   if (config.databaseUrl && !isPostgresUrl(config.databaseUrl)) problems.push('KRR_DATABASE_URL must be a postgres:// or postgresql:// URL');
   if (config.databaseReadUrl && !config.databaseUrl) problems.push('KRR_DATABASE_READ_URL needs KRR_DATABASE_URL: a read replica serves a PostgreSQL primary');

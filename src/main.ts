@@ -43,6 +43,7 @@ async function prepareDatabase(config: Config, logger: Logger): Promise<Register
 
 export async function start(config: Config, logger: Logger) {
   const store = await prepareDatabase(config, logger);
+  store.startAuditMaintenance(config.auditRetentionDays, (err) => logger.error({ err }, 'audit log maintenance failed; retried in a second'));
 
   const verifier = await createTokenVerifier(config.auth);
   const samples = await store.syntheticSampleIds(995);

@@ -11,7 +11,7 @@
  * transaction, so the change log has no gaps.
  */
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
-import type { DigitalPostRow, LookupAuditRow, PersonRow, VerificationCodeRow } from '../../db/schema';
+import type { DigitalPostRow, PersonRow, VerificationCodeRow } from '../../db/schema';
 import type { Channel } from '../notify/notifier';
 
 export type StoreKind = 'sqlite' | 'postgres';
@@ -104,22 +104,44 @@ export interface CitizenWrites {
   deleteChannels(id: string, now: Date): Promise<number>;
 }
 
+/** One agency request's lookups: what the audit log appends, as one record, before the answer leaves. */
 export interface LookupRecord {
   agencyOrgNumber: string;
+  /** The supplier calling on the agency's behalf (delegation); absent or null when the agency called itself. */
+  supplierOrgNumber?: string | null;
+  /** The people looked up (each once). */
   personIds: readonly string[];
+  /** The scopes the request used. */
   scopes: readonly string[];
+  /** Where the scopes released for a person differ from `scopes`: that person's. */
+  scopesByPerson?: ReadonlyMap<string, readonly string[]>;
   at: Date;
 }
 
-/** The lookup audit log: written once per agency request, read by the citizen looked up. */
+/** One lookup of one person, as the citizen looked up sees it. */
+export interface LookupEntry {
+  /** The request's id: orders a person's lookups (newer is larger) and pages them. */
+  id: number;
+  personId: string;
+  agencyOrgNumber: string;
+  supplierOrgNumber: string | null;
+  lookedUpAt: Date;
+  /** The scopes released for this person, sorted, space-separated (may be empty). */
+  scopes: string;
+}
+
+/** The lookup audit log: one durable append per agency request, read by the citizen looked up. */
 export interface LookupLog {
   /**
    * Records one request's lookups durably: resolves once committed, rejects if they could
    * not be (the caller then withholds the answer). Concurrent requests may share a commit.
    */
   record(record: LookupRecord): Promise<void>;
-  /** The newest lookups of a person first; `beforeId` pages back in time. */
-  lookupsOf(personId: string, limit: number, beforeId?: number): Promise<LookupAuditRow[]>;
+  /**
+   * The newest lookups of a person first; `beforeId` pages back in time. Every committed
+   * record counts, indexed yet or not.
+   */
+  lookupsOf(personId: string, limit: number, beforeId?: number): Promise<LookupEntry[]>;
   countLookupsOf(personId: string): Promise<number>;
 }
 
@@ -197,6 +219,13 @@ export interface RegisterStore {
    * PostgreSQL in the database, shared by every replica; on SQLite in this process's memory.
    */
   rateLimiter(points: number, durationSeconds: number): RateLimiterAbstract;
+  /**
+   * Starts this process's share of the audit log's background work: deriving the per-person
+   * index behind `lookupsOf` from the log (every second, catching up first: after a crash it
+   * finds where it was), and deleting records older than `retentionDays` (0: never) a few at
+   * a time. Safe with several processes on one database. Stopped by `close`.
+   */
+  startAuditMaintenance(retentionDays: number, onError?: (error: unknown) => void): void;
   /** Resolves when the database answers (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

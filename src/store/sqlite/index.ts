@@ -94,11 +94,21 @@ export class SqliteRegisterStore implements RegisterStore {
     return new RateLimiterMemory({ points, duration: durationSeconds });
   }
 
+  startAuditMaintenance(retentionDays: number, onError?: (error: unknown) => void): void {
+    this.audit.startMaintenance(retentionDays, 1000, onError);
+  }
+
+  /** The audit log's own operations (the benchmark, tests): index now, delete expired now. */
+  get auditLog(): AuditStore {
+    return this.audit;
+  }
+
   async ping(): Promise<void> {
     this.sqlite.prepare('select 1').get();
   }
 
   async close(): Promise<void> {
+    this.audit.stopMaintenance();
     this.database.close();
   }
 }
