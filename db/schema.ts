@@ -66,6 +66,56 @@ export const digitalPost = sqliteTable('digital_post', {
 });
 
 /**
+ * How many ACTIVE people hold an address on a channel (by `address_key`): the duplicate
+ * flag (`_duplisert`) decided when addresses and statuses change, never per read.
+ * Kept by triggers (migration 0003) in the same transaction as every write.
+ */
+export const addressUse = sqliteTable(
+  'address_use',
+  {
+    channel: text('channel', { enum: ['EMAIL', 'MOBILE'] }).notNull(),
+    addressKey: text('address_key').notNull(),
+    activePeople: integer('active_people').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.channel, t.addressKey] })],
+);
+
+/**
+ * The lookup's read model: one row per person (WITHOUT ROWID, keyed by id) holding
+ * everything a lookup returns: the person, both channels with their duplicate flags, and
+ * the digital mailbox. Derived: triggers on `person`, `contact_point`, `digital_post` and
+ * `address_use` (migration 0003) rewrite it in the same transaction as every write, whatever
+ * the write path; a bulk load that drops the triggers rebuilds it (db/seed/bulk.ts).
+ * Columns as in the source tables, `email_`/`mobile_` for the channels.
+ */
+export const personLookup = sqliteTable('person_lookup', {
+  id: text('id').primaryKey(),
+  status: text('status', { enum: ['ACTIVE', 'DELETED'] }).notNull(),
+  reserved: integer('reserved', { mode: 'boolean' }).notNull(),
+  reservedAt: integer('reserved_at', { mode: 'timestamp_ms' }),
+  reservationUpdatedAt: integer('reservation_updated_at', { mode: 'timestamp_ms' }),
+  language: text('language', { enum: ['nb', 'nn', 'en', 'se'] }),
+  languageUpdatedAt: integer('language_updated_at', { mode: 'timestamp_ms' }),
+  updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+  changeNumber: integer('change_number').notNull(),
+  emailAddress: text('email_address'),
+  emailAddressKey: text('email_address_key'),
+  emailUpdatedAt: integer('email_updated_at', { mode: 'timestamp_ms' }),
+  emailLastVerifiedAt: integer('email_last_verified_at', { mode: 'timestamp_ms' }),
+  emailLastValidatedAt: integer('email_last_validated_at', { mode: 'timestamp_ms' }),
+  emailDuplicated: integer('email_duplicated', { mode: 'boolean' }),
+  mobileAddress: text('mobile_address'),
+  mobileAddressKey: text('mobile_address_key'),
+  mobileUpdatedAt: integer('mobile_updated_at', { mode: 'timestamp_ms' }),
+  mobileLastVerifiedAt: integer('mobile_last_verified_at', { mode: 'timestamp_ms' }),
+  mobileLastValidatedAt: integer('mobile_last_validated_at', { mode: 'timestamp_ms' }),
+  mobileDuplicated: integer('mobile_duplicated', { mode: 'boolean' }),
+  mailboxAddress: text('mailbox_address'),
+  providerOrgNumber: text('provider_org_number'),
+  certificate: text('certificate'),
+});
+
+/**
  * One row per change to a person, numbered without gaps: the number is the SQLite rowid,
  * taken inside the same transaction as the change, so a rolled-back change leaves no number.
  */

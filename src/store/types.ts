@@ -43,12 +43,21 @@ export interface ChangeFeedPage {
   latestChangeNumber: number;
 }
 
+/** Everything a lookup shows of one person, as one read gives it. */
+export interface PersonEntry {
+  row: PersonRow;
+  contactPoints: ContactPointWithDuplicate[];
+  digitalPost: DigitalPostRow | null;
+}
+
 /**
- * Batch reads of the person aggregate: one SQL statement per table whatever the number of
+ * Batch reads of the person aggregate: one SQL statement per call whatever the number of
  * ids, results in key order with `null` (or an empty list) for ids without a row (the
  * DataLoader contract).
  */
 export interface PersonReads {
+  /** The whole entry of each person in one statement (the lookup's read model): what `people`, `contactPoints` and `digitalPost` give together. */
+  entries(ids: readonly string[]): Promise<(PersonEntry | null)[]>;
   people(ids: readonly string[]): Promise<(PersonRow | null)[]>;
   contactPoints(personIds: readonly string[]): Promise<ContactPointWithDuplicate[][]>;
   digitalPost(personIds: readonly string[]): Promise<(DigitalPostRow | null)[]>;

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { DigitalPostRow, PersonRow } from '../../../db/schema';
-import type { ChangeFeedPage, ContactPointWithDuplicate, PersonReads, StatementCounter } from '../types';
+import type { ChangeFeedPage, ContactPointWithDuplicate, PersonEntry, PersonReads, StatementCounter } from '../types';
 import { CountingClient, inTransaction } from './executor';
 
 /**
@@ -70,6 +70,11 @@ export class PgPersonReads implements PersonReads {
     private readonly counters: readonly StatementCounter[],
   ) {
     this.q = new CountingClient(pool, counters);
+  }
+
+  async entries(ids: readonly string[]): Promise<(PersonEntry | null)[]> {
+    const [rows, points, posts] = await Promise.all([this.people(ids), this.contactPoints(ids), this.digitalPost(ids)]);
+    return rows.map((row, i) => (row ? { row, contactPoints: points[i], digitalPost: posts[i] } : null));
   }
 
   async people(ids: readonly string[]): Promise<(PersonRow | null)[]> {

@@ -44,6 +44,7 @@ export class SqliteRegisterStore implements RegisterStore {
     const { reads, audit } = this;
     return {
       people: {
+        entries: async (ids) => measure(() => reads.entries(ids)),
         people: async (ids) => measure(() => reads.people(ids)),
         contactPoints: async (ids) => measure(() => reads.contactPoints(ids)),
         digitalPost: async (ids) => measure(() => reads.digitalPost(ids)),
