@@ -8,7 +8,8 @@
 export const LOOKUP_MODEL_TRIGGERS = [
   'person_lookup_person_insert',
   'person_lookup_person_update',
-  'person_no_delete',
+  'person_lookup_person_delete',
+  'person_lookup_person_deleted',
   'person_lookup_contact_insert',
   'person_lookup_contact_update',
   'person_lookup_contact_delete',

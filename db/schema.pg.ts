@@ -87,6 +87,54 @@ export const digitalPost = pgTable('digital_post', {
 });
 
 /**
+ * How many ACTIVE people hold an address on a channel (by `address_key`): the duplicate
+ * flag (`_duplisert`) decided when addresses and statuses change, never per read. Kept by
+ * triggers (migration 0004) in the same transaction as every write.
+ */
+export const addressUse = pgTable(
+  'address_use',
+  {
+    channel: text('channel', { enum: ['EMAIL', 'MOBILE'] }).notNull(),
+    addressKey: text('address_key').notNull(),
+    activePeople: integer('active_people').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.channel, t.addressKey] })],
+);
+
+/**
+ * The lookup's read model: one row per person holding everything a lookup returns (the
+ * person, both channels, the mailbox), kept by triggers on `person`, `contact_point` and
+ * `digital_post` (migration 0004) in the same transaction as every write. Unlike SQLite's,
+ * it holds no duplicate flags: a lookup joins `address_use` for them (two primary-key
+ * probes), so a write never rewrites another person's row, and writers of two people who
+ * share an address do not lock each other's rows (no deadlock between replicas).
+ */
+export const personLookup = pgTable('person_lookup', {
+  id: text('id').primaryKey(),
+  status: text('status', { enum: ['ACTIVE', 'DELETED'] }).notNull(),
+  reserved: boolean('reserved').notNull(),
+  reservedAt: at('reserved_at'),
+  reservationUpdatedAt: at('reservation_updated_at'),
+  language: text('language', { enum: ['nb', 'nn', 'en', 'se'] }),
+  languageUpdatedAt: at('language_updated_at'),
+  updatedAt: at('updated_at').notNull(),
+  changeNumber: bigint('change_number', { mode: 'number' }).notNull(),
+  emailAddress: text('email_address'),
+  emailAddressKey: text('email_address_key'),
+  emailUpdatedAt: at('email_updated_at'),
+  emailLastVerifiedAt: at('email_last_verified_at'),
+  emailLastValidatedAt: at('email_last_validated_at'),
+  mobileAddress: text('mobile_address'),
+  mobileAddressKey: text('mobile_address_key'),
+  mobileUpdatedAt: at('mobile_updated_at'),
+  mobileLastVerifiedAt: at('mobile_last_verified_at'),
+  mobileLastValidatedAt: at('mobile_last_validated_at'),
+  mailboxAddress: text('mailbox_address'),
+  providerOrgNumber: text('provider_org_number'),
+  certificate: text('certificate'),
+});
+
+/**
  * One row per change to a person, numbered 1, 2, 3, ... without gaps. The number is NOT a
  * sequence (`serial`/identity): a sequence hands out numbers outside the transaction, so a
  * rolled-back or failed write leaves a gap, and concurrent writers commit their numbers

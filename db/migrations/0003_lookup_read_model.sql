@@ -91,8 +91,14 @@ FROM person p
 WHERE p.id = NEW.id;
 END;
 --> statement-breakpoint
-CREATE TRIGGER `person_no_delete` BEFORE DELETE ON `person` BEGIN
-SELECT RAISE(ABORT, 'a person is never deleted from the register: set status DELETED (person_lookup and address_use depend on it)');
+CREATE TRIGGER `person_lookup_person_delete` BEFORE DELETE ON `person` BEGIN
+DELETE FROM contact_point WHERE person_id = OLD.id;
+DELETE FROM digital_post WHERE person_id = OLD.id;
+DELETE FROM person_lookup WHERE id = OLD.id;
+END;
+--> statement-breakpoint
+CREATE TRIGGER `person_lookup_person_deleted` AFTER DELETE ON `person` BEGIN
+DELETE FROM person_lookup WHERE id = OLD.id;
 END;
 --> statement-breakpoint
 CREATE TRIGGER `person_lookup_contact_insert` AFTER INSERT ON `contact_point` BEGIN

@@ -33,7 +33,7 @@ const sameRowTypes: [
 void sameRowTypes;
 
 /** Tables and views: `lookup_audit` is the view over the audit log. */
-const TABLES = ['change_counter', 'change_log', 'contact_point', 'digital_post', 'lookup_audit', 'lookup_person', 'lookup_request', 'person', 'rate_limit', 'verification_code'];
+const TABLES = ['address_use', 'change_counter', 'change_log', 'contact_point', 'digital_post', 'lookup_audit', 'lookup_person', 'lookup_request', 'person', 'person_lookup', 'rate_limit', 'verification_code'];
 
 describeWithPostgres('PostgreSQL store: migrations and gap-free change numbers across replicas', () => {
   let scratch: ScratchDatabase;
