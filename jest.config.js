@@ -33,8 +33,8 @@ const common = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   transform: { '^.+\\.(t|j)sx?$': ['@swc/jest'] },
-  // jose 6 is ESM-only; let swc turn it into CommonJS for jest.
-  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
+  // jose 6 and graphql-request 7 are ESM-only; let swc turn them into CommonJS for jest.
+  transformIgnorePatterns: ['/node_modules/(?!(jose|graphql-request)/)'],
   // type-graphql's decorators need the metadata API before any schema class loads.
   setupFiles: ['reflect-metadata'],
 };

@@ -89,7 +89,7 @@ export const digitalPost = pgTable('digital_post', {
 /**
  * How many ACTIVE people hold an address on a channel (by `address_key`): the duplicate
  * flag (`_duplisert`) decided when addresses and statuses change, never per read. Kept by
- * triggers (migration 0004) in the same transaction as every write.
+ * triggers (migration 0005) in the same transaction as every write.
  */
 export const addressUse = pgTable(
   'address_use',
@@ -104,7 +104,7 @@ export const addressUse = pgTable(
 /**
  * The lookup's read model: one row per person holding everything a lookup returns (the
  * person, both channels, the mailbox), kept by triggers on `person`, `contact_point` and
- * `digital_post` (migration 0004) in the same transaction as every write. Unlike SQLite's,
+ * `digital_post` (migration 0005) in the same transaction as every write. Unlike SQLite's,
  * it holds no duplicate flags: a lookup joins `address_use` for them (two primary-key
  * probes), so a write never rewrites another person's row, and writers of two people who
  * share an address do not lock each other's rows (no deadlock between replicas).
@@ -229,7 +229,7 @@ export const verificationCode = pgTable(
  * a high-water mark, each request carries `indexed` (false until the indexer has derived
  * its `lookup_person` rows, in the same transaction), and the partial index on the
  * unindexed requests finds the tail cheaply, for the indexer and for reads. The view
- * `lookup_audit` (migration 0003) shows the log flattened, one row per person looked up.
+ * `lookup_audit` (migration 0004) shows the log flattened, one row per person looked up.
  */
 export const lookupRequest = pgTable(
   'lookup_request',

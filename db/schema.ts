@@ -68,7 +68,7 @@ export const digitalPost = sqliteTable('digital_post', {
 /**
  * How many ACTIVE people hold an address on a channel (by `address_key`): the duplicate
  * flag (`_duplisert`) decided when addresses and statuses change, never per read.
- * Kept by triggers (migration 0003) in the same transaction as every write.
+ * Kept by triggers (migration 0004) in the same transaction as every write.
  */
 export const addressUse = sqliteTable(
   'address_use',
@@ -84,7 +84,7 @@ export const addressUse = sqliteTable(
  * The lookup's read model: one row per person (WITHOUT ROWID, keyed by id) holding
  * everything a lookup returns: the person, both channels with their duplicate flags, and
  * the digital mailbox. Derived: triggers on `person`, `contact_point`, `digital_post` and
- * `address_use` (migration 0003) rewrite it in the same transaction as every write, whatever
+ * `address_use` (migration 0004) rewrite it in the same transaction as every write, whatever
  * the write path; a bulk load that drops the triggers rebuilds it (db/seed/bulk.ts).
  * Columns as in the source tables, `email_`/`mobile_` for the channels.
  */
@@ -167,7 +167,7 @@ export const verificationCode = sqliteTable(
  * onwards (in request-id order, in sorted batches), so a crash loses nothing: it catches up
  * from the durable log at the next start. Reads take the not-yet-indexed tail from the log
  * itself, so a citizen sees every committed lookup. The view `lookup_audit` (created by
- * migration 0002) shows the log flattened to one row per person looked up, for operators.
+ * migration 0003) shows the log flattened to one row per person looked up, for operators.
  */
 export const lookupRequest = sqliteTable('lookup_request', {
     /** AUTOINCREMENT: an id is never used twice, even after retention has emptied the table (the index mark relies on it). */

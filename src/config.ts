@@ -16,6 +16,12 @@ export type AuthConfig =
   | { mode: 'external'; agency: IssuerConfig; citizen: IssuerConfig; audience: string }
   | { mode: 'development'; agency: { issuer: string }; citizen: { issuer: string }; audience: string; keyFile: string };
 
+/** The keys that sign REST answers asked for as `application/jose` (src/http/signing.ts). */
+export type AnswerSigningConfig =
+  | { mode: 'file'; keyFile: string }
+  /** A local ES256 key made on first use under the data directory; refused in production. */
+  | { mode: 'development'; keyFile: string };
+
 export interface GatewayConfig {
   /** Other subgraphs, composed at start-up with the register (KRR_SUBGRAPHS). */
   subgraphs: { name: string; url: string }[];
@@ -42,6 +48,8 @@ export interface Config {
   seedCount: number;
   logLevel: string;
   auth: AuthConfig;
+  /** KRR_SIGNING_KEY_FILE: the keys of signed REST answers. */
+  answerSigning: AnswerSigningConfig;
   /** Where the development notifier appends outgoing messages (JSON Lines). */
   outboxFile: string;
   /** How long a one-time code stays valid. */
@@ -67,6 +75,8 @@ export interface Config {
   shutdownDelayMs: number;
   /** Gateway mode: null unless KRR_SUBGRAPHS or KRR_SUPERGRAPH_FILE is set. */
   gateway: GatewayConfig | null;
+  /** Which other origins' pages may call /graphql and the REST API (KRR_CORS_ORIGINS). */
+  cors: CorsConfig;
   /** Worker processes sharing the port and the database (node:cluster); 1: no cluster. */
   workers: number;
   /**
@@ -81,6 +91,13 @@ export interface Config {
    * (docs/operations.md); 0 keeps them forever. Default 730 (two years).
    */
   auditRetentionDays: number;
+}
+
+export interface CorsConfig {
+  /** Exact origins, serialized as browsers send them (`https://minside.example`, default port left out). */
+  origins: string[];
+  /** `http://localhost:<any port>` and `http://127.0.0.1:<any port>`: the development default only. */
+  loopbackAnyPort: boolean;
 }
 
 export class ConfigError extends Error {
@@ -130,6 +147,34 @@ function subgraphList(raw: string, problems: string[]): { name: string; url: str
     else list.push({ name, url });
   }
   return list;
+}
+
+/**
+ * `KRR_CORS_ORIGINS=https://saksbehandling.nav.example,https://minside.example`: each entry
+ * an exact origin (scheme, host, optional port), written as a browser sends it in `Origin`.
+ */
+function corsOrigins(raw: string, production: boolean, problems: string[]): string[] {
+  const origins = new Set<string>();
+  for (const entry of raw.split(',').map((e) => e.trim()).filter(Boolean)) {
+    const problem = (why: string) => problems.push(`KRR_CORS_ORIGINS: "${entry}" ${why}`);
+    if (entry.includes('*')) {
+      problem('has a wildcard: list each origin exactly (scheme://host[:port])');
+      continue;
+    }
+    let url: URL;
+    try {
+      url = new URL(entry);
+    } catch {
+      problem('is not an origin: write scheme://host[:port], e.g. https://minside.example');
+      continue;
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') problem('must start with https:// (or http://)');
+    // URL accepts "https://host/" and "https://host"; an origin has no path, so anything after the host is a mistake.
+    else if (!/^[a-z]+:\/\/[^/?#]+$/i.test(entry) || url.username || url.password) problem(`is not an origin: an origin has no path, query or user; write ${url.origin}`);
+    else if (production && url.protocol === 'http:') problem('must be https:// in production: a page served over plain http cannot keep a token safe');
+    else origins.add(url.origin);
+  }
+  return [...origins];
 }
 
 function jwksUri(value: string, name: string, production: boolean, problems: string[]): string {
@@ -197,6 +242,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     seedCount: integer(env, 'KRR_SEED_COUNT', 10_000, 0, 10_000_000, problems),
     logLevel: env.LOG_LEVEL || (nodeEnv === 'test' ? 'silent' : 'info'),
     auth,
+    answerSigning: env.KRR_SIGNING_KEY_FILE
+      ? { mode: 'file', keyFile: path.resolve(env.KRR_SIGNING_KEY_FILE) }
+      : { mode: 'development', keyFile: path.join(dataDir, 'dev-answer-signing-key.json') },
     outboxFile: env.KRR_OUTBOX_FILE ? path.resolve(env.KRR_OUTBOX_FILE) : path.join(dataDir, 'outbox.jsonl'),
     codeTtlSeconds: integer(env, 'KRR_CODE_TTL_SECONDS', 600, 30, 86_400, problems),
     codeResendSeconds: integer(env, 'KRR_CODE_RESEND_SECONDS', 60, 0, 3600, problems),
@@ -214,6 +262,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metrics: flag(env, 'KRR_METRICS', true, problems),
     shutdownDelayMs: integer(env, 'KRR_SHUTDOWN_DELAY_MS', 0, 0, 60_000, problems),
     gateway: null,
+    // Unset or empty: nobody in production; in development, pages served from this machine.
+    cors: env.KRR_CORS_ORIGINS
+      ? { origins: corsOrigins(env.KRR_CORS_ORIGINS, nodeEnv === 'production', problems), loopbackAnyPort: false }
+      : { origins: [], loopbackAnyPort: nodeEnv !== 'production' },
     workers: integer(env, 'KRR_WORKERS', 1, 1, 64, problems),
     loaderMode: env.KRR_LOADER_MODE === 'naive' ? 'naive' : 'batched',
     executor: env.KRR_EXECUTOR === 'graphql-js' ? 'graphql-js' : 'jit',
@@ -229,6 +281,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (env.KRR_NOTIFIER !== undefined && env.KRR_NOTIFIER !== 'outbox') problems.push(`KRR_NOTIFIER must be outbox (the only notifier so far), got "${env.KRR_NOTIFIER}"`);
   if (nodeEnv === 'production' && env.KRR_NOTIFIER !== 'outbox') {
     problems.push('no SMS or email gateway is plugged in: codes would only be written to KRR_OUTBOX_FILE. Set KRR_NOTIFIER=outbox to run so anyway (README: Messages with codes)');
+  }
+  if (config.answerSigning.mode === 'file' && !existsSync(config.answerSigning.keyFile)) problems.push(`KRR_SIGNING_KEY_FILE: no such file ${config.answerSigning.keyFile}`);
+  // A key made on the spot would sign answers no agency can tie to the register's published keys.
+  if (nodeEnv === 'production' && config.answerSigning.mode === 'development') {
+    problems.push('NODE_ENV=production needs the key that signs answers: set KRR_SIGNING_KEY_FILE (a private JWK, a JWK set whose first key signs, or PEM)');
   }
   if (env.KRR_SUPERGRAPH_FILE && !existsSync(path.resolve(env.KRR_SUPERGRAPH_FILE))) problems.push(`KRR_SUPERGRAPH_FILE: no such file ${path.resolve(env.KRR_SUPERGRAPH_FILE)}`);
   if (env.KRR_SUBGRAPHS || env.KRR_SUPERGRAPH_FILE) {

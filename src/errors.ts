@@ -27,8 +27,14 @@ export const ErrorCode = {
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   BATCH_TOO_LARGE: 'BATCH_TOO_LARGE',
   RATE_LIMITED: 'RATE_LIMITED',
+  /** HTTP: no such path (JSON, never an HTML page). */
+  NOT_FOUND: 'NOT_FOUND',
+  /** HTTP: the path exists, the method does not; the `Allow` header lists the methods. */
+  METHOD_NOT_ALLOWED: 'METHOD_NOT_ALLOWED',
   /** Gateway mode: another source of the graph failed or did not answer in time. */
   SOURCE_UNAVAILABLE: 'SOURCE_UNAVAILABLE',
+  /** A preflight from a page whose origin is not in KRR_CORS_ORIGINS (HTTP 403; the browser shows no body). */
+  CORS_ORIGIN_NOT_ALLOWED: 'CORS_ORIGIN_NOT_ALLOWED',
 } as const;
 
 /** Apollo Server's own codes for requests that cannot be run; safe to pass on as they are. */

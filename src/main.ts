@@ -2,17 +2,19 @@ import 'reflect-metadata';
 import cluster, { type Worker } from 'node:cluster';
 import { DEFAULT_SEED, progressPrinter } from '../db/seed/seed';
 import { syntheticIdentityNumber, createRandom } from '../db/seed/generate';
-import { loadOrCreateDevKey } from './auth/keys';
+import { loadOrCreateDevKey, type DevSigningKey } from './auth/keys';
 import { createTokenVerifier, mintDevToken } from './auth/tokens';
 import { ALL_SCOPES } from './auth/scopes';
+import { maskIdentityNumber } from './domain/identity-number';
 import { ConfigError, loadConfig, type Config } from './config';
 import { buildSubgraphRegisterSchema } from './graphql/subgraph';
-import { graphiqlDefaults } from './http/graphiql-defaults';
+import { graphiqlDefaults, type DevTokens } from './http/graphiql-defaults';
 import { createLogger, type Logger } from './logger';
 import { OutboxFileNotifier } from './notify/notifier';
+import { loadAnswerSigner, SigningKeyError } from './http/signing';
 import { createServer } from './server';
 import { openRegisterStore } from './store/open';
-import type { RegisterStore } from './store/types';
+import { StatementCounter, type RegisterStore } from './store/types';
 
 /** After the delay: longer than Apollo's own 10 s drain, so a forced drain still ends in a clean close. */
 const SHUTDOWN_GRACE_MS = 15_000;
@@ -24,6 +26,19 @@ async function unregisteredSamples(store: RegisterStore, n: number): Promise<str
   const candidates = [...new Set(Array.from({ length: n * 4 }, () => syntheticIdentityNumber(random)))];
   const registered = await store.registeredAmong(candidates);
   return candidates.filter((id) => !registered.has(id)).slice(0, n);
+}
+
+type DevAuth = Extract<Config['auth'], { mode: 'development' }>;
+
+/**
+ * The agency token (all scopes) and a citizen token for an active sample person (or, in an
+ * empty register, one not registered yet): what GraphiQL opens with in development.
+ */
+async function mintDevTokens(auth: DevAuth, key: DevSigningKey, store: RegisterStore, samples: readonly string[]): Promise<DevTokens> {
+  const agency = await mintDevToken(auth, key, { agency: { orgNumber: DEV_ORG_NUMBER, scopes: ALL_SCOPES } });
+  const rows = await store.forRequest(new StatementCounter()).people.people(samples.slice(0, 100));
+  const pid = rows.find((row) => row?.status === 'ACTIVE')?.id ?? (await unregisteredSamples(store, 1))[0];
+  return { agency, citizen: pid ? { pid, token: await mintDevToken(auth, key, { citizen: { pid } }) } : undefined };
 }
 
 /** Opens the database, applies migrations and, when it is empty, seeds a synthetic population. */
@@ -48,13 +63,16 @@ export async function start(config: Config, logger: Logger) {
   const verifier = await createTokenVerifier(config.auth);
   const samples = await store.syntheticSampleIds(995);
   const sampleIds = samples.length > 0 ? [...samples, ...(await unregisteredSamples(store, 5))] : [];
+  const devAuth = config.auth.mode === 'development' ? config.auth : null;
+  const devTokens = devAuth && verifier.devKey ? await mintDevTokens(devAuth, verifier.devKey, store, samples) : undefined;
+  const graphiql = graphiqlDefaults(config, sampleIds, devTokens);
   const server = await createServer({
     config,
     schema: buildSubgraphRegisterSchema(undefined, { openSdl: config.introspection }),
     store,
     verifier,
     logger,
-    graphiql: graphiqlDefaults(config, sampleIds),
+    graphiql,
     notifier: new OutboxFileNotifier(config.outboxFile),
   });
 
@@ -68,13 +86,17 @@ export async function start(config: Config, logger: Logger) {
   logger.info({ url, env: config.env, auth: config.auth.mode }, `serving ${url}`);
 
   // In a cluster the first worker speaks for all.
-  if (config.auth.mode === 'development' && verifier.devKey && (!cluster.isWorker || cluster.worker?.id === 1)) {
-    const token = await mintDevToken(config.auth, verifier.devKey, { agency: { orgNumber: DEV_ORG_NUMBER, scopes: ALL_SCOPES } });
+  if (devAuth && devTokens && (!cluster.isWorker || cluster.worker?.id === 1)) {
+    const inPage = config.graphiql && graphiql.tokens.length > 0;
     // Printed plainly (not as JSON) so it can be copied straight from the terminal.
     process.stdout.write(
-      `\nDevelopment mode: tokens are signed with the local key in ${config.auth.keyFile}.\n` +
-        `Open ${url} and put this agency token (all scopes, valid 12 h) in the Headers tab:\n\n` +
-        `{"Authorization": "Bearer ${token}"}\n\n` +
+      `\nDevelopment mode: tokens are signed with the local key in ${devAuth.keyFile}.\n` +
+        (inPage
+          ? `Open ${url} and press run: GraphiQL's Headers tab already holds this agency token (all scopes, valid 12 h)` +
+            (devTokens.citizen ? `,\nand its second tab a citizen token for ${maskIdentityNumber(devTokens.citizen.pid)} to try the mutations` : '') +
+            `. For other clients:\n\n`
+          : `Open ${url} and put this agency token (all scopes, valid 12 h) in the Headers tab:\n\n`) +
+        `{"Authorization": "Bearer ${devTokens.agency}"}\n\n` +
         `More tokens: npm run token -- agency --scope krr:global/kontaktinformasjon.read | npm run token -- citizen --pid <id>\n\n`,
     );
   }
@@ -103,6 +125,18 @@ async function main(): Promise<void> {
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  try {
+    // Before the database is opened (and perhaps seeded): a key file that exists but cannot
+    // sign is a configuration problem too. Say which, without a stack. (Makes the development
+    // key, too, before any worker is forked.)
+    await loadAnswerSigner(config.answerSigning);
+  } catch (error) {
+    if (error instanceof SigningKeyError) {
+      process.stderr.write(`Invalid configuration:\n  - ${error.message}\n`);
       process.exit(2);
     }
     throw error;

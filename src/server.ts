@@ -16,6 +16,7 @@ import type { TokenVerifier } from './auth/tokens';
 import { maskIdentityNumbersIn } from './domain/identity-number';
 import { CLIENT_ERROR_CODES, ErrorCode } from './errors';
 import type { Context } from './graphql/context';
+import { corsMiddleware } from './http/cors';
 import { GRAPHIQL_ASSET_PATH, graphiqlAssets, graphiqlPage, type GraphiqlPageOptions } from './http/graphiql';
 import { createLoaders } from './loaders';
 import type { Logger } from './logger';
@@ -25,7 +26,9 @@ import { createRegisterGateway } from './gateway';
 import { jitExecutor } from './graphql/jit-executor';
 import { Metrics } from './http/metrics';
 import { RequestRateLimiter } from './http/rate-limit';
+import { methodNotAllowed, notFound } from './http/json-errors';
 import { restRoutes } from './http/rest';
+import { loadAnswerSigner } from './http/signing';
 import type { Notifier } from './notify/notifier';
 import { SelfService } from './services/self-service';
 import { StatementCounter, type RegisterStore } from './store/types';
@@ -101,7 +104,7 @@ function lookupAuditPlugin(logger: Logger): ApolloServerPlugin<Context> {
             // Written in a shared transaction (group commit), as exactly one statement of its
             // own; counted before the wait so the metrics plugin, running alongside, sees it.
             contextValue.sqlStatements.count += 1;
-            await audit.record({ agencyOrgNumber: viewer.orgNumber, personIds: [...lookups.personIds], scopes: [...lookups.scopes], at: now });
+            await audit.record({ agencyOrgNumber: viewer.orgNumber, supplierOrgNumber: viewer.supplierOrgNumber ?? null, personIds: [...lookups.personIds], scopes: [...lookups.scopes], at: now });
           } catch (error) {
             const errorId = randomUUID();
             logger.error({ errorId, err: error }, 'could not write the lookup audit log; answer withheld');
@@ -189,7 +192,10 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
         ? { gateway: jitExecutor(schema) }
         : { schema }),
     introspection: config.introspection,
-    csrfPrevention: true,
+    // A GET query (urql's default) or a simple POST is let through only with a header a
+    // browser cannot send cross-site without a CORS preflight. Authorization is such a header,
+    // and every data field needs it; Apollo's own two stay for anonymous callers.
+    csrfPrevention: { requestHeaders: ['authorization', 'x-apollo-operation-name', 'apollo-require-preflight'] },
     allowBatchedHttpRequests: limits.maxBatch > 1,
     parseOptions: { maxTokens: limits.maxTokens },
     includeStacktraceInErrorResponses: false,
@@ -217,6 +223,7 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
     ],
   });
   await apollo.start();
+  const signer = await loadAnswerSigner(config.answerSigning);
 
   async function createContext(authorization: string | undefined, clientIp?: string, requests = 1): Promise<Context> {
     let viewer: Viewer;
@@ -266,6 +273,10 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
     });
   }
 
+  // Before every /graphql and /rest route (GraphiQL's page included); health and metrics get none.
+  app.use('/graphql', corsMiddleware(config.cors, { methods: ['GET', 'POST'], refuse: (res, code, message) => void res.status(403).json(errorBody(code, message)) }));
+  app.use('/rest', corsMiddleware(config.cors, { methods: ['GET', 'POST', 'PATCH'], refuse: (res, code, message) => void res.status(403).json({ error: { code, message } }) }));
+
   if (config.graphiql) {
     const page = graphiqlPage(deps.graphiql);
     app.use(GRAPHIQL_ASSET_PATH, graphiqlAssets());
@@ -275,6 +286,9 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
     });
   }
 
+  // Apollo answers other methods with a plain-text 405; answered here in the JSON shape.
+  // (OPTIONS, a CORS preflight, is answered earlier when CORS is on.)
+  app.use('/graphql', (req, res, next) => (['GET', 'HEAD', 'POST'].includes(req.method) ? next() : methodNotAllowed(['GET', 'POST'])(req, res)));
   app.use(
     '/graphql',
     express.json({ limit: limits.maxBodyBytes }),
@@ -289,7 +303,13 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
       context: ({ req }) => createContext(req.headers.authorization, req.ip, Array.isArray(req.body) ? req.body.length : 1),
     }),
   );
-  app.use('/rest/v2', restRoutes({ apollo, createContext, logger, maxBodyBytes: limits.maxBodyBytes }));
+  app.use('/rest', restRoutes({ apollo, createContext, logger, signer, maxBodyBytes: limits.maxBodyBytes }));
+  // Public: agencies verify the answers they kept with these, long after they got them.
+  app
+    .route('/.well-known/jwks.json')
+    .get((_req, res) => void res.set('cache-control', 'public, max-age=300').json(signer.jwks))
+    .all(methodNotAllowed(['GET']));
+  app.use(notFound);
   app.use(httpErrorHandler(logger));
 
   return { app, httpServer, apollo, metrics, createContext, markUnready: () => void (ready = false) };

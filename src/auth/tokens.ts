@@ -59,12 +59,23 @@ export async function createTokenVerifier(auth: AuthConfig): Promise<TokenVerifi
   return { verify, devKey };
 }
 
+/** The organisation number of a Maskinporten `{"authority", "ID": "0192:<orgnr>"}` claim. */
+function orgNumberOf(claim: unknown): string | null {
+  const id = (claim as { ID?: unknown } | null | undefined)?.ID;
+  return typeof id === 'string' ? (ORG_CONSUMER.exec(id)?.[1] ?? null) : null;
+}
+
 function agencyViewer(payload: JWTPayload): Viewer {
-  const consumer = payload.consumer as { ID?: unknown } | undefined;
-  const match = typeof consumer?.ID === 'string' ? ORG_CONSUMER.exec(consumer.ID) : null;
-  if (!match) throw new TokenError('the agency token has no consumer.ID of the form 0192:<organisation number>');
+  const orgNumber = orgNumberOf(payload.consumer);
+  if (!orgNumber) throw new TokenError('the agency token has no consumer.ID of the form 0192:<organisation number>');
   if (typeof payload.scope !== 'string') throw new TokenError('the agency token has no scope claim');
-  return { kind: 'agency', orgNumber: match[1], scopes: new Set(payload.scope.split(' ').filter(Boolean)) };
+  const scopes = new Set(payload.scope.split(' ').filter(Boolean));
+  // Delegation: a vendor acting for the agency. A supplier claim we cannot read is refused,
+  // not ignored: the audit log must name who really asked.
+  if (payload.supplier === undefined) return { kind: 'agency', orgNumber, scopes };
+  const supplierOrgNumber = orgNumberOf(payload.supplier);
+  if (!supplierOrgNumber) throw new TokenError('the agency token\u2019s supplier has no ID of the form 0192:<organisation number>');
+  return supplierOrgNumber === orgNumber ? { kind: 'agency', orgNumber, scopes } : { kind: 'agency', orgNumber, supplierOrgNumber, scopes };
 }
 
 function citizenViewer(payload: JWTPayload): Viewer {
@@ -74,7 +85,8 @@ function citizenViewer(payload: JWTPayload): Viewer {
   if (typeof payload.acr !== 'string' || !CITIZEN_ACR_LEVELS.includes(payload.acr)) {
     throw new TokenError(`the citizen token must have acr ${CITIZEN_ACR_LEVELS.join(' or ')}`);
   }
-  return { kind: 'citizen', pid: payload.pid };
+  const userScopes = typeof payload.scope === 'string' ? payload.scope.split(' ').filter((s) => s.startsWith('krr:user/')) : [];
+  return { kind: 'citizen', pid: payload.pid, userScopes: userScopes.length > 0 ? new Set(userScopes) : null };
 }
 
 function describeJoseError(error: unknown): string {
@@ -90,23 +102,28 @@ function describeJoseError(error: unknown): string {
 export interface AgencyTokenClaims {
   orgNumber: string;
   scopes: readonly string[];
+  /** Delegation: the vendor's organisation number (`supplier` claim). */
+  supplierOrgNumber?: string;
 }
+
+const orgClaim = (orgNumber: string) => ({ authority: 'iso6523-actorid-upis', ID: `0192:${orgNumber}` });
 
 /** Mints a token with the development key: for `npm run token`, tests and the start-up hint. */
 export async function mintDevToken(
   auth: Extract<AuthConfig, { mode: 'development' }>,
   key: DevSigningKey,
-  subject: { agency: AgencyTokenClaims } | { citizen: { pid: string } },
+  subject: { agency: AgencyTokenClaims } | { citizen: { pid: string; scopes?: readonly string[] } },
   ttlSeconds = 12 * 3600,
 ): Promise<string> {
   const claims: JWTPayload =
     'agency' in subject
       ? {
           scope: subject.agency.scopes.join(' '),
-          consumer: { authority: 'iso6523-actorid-upis', ID: `0192:${subject.agency.orgNumber}` },
-          client_id: `dev-${subject.agency.orgNumber}`,
+          consumer: orgClaim(subject.agency.orgNumber),
+          ...(subject.agency.supplierOrgNumber ? { supplier: orgClaim(subject.agency.supplierOrgNumber) } : {}),
+          client_id: `dev-${subject.agency.supplierOrgNumber ?? subject.agency.orgNumber}`,
         }
-      : { pid: subject.citizen.pid, acr: 'idporten-loa-substantial' };
+      : { pid: subject.citizen.pid, acr: 'idporten-loa-substantial', ...(subject.citizen.scopes ? { scope: ['openid', ...subject.citizen.scopes].join(' ') } : {}) };
   return new SignJWT(claims)
     .setProtectedHeader({ alg: DEV_KEY_ALG, kid: key.kid, typ: 'JWT' })
     .setIssuer('agency' in subject ? auth.agency.issuer : auth.citizen.issuer)

@@ -1,6 +1,6 @@
 /**
- * `npm run -s token -- agency [--org 991825827] [--scope SCOPE ...] [--ttl SECONDS]`
- * `npm run -s token -- citizen --pid IDENTITY_NUMBER [--ttl SECONDS]`
+ * `npm run -s token -- agency [--org 991825827] [--supplier ORGNR] [--scope SCOPE ...] [--ttl SECONDS]`
+ * `npm run -s token -- citizen --pid IDENTITY_NUMBER [--scope krr:user/...] [--ttl SECONDS]`
  *
  * Mints a token with the development signing key (data/dev-signing-key.json). Prints the
  * token alone on stdout. Refuses when the service is configured with real issuers.
@@ -13,9 +13,11 @@ import { loadConfig } from '../config';
 import { isValidIdentityNumber } from '../domain/identity-number';
 
 const USAGE = `usage:
-  npm run -s token -- agency [--org 991825827] [--scope SCOPE]... [--ttl SECONDS]
-  npm run -s token -- citizen --pid IDENTITY_NUMBER [--ttl SECONDS]
-Agency scopes default to all of: ${ALL_SCOPES.join(' ')}`;
+  npm run -s token -- agency [--org 991825827] [--supplier ORGNR] [--scope SCOPE]... [--ttl SECONDS]
+  npm run -s token -- citizen --pid IDENTITY_NUMBER [--scope krr:user/...]... [--ttl SECONDS]
+Agency scopes default to all of: ${ALL_SCOPES.join(' ')}
+--supplier: a vendor acting for the agency (delegation: the token's supplier claim).
+A citizen token without --scope is the self-service login (all of the citizen's own entry).`;
 
 class UsageError extends Error {}
 
@@ -25,6 +27,7 @@ async function main(argv: string[]): Promise<string> {
     allowPositionals: true,
     options: {
       org: { type: 'string', default: '991825827' },
+      supplier: { type: 'string' },
       scope: { type: 'string', multiple: true },
       pid: { type: 'string' },
       ttl: { type: 'string', default: String(12 * 3600) },
@@ -42,11 +45,13 @@ async function main(argv: string[]): Promise<string> {
   const key = await loadOrCreateDevKey(config.auth.keyFile);
   if (kind === 'agency') {
     if (!/^\d{9}$/.test(values.org)) throw new UsageError('--org must be a 9-digit organisation number');
-    return mintDevToken(config.auth, key, { agency: { orgNumber: values.org, scopes: values.scope ?? ALL_SCOPES } }, ttl);
+    if (values.supplier !== undefined && !/^\d{9}$/.test(values.supplier)) throw new UsageError('--supplier must be a 9-digit organisation number');
+    return mintDevToken(config.auth, key, { agency: { orgNumber: values.org, scopes: values.scope ?? ALL_SCOPES, supplierOrgNumber: values.supplier } }, ttl);
   }
   if (kind === 'citizen') {
     if (!values.pid || !isValidIdentityNumber(values.pid)) throw new UsageError('--pid must be a valid identity number');
-    return mintDevToken(config.auth, key, { citizen: { pid: values.pid } }, ttl);
+    if (values.scope?.some((s) => !s.startsWith('krr:user/'))) throw new UsageError('a citizen token\u2019s --scope must be krr:user/... scopes');
+    return mintDevToken(config.auth, key, { citizen: { pid: values.pid, scopes: values.scope } }, ttl);
   }
   throw new UsageError(kind ? `unknown token kind "${kind}"` : 'say which kind of token: agency or citizen');
 }

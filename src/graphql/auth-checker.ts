@@ -1,4 +1,6 @@
 import type { AuthCheckerFn } from 'type-graphql';
+import { USER_SCOPE_FOR, type UserScope } from '../auth/scopes';
+import type { CitizenViewer } from '../auth/viewer';
 import { forbidden, unauthenticated } from '../errors';
 import type { Context } from './context';
 
@@ -11,9 +13,10 @@ export const Role = {
 /**
  * One checker for every `@Authorized` field. Every role listed must hold.
  *
- * A scope binds agencies only: a citizen reaches a `Person` solely through `me`, which is
- * their own record, and may see all of it. Every path that returns other people's
- * records is itself `@Authorized(Role.AGENCY)`.
+ * An agency scope binds agencies; a citizen reaches a `Person` solely through `me`, their
+ * own record, and sees all of it unless the token carries `krr:user/...` scopes, which
+ * then bind it (`requireUserScope`). Every path that returns other people's records is
+ * itself `@Authorized(Role.AGENCY)`.
  */
 export const authChecker: AuthCheckerFn<Context> = ({ context, info }, roles) => {
   const { viewer } = context;
@@ -34,15 +37,30 @@ export const authChecker: AuthCheckerFn<Context> = ({ context, info }, roles) =>
 
 /**
  * An agency must hold `scope` to see `field`; the scope is then recorded as used by the
- * request (for the lookup audit log). Citizens see all of their own record, the only
- * record they can reach.
+ * request (for the lookup audit log). A citizen sees their own record, the only record
+ * they can reach, as far as their user scopes allow.
  */
 export function requireScope(context: Context, scope: string, field: string): void {
   const { viewer } = context;
   if (viewer.kind === 'agency') {
     if (!viewer.scopes.has(scope)) throw forbidden(`${field} requires the scope ${scope}`, { requiredScope: scope });
     context.lookups.scopes.add(scope);
-  } else if (viewer.kind === 'anonymous') {
+  } else if (viewer.kind === 'citizen') {
+    requireUserScope(viewer, USER_SCOPE_FOR[scope] ?? null, field);
+  } else {
     throw unauthenticated('Authentication required: send "Authorization: Bearer <token>"');
   }
+}
+
+/**
+ * A citizen token without user scopes (the self-service login) may do anything to its own
+ * entry; one with user scopes needs `scope`. `null`: what no user scope grants (the
+ * register's user API has none for it), so only the self-service login may.
+ */
+export function requireUserScope(viewer: CitizenViewer, scope: UserScope | null, what: string): void {
+  if (viewer.userScopes === null || (scope !== null && viewer.userScopes.has(scope))) return;
+  throw forbidden(
+    scope === null ? `${what} needs the self-service login (a citizen token without krr:user scopes)` : `${what} requires the scope ${scope}`,
+    scope === null ? {} : { requiredScope: scope },
+  );
 }

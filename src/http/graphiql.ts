@@ -14,28 +14,71 @@ const ASSETS: Record<string, string> = {
 
 export const GRAPHIQL_ASSET_PATH = '/graphiql';
 
+/**
+ * Tabs: GraphiQL opens with `tabs` on a first visit and restores its own tabs afterwards
+ * (queries and variables, never headers: `shouldPersistHeaders: false`); a tab without
+ * headers gets `defaultHeaders`. With development tokens the sidebar gets a switch that
+ * puts one of them in the current tab's headers.
+ */
 const INIT_SCRIPT = `(function () {
   var config = JSON.parse(document.getElementById('graphiql-config').textContent);
-  var fetcher = GraphiQL.createFetcher({ url: config.endpoint });
+  var h = React.createElement;
+  function KeyIcon() {
+    return h('svg', { viewBox: '0 0 24 24', width: '1em', height: '1em', fill: 'none', stroke: 'currentColor', strokeWidth: 1.5, 'aria-hidden': 'true' },
+      h('circle', { cx: 8, cy: 15, r: 4 }),
+      h('path', { d: 'M11 12l9-9m-4 4l3 3m-6 0l2 2' }));
+  }
+  function TokenSwitch() {
+    var editors = GraphiQL.React.useEditorContext({ nonNull: true });
+    return h('div', { className: 'krr-token-switch' },
+      h('div', { className: 'graphiql-doc-explorer-title' }, 'Development tokens'),
+      h('p', null, 'Signed with this service\u2019s development key, valid 12 hours from start-up. A button puts its Authorization header in the tab you are on.'),
+      config.tokens.map(function (token) {
+        return h('button', {
+          key: token.label,
+          type: 'button',
+          className: 'graphiql-button',
+          style: { display: 'block', width: '100%', margin: '8px 0', textAlign: 'left' },
+          onClick: function () { if (editors.headerEditor) editors.headerEditor.setValue(token.headers); }
+        }, token.label);
+      }));
+  }
+  var plugins = config.tokens.length > 0 ? [{ title: 'Development tokens', icon: KeyIcon, content: TokenSwitch }] : [];
+  // GraphiQL 3 fills the first tab's editors from defaultTabs except the variables: give them
+  // on a first visit only (later visits restore the tabs GraphiQL kept, variables included).
+  var firstVisit = true;
+  try { firstVisit = !window.localStorage.getItem('graphiql:tabState'); } catch (e) { /* storage off: every visit is a first */ }
   ReactDOM.createRoot(document.getElementById('graphiql')).render(
-    React.createElement(GraphiQL, {
-      fetcher: fetcher,
-      defaultQuery: config.defaultQuery,
-      variables: config.variables,
+    h(GraphiQL, {
+      fetcher: GraphiQL.createFetcher({ url: config.endpoint }),
+      defaultTabs: config.tabs,
+      variables: firstVisit ? config.tabs[0].variables : undefined,
+      defaultQuery: config.tabs[0].query,
       defaultHeaders: config.defaultHeaders,
       shouldPersistHeaders: false,
-      defaultEditorToolsVisibility: config.variables ? 'variables' : 'headers'
+      plugins: plugins,
+      defaultEditorToolsVisibility: config.tokens.length === 0 && config.tabs[0].variables ? 'variables' : 'headers'
     })
   );
 })();
 `;
 
-export interface GraphiqlPageOptions {
-  endpoint: string;
-  defaultQuery: string;
-  defaultHeaders: string;
+export interface GraphiqlTab {
+  query: string;
   /** JSON text for the variables editor, if any. */
   variables?: string;
+  /** JSON text for the headers editor. */
+  headers: string;
+}
+
+export interface GraphiqlPageOptions {
+  endpoint: string;
+  /** The tabs of a first visit. */
+  tabs: GraphiqlTab[];
+  /** Headers of a tab that has none of its own (new tabs, tabs restored from an earlier visit). */
+  defaultHeaders: string;
+  /** Development only: headers the sidebar switch offers. Empty: no switch. */
+  tokens: { label: string; headers: string }[];
 }
 
 /** JSON that is safe inside a `<script>` element. */

@@ -206,7 +206,7 @@ describe('rate limits', () => {
 
 describe('production defaults', () => {
   it('turns introspection and GraphiQL off in production, and each can be switched back on', async () => {
-    const env = { NODE_ENV: 'production', KRR_AGENCY_ISSUER: 'https://a.example/', KRR_AGENCY_JWKS_URI: '/dev/null', KRR_CITIZEN_ISSUER: 'https://c.example/', KRR_CITIZEN_JWKS_URI: '/dev/null', KRR_AUDIENCE: 'x', KRR_NOTIFIER: 'outbox' };
+    const env = { NODE_ENV: 'production', KRR_AGENCY_ISSUER: 'https://a.example/', KRR_AGENCY_JWKS_URI: '/dev/null', KRR_CITIZEN_ISSUER: 'https://c.example/', KRR_CITIZEN_JWKS_URI: '/dev/null', KRR_AUDIENCE: 'x', KRR_NOTIFIER: 'outbox', KRR_SIGNING_KEY_FILE: '/dev/null' };
     const { loadConfig } = await import('../../src/config');
     expect(loadConfig(env)).toMatchObject({ introspection: false, graphiql: false });
     expect(loadConfig({ ...env, KRR_INTROSPECTION: 'true', KRR_GRAPHIQL: 'on' })).toMatchObject({ introspection: true, graphiql: true });

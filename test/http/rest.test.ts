@@ -1,7 +1,9 @@
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { parse } from 'graphql';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { LookUpPeopleDocument } from '../generated/graphql';
-import { Scope } from '../../src/auth/scopes';
+import { Scope, UserScope } from '../../src/auth/scopes';
 import { normaliseMobile } from '../../src/domain/contact-address';
 import { projectRoot } from '../../src/paths';
 import { importPeople, readRegisterFile } from '../../src/register/import';
@@ -35,15 +37,16 @@ beforeAll(async () => {
 });
 afterAll(() => register.close());
 
-const post = (endpoint: string, body: unknown, token?: string) =>
-  fetch(`${base}/rest/v2/${endpoint}`, {
+const post = (endpoint: string, body: unknown, token?: string, headers: Record<string, string> = {}, version = 'v2') =>
+  fetch(`${base}/rest/${version}/${endpoint}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
 
+/** Every id answered, people not in the register too. */
 async function personerOf(ids: readonly string[], token: string): Promise<Json[]> {
-  const res = await post('personer', { personidentifikatorer: ids }, token);
+  const res = await post('personer', { personidentifikatorer: ids, inkluderIkkeRegistrerte: true }, token);
   expect(res.status).toBe(200);
   const body = (await res.json()) as { personer: Json[] };
   expect(Object.keys(body)).toEqual(['personer']);
@@ -294,5 +297,202 @@ describe('POST /rest/v2/krr/hentEndringer', () => {
     const before = await count();
     await feed({ fraEndringsId: firstChange, antall: 3 }, [Scope.CHANGE_FEED], org);
     expect((await count()) - before).toBe(3);
+  });
+});
+
+describe('POST /rest/v1/personer and inkluderIkkeRegistrerte (v2)', () => {
+  const unknown = '03815521160';
+  const known = () => personer[0].personidentifikator as string;
+  const statuses = async (res: Response) => {
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { personer: Json[] }).personer.map((p) => [p.personidentifikator, p.status]);
+  };
+
+  it('v1 answers every id in order, people not in the register as IKKE_REGISTRERT, in the same shape as v2', async () => {
+    const token = await register.agencyToken();
+    const v1 = await post('personer', { personidentifikatorer: [unknown, known()] }, token, {}, 'v1');
+    expect(await statuses(v1)).toEqual([[unknown, 'IKKE_REGISTRERT'], [known(), 'AKTIV']]);
+    const [v1Person] = (await (await post('personer', { personidentifikatorer: [known()] }, token, {}, 'v1')).json()).personer;
+    expect(v1Person).toEqual((await personerOf([known()], token))[0]);
+  });
+
+  it('v2 leaves people not in the register out unless inkluderIkkeRegistrerte is true', async () => {
+    const token = await register.agencyToken();
+    const ids = [unknown, known()];
+    expect(await statuses(await post('personer', { personidentifikatorer: ids }, token))).toEqual([[known(), 'AKTIV']]);
+    expect(await statuses(await post('personer', { personidentifikatorer: ids, inkluderIkkeRegistrerte: false }, token))).toEqual([[known(), 'AKTIV']]);
+    expect(await statuses(await post('personer', { personidentifikatorer: ids, inkluderIkkeRegistrerte: true }, token))).toEqual([[unknown, 'IKKE_REGISTRERT'], [known(), 'AKTIV']]);
+  });
+
+  it.each([['true'], [1], [null], [{}]])('v2 refuses inkluderIkkeRegistrerte %j with a coded 400', async (flag) => {
+    const res = await post('personer', { personidentifikatorer: [known()], inkluderIkkeRegistrerte: flag }, await register.agencyToken());
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: { code: 'BAD_USER_INPUT', message: expect.stringContaining('inkluderIkkeRegistrerte') } });
+  });
+});
+
+describe('signed answers (Accept: application/jose)', () => {
+  it('answers a compact JWS, verified with jose against /.well-known/jwks.json, whose payload is exactly the JSON answer', async () => {
+    const { compactVerify, createLocalJWKSet, decodeProtectedHeader } = await import('jose');
+    const token = await register.agencyToken();
+    const jwksRes = await fetch(`${base}/.well-known/jwks.json`);
+    expect(jwksRes.status).toBe(200);
+    const jwks = await jwksRes.json();
+    for (const key of jwks.keys) expect(key).not.toHaveProperty('d');
+    const keys = createLocalJWKSet(jwks);
+    const asks: [string, string, unknown][] = [
+      ['v1', 'personer', { personidentifikatorer: [personer[0].personidentifikator, '03815521160'] }],
+      ['v2', 'personer', { personidentifikatorer: [personer[0].personidentifikator], inkluderIkkeRegistrerte: false }],
+      ['v2', 'krr/hentEndringer', { fraEndringsId: firstChange, antall: 2 }],
+    ];
+    for (const [version, endpoint, body] of asks) {
+      const plain = await post(endpoint, body, token, {}, version);
+      const signed = await post(endpoint, body, token, { accept: 'application/jose' }, version);
+      expect(signed.status).toBe(200);
+      expect(signed.headers.get('content-type')).toMatch(/^application\/jose/);
+      expect(signed.headers.get('vary')).toMatch(/Accept/i);
+      const jws = await signed.text();
+      expect(jws).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+      expect(decodeProtectedHeader(jws)).toMatchObject({ alg: expect.stringMatching(/^(ES256|RS256)$/), kid: jwks.keys[0].kid });
+      const { payload } = await compactVerify(jws, keys);
+      expect(new TextDecoder().decode(payload)).toBe(await plain.text());
+    }
+  });
+
+  it('answers JSON to a client that prefers JSON or accepts anything, and refusals stay JSON', async () => {
+    const token = await register.agencyToken();
+    const body = { personidentifikatorer: [personer[0].personidentifikator] };
+    for (const accept of ['application/json', '*/*', 'application/json, application/jose;q=0.5']) {
+      const res = await post('personer', body, token, { accept });
+      expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    }
+    const refused = await post('personer', { personidentifikatorer: 'x' }, token, { accept: 'application/jose' });
+    expect(refused.status).toBe(400);
+    expect((await refused.json()).error.code).toBe('BAD_USER_INPUT');
+  });
+});
+
+describe('delegation (consumer and supplier)', () => {
+  it('accepts a vendor acting for an agency; the audit log and the citizen\u2019s lookups name both', async () => {
+    const id = personer[0].personidentifikator as string;
+    const [agency, vendor] = ['974760673', '916108552'];
+    const delegated = await mintDelegated(agency, vendor);
+    const res = await post('personer', { personidentifikatorer: [id] }, delegated);
+    expect(res.status).toBe(200);
+    const rows = await register.database.query('select agency_org_number a, supplier_org_number s from lookup_audit where person_id = ? and agency_org_number = ?', id, agency);
+    expect(rows).toEqual([{ a: agency, s: vendor }]);
+    await post('personer', { personidentifikatorer: [id] }, await register.agencyToken([], agency));
+    const { data } = await register.execute(MY_LOOKUPS, {}, await register.citizenToken(id));
+    const nodes = (data as { me: { lookups: { edges: { node: Json }[] } } }).me.lookups.edges.map((e) => e.node).filter((n) => n.agencyOrgNumber === agency);
+    expect(nodes.map((n) => n.supplierOrgNumber)).toEqual([null, vendor]);
+  });
+
+  it('refuses a supplier claim that is not an organisation number', async () => {
+    const res = await post('personer', { personidentifikatorer: [personer[0].personidentifikator] }, await mintDelegated('974760673', '12345'));
+    expect(res.status).toBe(401);
+    expect((await res.json()).error.message).toMatch(/supplier/);
+  });
+});
+
+const MY_LOOKUPS = parse('{ me { lookups(first: 100) { edges { node { agencyOrgNumber supplierOrgNumber } } } } }') as TypedDocumentNode<unknown, Record<string, never>>;
+
+async function mintDelegated(agency: string, vendor: string): Promise<string> {
+  const { mintDevToken } = await import('../../src/auth/tokens');
+  const { createTokenVerifier } = await import('../../src/auth/tokens');
+  const auth = register.config.auth as Extract<typeof register.config.auth, { mode: 'development' }>;
+  const { devKey } = await createTokenVerifier(auth);
+  if (vendor.length !== 9) {
+    const { SignJWT } = await import('jose');
+    return new SignJWT({ scope: '', consumer: { authority: 'iso6523-actorid-upis', ID: `0192:${agency}` }, supplier: { authority: 'iso6523-actorid-upis', ID: `0192:${vendor}` } })
+      .setProtectedHeader({ alg: 'ES256', kid: devKey!.kid })
+      .setIssuer(auth.agency.issuer)
+      .setAudience(auth.audience)
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(devKey!.privateKey);
+  }
+  return mintDevToken(auth, devKey!, { agency: { orgNumber: agency, scopes: [Scope.CONTACT_INFO], supplierOrgNumber: vendor } });
+}
+
+describe('the citizen\u2019s own entry: GET and PATCH /rest/v1/person', () => {
+  const id = () => personer[0].personidentifikator as string;
+  const call = (method: string, token: string, body?: unknown) =>
+    fetch(`${base}/rest/v1/person`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+  const scoped = (scopes: string[], pid = id()) => register.citizenToken(pid, scopes);
+
+  it('answers the token\u2019s own person unwrapped, with what the user scopes allow', async () => {
+    const keys = async (scopes: string[]) => {
+      const res = await call('GET', await scoped(scopes));
+      expect(res.status).toBe(200);
+      const person = await res.json();
+      expect(person.personidentifikator).toBe(id());
+      return Object.keys(person);
+    };
+    expect(await keys([])).toEqual(['personidentifikator', 'reservasjon', 'status']);
+    expect(await keys([UserScope.CONTACT_INFO])).toEqual(['personidentifikator', 'reservasjon', 'status', 'varslingsstatus', 'kontaktinformasjon', 'spraak', 'spraak_oppdatert']);
+    expect(await keys([UserScope.DIGITAL_POST])).toEqual(['personidentifikator', 'reservasjon', 'status', 'digital_post', 'sertifikat']);
+    const [asAgency] = await personerOf([id()], await register.agencyToken());
+    expect(await (await call('GET', await scoped([UserScope.CONTACT_INFO, UserScope.DIGITAL_POST]))).json()).toEqual(asAgency);
+  });
+
+  it('changes the language with krr:user/spraak.write, and refuses without it or with a bad body', async () => {
+    const without = await call('PATCH', await scoped([UserScope.CONTACT_INFO]), { spraak: 'en' });
+    expect(without.status).toBe(403);
+    expect((await without.json()).error).toMatchObject({ code: 'FORBIDDEN', message: expect.stringContaining(UserScope.LANGUAGE_WRITE) });
+    const token = await scoped([UserScope.LANGUAGE_WRITE, UserScope.CONTACT_INFO]);
+    const res = await call('PATCH', token, { spraak: 'en' });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ personidentifikator: id(), spraak: 'en' });
+    expect((await personerOf([id()], await register.agencyToken()))[0].spraak).toBe('en');
+    for (const body of [{ spraak: 'de' }, { spraak: 'en', status: 'SLETTET' }, {}, '[]']) {
+      const bad = await call('PATCH', token, body);
+      expect(bad.status).toBe(400);
+      expect((await bad.json()).error.code).toBe('BAD_USER_INPUT');
+    }
+  });
+
+  it('is for citizens only: an agency token is 403, no token 401', async () => {
+    expect((await call('GET', await register.agencyToken())).status).toBe(403);
+    expect((await fetch(`${base}/rest/v1/person`)).status).toBe(401);
+  });
+
+  it('holds a scoped citizen token to its scopes on GraphQL too; a token without user scopes keeps full self-service', async () => {
+    const limited = await register.execute(SET_LANGUAGE_EN, {}, await scoped([UserScope.CONTACT_INFO]));
+    expect(limited.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    const full = await register.execute(SET_LANGUAGE_EN, {}, await register.citizenToken(id()));
+    expect(full.errors).toBeUndefined();
+  });
+});
+
+const SET_LANGUAGE_EN = parse('mutation { setLanguage(language: EN) { id } }') as TypedDocumentNode<unknown, Record<string, never>>;
+
+describe('one JSON error shape for unknown paths and methods', () => {
+  it.each([
+    ['GET', '/rest/v2/personer', 405],
+    ['DELETE', '/rest/v1/person', 405],
+    ['GET', '/rest/v2/krr/hentEndringer', 405],
+    ['POST', '/rest/v3/personer', 404],
+    ['GET', '/no/such/page', 404],
+    ['PUT', '/graphql', 405],
+    ['DELETE', '/graphql', 405],
+    ['POST', '/.well-known/jwks.json', 405],
+  ])('%s %s answers JSON %i', async (method, path, status) => {
+    const res = await fetch(`${base}${path}`, { method, headers: { accept: 'text/html' } });
+    expect(res.status).toBe(status);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    const body = await res.json();
+    expect(body).toEqual({ error: { code: status === 404 ? 'NOT_FOUND' : 'METHOD_NOT_ALLOWED', message: expect.stringContaining(path) } });
+    if (status === 405) expect(res.headers.get('allow')).toBeTruthy();
+  });
+
+  it('masks an identity number in the path it names', async () => {
+    const id = personer[0].personidentifikator as string;
+    const text = await (await fetch(`${base}/rest/v1/person/${id}`)).text();
+    expect(text).not.toContain(id);
+    expect(JSON.parse(text).error.message).toContain(`${id.slice(0, 6)}*****`);
   });
 });

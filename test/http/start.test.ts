@@ -3,7 +3,7 @@
  * SQLite file in a fresh data folder, or (jest project `postgres`) a new PostgreSQL database
  * with nothing in it, given as KRR_DATABASE_URL. It migrates, seeds, serves and stops.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createTestDatabase, storeUnderTest, type TestDatabase } from '../support/database';
@@ -61,21 +61,34 @@ describe(`npm start on a fresh ${storeUnderTest === 'sqlite' ? 'data folder' : '
     expect((await fetch(`${service.base}/readyz`)).status).toBe(200);
   });
 
-  it('fills GraphiQL with 1000 sample ids that all resolve', async () => {
+  it('opens GraphiQL with 1000 sample ids and the printed agency token, and they all resolve', async () => {
     const page = await (await fetch(service.url, { headers: { accept: 'text/html' } })).text();
     const config = JSON.parse(/<script type="application\/json" id="graphiql-config">(.*?)<\/script>/s.exec(page)![1]);
-    const { ids } = JSON.parse(config.variables);
+    const [lookup, citizen] = config.tabs;
+    const { ids } = JSON.parse(lookup.variables);
     expect(ids).toHaveLength(305);
     const token = /"Authorization": "Bearer ([^"]+)"/.exec(service.output())![1];
+    expect(JSON.parse(lookup.headers)).toEqual({ Authorization: `Bearer ${token}` });
     const res = await fetch(service.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query: config.defaultQuery, variables: { ids } }),
+      headers: { 'content-type': 'application/json', ...JSON.parse(lookup.headers) },
+      body: JSON.stringify({ query: lookup.query, variables: { ids } }),
     });
     const body = await res.json();
     expect(body.errors).toBeUndefined();
     const statuses = new Set(body.data.persons.map((p: { status: string }) => p.status));
     expect(statuses).toEqual(new Set(['ACTIVE', 'DELETED', 'NOT_REGISTERED']));
+
+    // The second tab: a citizen token for an active sample person.
+    const me = await fetch(service.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...JSON.parse(citizen.headers) },
+      body: JSON.stringify({ query: citizen.query, operationName: 'Me' }),
+    });
+    const mine = await me.json();
+    expect(mine.errors).toBeUndefined();
+    expect(mine.data.me).toMatchObject({ status: 'ACTIVE', id: expect.stringMatching(/^\d{11}$/) });
+    expect(service.output()).toContain(`a citizen token for ${mine.data.me.id.slice(0, 6)}*****`);
   });
 
   it('logs structured JSON lines with no identity number in them', () => {
@@ -117,4 +130,18 @@ describe('two worker processes (KRR_WORKERS=2)', () => {
     }
     expect((await service.exited).code).toBe(0);
   }, 60_000);
+});
+
+describe('npm start with a signing key file that cannot sign', () => {
+  it('exits 2 before touching the database, naming the problem without a stack', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'krr-badkey-'));
+    dirs.push(dataDir);
+    const keyFile = path.join(dataDir, 'key.json');
+    writeFileSync(keyFile, JSON.stringify({ keys: [] }));
+    const started = startService({ KRR_DATA_DIR: dataDir, KRR_SIGNING_KEY_FILE: keyFile, KRR_SEED_COUNT: '0' }, 30_000);
+    const error = await started.then(() => null, (e: Error) => e);
+    expect(error?.message).toMatch(/exited with 2 before it was ready:\nInvalid configuration:\n {2}- .*holds no keys/);
+    expect(error?.message).not.toMatch(/\bat .*\.js:\d+/);
+    expect(existsSync(path.join(dataDir, 'krr.sqlite'))).toBe(false);
+  });
 });

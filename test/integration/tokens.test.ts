@@ -68,7 +68,7 @@ describe('token verification against configured issuers', () => {
 
   it('accepts a valid citizen token and reads the pid', async () => {
     const token = await sign({ pid, acr: 'idporten-loa-high' }, { key: citizenKey, iss: CITIZEN_ISS });
-    await expect(verify(`Bearer ${token}`)).resolves.toEqual({ kind: 'citizen', pid });
+    await expect(verify(`Bearer ${token}`)).resolves.toEqual({ kind: 'citizen', pid, userScopes: null });
   });
 
   const refused = async (header: string, reason: RegExp) => {
@@ -134,7 +134,7 @@ describe('configuration', () => {
   it('refuses what would fail later or weaken production: log level, plain-HTTP keys, missing files, no notifier', () => {
     expect(() => loadConfig({ LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL must be one of/);
     const issuers = { KRR_AGENCY_ISSUER: 'a', KRR_CITIZEN_ISSUER: 'c', KRR_AUDIENCE: 'x', KRR_CITIZEN_JWKS_URI: 'https://c.example/jwks' };
-    const production = { ...issuers, NODE_ENV: 'production', KRR_NOTIFIER: 'outbox' };
+    const production = { ...issuers, NODE_ENV: 'production', KRR_NOTIFIER: 'outbox', KRR_SIGNING_KEY_FILE: '/dev/null' };
     expect(() => loadConfig({ ...production, KRR_AGENCY_JWKS_URI: 'http://a.example/jwks' })).toThrow(/KRR_AGENCY_JWKS_URI must be https:\/\/ in production/);
     expect(() => loadConfig({ ...issuers, KRR_AGENCY_JWKS_URI: '/no/such/jwks.json' })).toThrow(/KRR_AGENCY_JWKS_URI: no such file/);
     expect(() => loadConfig({ ...production, KRR_AGENCY_JWKS_URI: 'https://a.example/jwks', KRR_NOTIFIER: undefined })).toThrow(/no SMS or email gateway is plugged in/);

@@ -26,7 +26,8 @@ export interface TestRegister {
   database: TestDatabase;
   server: RegisterServer;
   agencyToken(scopes?: readonly string[], orgNumber?: string): Promise<string>;
-  citizenToken(pid: string): Promise<string>;
+  /** `scopes`: the token's user scopes (krr:user/...); none: the self-service login. */
+  citizenToken(pid: string, scopes?: readonly string[]): Promise<string>;
   /** Runs an operation through Apollo Server with the context a real request would get. */
   execute<TData, TVars extends Record<string, unknown>>(
     document: TypedDocumentNode<TData, TVars>,
@@ -73,7 +74,7 @@ export async function createTestRegister(env: Record<string, string> = {}): Prom
     database,
     server,
     agencyToken: (scopes = ALL_SCOPES, orgNumber = '991825827') => mintDevToken(auth, devKey, { agency: { orgNumber, scopes } }),
-    citizenToken: (pid) => mintDevToken(auth, devKey, { citizen: { pid } }),
+    citizenToken: (pid, scopes) => mintDevToken(auth, devKey, { citizen: { pid, scopes } }),
     async execute(document, variables, token) {
       const contextValue = await server.createContext(token ? `Bearer ${token}` : undefined);
       const response = await server.apollo.executeOperation({ query: document, variables }, { contextValue });

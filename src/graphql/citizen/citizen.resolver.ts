@@ -1,8 +1,9 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Authorized, Ctx, FieldResolver, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { UserScope } from '../../auth/scopes';
 import type { CitizenViewer } from '../../auth/viewer';
 import { badUserInput, forbidden } from '../../errors';
-import { Role } from '../auth-checker';
+import { requireUserScope, Role } from '../auth-checker';
 import type { Context } from '../context';
 import { loadPerson, personWants } from '../person/person.loading';
 import { Language, Person } from '../person/person.types';
@@ -11,9 +12,14 @@ import { ContactChannel, LookupConnection, UpdateContactInfoInput } from './citi
 const LOOKUPS_DEFAULT = 20;
 const LOOKUPS_MAX = 100;
 
-/** The citizen behind the request. `@Authorized(Role.CITIZEN)` has already made sure there is one. */
-function citizen(ctx: Context): CitizenViewer {
+/**
+ * The citizen behind the request. `@Authorized(Role.CITIZEN)` has already made sure there is
+ * one. `scope`: what a token with user scopes needs for `what` (null: only the self-service
+ * login may; reading `me` itself needs no scope).
+ */
+function citizen(ctx: Context, what?: string, scope: UserScope | null = null): CitizenViewer {
   if (ctx.viewer.kind !== 'citizen') throw forbidden('for citizens (ID-porten tokens) only');
+  if (what !== undefined) requireUserScope(ctx.viewer, scope, what);
   return ctx.viewer;
 }
 
@@ -49,7 +55,7 @@ export class CitizenResolver {
     description: 'Set or change your email address and/or mobile number. Stamps `updatedAt` and sends a one-time code to each new address. The first write registers you as ACTIVE.',
   })
   async updateContactInfo(@Arg('input') input: UpdateContactInfoInput, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<Person> {
-    const { pid } = citizen(ctx);
+    const { pid } = citizen(ctx, 'updateContactInfo');
     await ctx.selfService.updateContactInfo(pid, input);
     return reloaded(ctx, pid, info);
   }
@@ -57,7 +63,7 @@ export class CitizenResolver {
   @Authorized(Role.CITIZEN)
   @Mutation(() => Person, { description: 'Send a new one-time code to the channel\u2019s current address, replacing any pending code.' })
   async resendVerificationCode(@Arg('channel', () => ContactChannel) channel: ContactChannel, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<Person> {
-    const { pid } = citizen(ctx);
+    const { pid } = citizen(ctx, 'resendVerificationCode');
     await ctx.selfService.resendCode(pid, channel);
     return reloaded(ctx, pid, info);
   }
@@ -73,7 +79,7 @@ export class CitizenResolver {
     @Ctx() ctx: Context,
     @Info() info: GraphQLResolveInfo,
   ): Promise<Person> {
-    const { pid } = citizen(ctx);
+    const { pid } = citizen(ctx, 'verifyContact');
     await ctx.selfService.verifyContact(pid, channel, code);
     return reloaded(ctx, pid, info);
   }
@@ -81,7 +87,7 @@ export class CitizenResolver {
   @Authorized(Role.CITIZEN)
   @Mutation(() => Person, { description: '"My details are still right": stamps `lastVerifiedAt` on every channel, restarting the 18-month clock.' })
   async confirmContactInfo(@Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<Person> {
-    const { pid } = citizen(ctx);
+    const { pid } = citizen(ctx, 'confirmContactInfo');
     await ctx.selfService.confirmContactInfo(pid);
     return reloaded(ctx, pid, info);
   }
@@ -89,7 +95,7 @@ export class CitizenResolver {
   @Authorized(Role.CITIZEN)
   @Mutation(() => Person, { description: 'Reserve against digital communication of important letters (true), or lift the reservation (false).' })
   async setReservation(@Arg('reserved') reserved: boolean, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<Person> {
-    const { pid } = citizen(ctx);
+    const { pid } = citizen(ctx, 'setReservation');
     await ctx.selfService.setReservation(pid, reserved);
     return reloaded(ctx, pid, info);
   }
@@ -97,7 +103,7 @@ export class CitizenResolver {
   @Authorized(Role.CITIZEN)
   @Mutation(() => Person, { description: 'Choose the language agencies should write to you in.' })
   async setLanguage(@Arg('language', () => Language) language: Language, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<Person> {
-    const { pid } = citizen(ctx);
+    const { pid } = citizen(ctx, 'setLanguage', UserScope.LANGUAGE_WRITE);
     await ctx.selfService.setLanguage(pid, language);
     return reloaded(ctx, pid, info);
   }
@@ -105,7 +111,7 @@ export class CitizenResolver {
   @Authorized(Role.CITIZEN)
   @Mutation(() => Person, { description: 'Remove both your email address and your mobile number (and any pending codes).' })
   async deleteContactInfo(@Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<Person> {
-    const { pid } = citizen(ctx);
+    const { pid } = citizen(ctx, 'deleteContactInfo');
     await ctx.selfService.deleteContactInfo(pid);
     return reloaded(ctx, pid, info);
   }
@@ -123,7 +129,7 @@ export class CitizenResolver {
   ): Promise<LookupConnection> {
     // Ownership, asserted where the data is read: a citizen reaches only their own Person
     // today, and this keeps it so if another path to Person is ever added.
-    if (person.id !== citizen(ctx).pid) throw forbidden('you can only see who has looked up yourself');
+    if (person.id !== citizen(ctx, 'Person.lookups').pid) throw forbidden('you can only see who has looked up yourself');
     const limit = first ?? LOOKUPS_DEFAULT;
     if (!Number.isInteger(limit) || limit < 1 || limit > LOOKUPS_MAX) {
       throw badUserInput(`first must be from 1 to ${LOOKUPS_MAX}`, { argument: 'first' });
@@ -133,7 +139,7 @@ export class CitizenResolver {
     return {
       edges: page.map((row) => ({
         cursor: encodeCursor(row.id),
-        node: { agencyOrgNumber: row.agencyOrgNumber, lookedUpAt: row.lookedUpAt, scopes: row.scopes ? row.scopes.split(' ') : [] },
+        node: { agencyOrgNumber: row.agencyOrgNumber, supplierOrgNumber: row.supplierOrgNumber ?? null, lookedUpAt: row.lookedUpAt, scopes: row.scopes ? row.scopes.split(' ') : [] },
       })),
       pageInfo: { hasNextPage: rows.length > limit, endCursor: page.length > 0 ? encodeCursor(page[page.length - 1].id) : null },
       totalCount: await ctx.audit.countLookupsOf(person.id),

@@ -23,6 +23,12 @@ export class Lookup {
   @Field({ description: 'The organisation number of the agency that looked the person up.' })
   agencyOrgNumber!: string;
 
+  @Field(() => String, {
+    nullable: true,
+    description: 'Delegation: the organisation number of the vendor (supplier) that made the lookup on the agency\u2019s behalf; null when the agency asked itself.',
+  })
+  supplierOrgNumber!: string | null;
+
   @Field(() => Date)
   lookedUpAt!: Date;
 

@@ -109,7 +109,7 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
  */
 async function applyMigrations(pool: pg.Pool, lockTimeoutMs: number): Promise<void> {
   await withSessionLock(pool, MIGRATION_LOCK, lockTimeoutMs, 'another process has held the migration lock', async (client) => {
-    // A migration that derives data (0004 backfills the read model) runs for minutes on a
+    // A migration that derives data (0005 backfills the read model) runs for minutes on a
     // national register: no statement timeout for it; the pool's settings come back after.
     await client.query('set statement_timeout = 0');
     try {

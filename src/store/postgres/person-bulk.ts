@@ -164,7 +164,7 @@ export async function insertNewPeopleIn(q: CountingClient, records: readonly Per
 }
 
 /**
- * What the read model's triggers (migration 0004) would have done for new people `ids`,
+ * What the read model's triggers (migration 0005) would have done for new people `ids`,
  * set-based: their `person_lookup` rows, and their active addresses counted into
  * `address_use`. Only for people that were not there before (a bulk load under krr.bulk_load).
  */

@@ -16,10 +16,10 @@ CREATE TABLE "lookup_request" (
 	"indexed" boolean DEFAULT false NOT NULL
 );
 --> statement-breakpoint
--- The old per-person rows become requests again: one per agency, instant and scopes, in their order; indexed below.
-INSERT INTO "lookup_request" ("looked_up_at", "agency_org_number", "scopes", "person_ids", "indexed")
-SELECT "looked_up_at", "agency_org_number", "scopes", array_agg(DISTINCT "person_id"), true
-FROM "lookup_audit" GROUP BY "looked_up_at", "agency_org_number", "scopes" ORDER BY min("id");
+-- The old per-person rows become requests again: one per agency, supplier, instant and scopes, in their order; indexed below.
+INSERT INTO "lookup_request" ("looked_up_at", "agency_org_number", "supplier_org_number", "scopes", "person_ids", "indexed")
+SELECT "looked_up_at", "agency_org_number", "supplier_org_number", "scopes", array_agg(DISTINCT "person_id"), true
+FROM "lookup_audit" GROUP BY "looked_up_at", "agency_org_number", "supplier_org_number", "scopes" ORDER BY min("id");
 --> statement-breakpoint
 INSERT INTO "lookup_person" ("person_id", "request_id")
 SELECT p.id, r."id" FROM "lookup_request" r, unnest(r."person_ids") AS p(id) ON CONFLICT DO NOTHING;

@@ -20,10 +20,10 @@ CREATE TABLE `lookup_request` (
 	`person_scopes` text
 );
 --> statement-breakpoint
--- The old per-person rows become requests again: one per agency, instant and scopes, in their order.
+-- The old per-person rows become requests again: one per agency, supplier, instant and scopes, in their order.
 INSERT INTO `lookup_request` (`looked_up_at`, `agency_org_number`, `supplier_org_number`, `scopes`, `person_ids`, `person_scopes`)
-SELECT `looked_up_at`, `agency_org_number`, NULL, `scopes`, json_group_array(DISTINCT `person_id`), NULL
-FROM `lookup_audit` GROUP BY `looked_up_at`, `agency_org_number`, `scopes` ORDER BY min(`id`);
+SELECT `looked_up_at`, `agency_org_number`, `supplier_org_number`, `scopes`, json_group_array(DISTINCT `person_id`), NULL
+FROM `lookup_audit` GROUP BY `looked_up_at`, `agency_org_number`, `supplier_org_number`, `scopes` ORDER BY min(`id`);
 --> statement-breakpoint
 -- Nothing indexed yet: the indexer derives lookup_person from the start at the next open.
 INSERT INTO `lookup_index_state` (`id`, `indexed_through`) VALUES (1, 0);

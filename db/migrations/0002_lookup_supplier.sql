@@ -1,0 +1,1 @@
+ALTER TABLE `lookup_audit` ADD `supplier_org_number` text;
