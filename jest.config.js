@@ -16,6 +16,7 @@ const ON_BOTH_STORES = [
   'test/integration/change-feed.test.ts',
   'test/integration/audit-log.test.ts',
   'test/integration/duplicate-flag.test.ts',
+  'test/integration/released-data.test.ts',
   'test/http/server.test.ts',
   'test/http/rest.test.ts',
   'test/http/federation.test.ts',

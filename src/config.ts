@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 
 /**
@@ -12,9 +13,16 @@ export interface IssuerConfig {
   jwksUri: string;
 }
 
+/** What both kinds of token configuration share. */
+interface TokenRules {
+  audience: string;
+  /** The longest `exp - iat` accepted (KRR_MAX_TOKEN_LIFETIME_SECONDS); `iat` is required. */
+  maxTokenLifetimeSeconds: number;
+}
+
 export type AuthConfig =
-  | { mode: 'external'; agency: IssuerConfig; citizen: IssuerConfig; audience: string }
-  | { mode: 'development'; agency: { issuer: string }; citizen: { issuer: string }; audience: string; keyFile: string };
+  | ({ mode: 'external'; agency: IssuerConfig; citizen: IssuerConfig } & TokenRules)
+  | ({ mode: 'development'; agency: { issuer: string }; citizen: { issuer: string }; keyFile: string } & TokenRules);
 
 /** The keys that sign REST answers asked for as `application/jose` (src/http/signing.ts). */
 export type AnswerSigningConfig =
@@ -22,13 +30,44 @@ export type AnswerSigningConfig =
   /** A local ES256 key made on first use under the data directory; refused in production. */
   | { mode: 'development'; keyFile: string };
 
+/** How the gateway gets a token of its own for one source (never the caller's). */
+export type SourceTokenConfig =
+  /** A token read from a file (re-read when the file changes, so a mounted secret can rotate). */
+  | { kind: 'file'; file: string }
+  /**
+   * OAuth2 JWT-bearer grant (RFC 7523, as Maskinporten does it): the gateway signs an
+   * assertion with its client key and trades it for an access token at `tokenUrl`.
+   */
+  | { kind: 'jwt-grant'; tokenUrl: string; issuer: string; audience: string; scope: string; resource: string | null; keyFile: string; keyId: string | null };
+
+/** What one source of the graph is sent besides the query (KRR_SOURCES_FILE); nothing unless configured. */
+export interface SourceOptions {
+  /** Overrides the supergraph file's routing URL for this source. */
+  url: string | null;
+  /** Client headers passed on as they came (lower case). Default none. */
+  forwardHeaders: string[];
+  token: SourceTokenConfig | null;
+  /** Send a short-lived JWT signed by the gateway saying who the caller is (`krr-caller`). */
+  callerIdentity: boolean;
+}
+
 export interface GatewayConfig {
   /** Other subgraphs, composed at start-up with the register (KRR_SUBGRAPHS). */
   subgraphs: { name: string; url: string }[];
   /** A supergraph composed beforehand (rover or @apollo/composition); its `register` subgraph runs in-process. */
   supergraphFile: string | null;
+  /** Per source, by name: what it is sent (KRR_SOURCES_FILE). A source not named gets the query only. */
+  sources: Record<string, SourceOptions>;
+  /** With KRR_SUBGRAPHS: how often to introspect and recompose (0: once, at start-up). */
+  pollSeconds: number;
   /** How long a source may take to answer before it counts as down. */
   timeoutMs: number;
+  /** Sources (and token endpoints) must be https:// (production). */
+  httpsOnly: boolean;
+  /** The gateway's own signing key for caller-identity tokens (a private JWK; made in development). */
+  callerKeyFile: string;
+  /** `iss` of the caller-identity tokens. */
+  callerIssuer: string;
 }
 
 export interface Config {
@@ -70,7 +109,20 @@ export interface Config {
   };
   introspection: boolean;
   graphiql: boolean;
-  metrics: boolean;
+  /**
+   * Where `GET /metrics` is served: not at all (the default in production), on the API's own
+   * port (the default otherwise), or on a port of its own on an internal address
+   * (KRR_METRICS_PORT, KRR_METRICS_HOST), away from the API's clients.
+   */
+  metrics: { listen: 'off' } | { listen: 'api' } | { listen: 'separate'; port: number; host: string };
+  /**
+   * Express's `trust proxy` (KRR_TRUST_PROXY): which proxies' X-Forwarded-For / -Proto to
+   * believe, so that `req.ip` (anonymous callers' rate limit) and `req.secure` (HSTS) are the
+   * client's. false: none, the default.
+   */
+  trustProxy: boolean | number | string[];
+  /** `Strict-Transport-Security: max-age=N` on answers over HTTPS (KRR_HSTS_MAX_AGE); 0: not sent. */
+  hstsMaxAgeSeconds: number;
   /** How long to keep answering, unready, after SIGTERM before the listener closes (for load balancers). */
   shutdownDelayMs: number;
   /** Gateway mode: null unless KRR_SUBGRAPHS or KRR_SUPERGRAPH_FILE is set. */
@@ -133,8 +185,114 @@ function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean, problems:
   return fallback;
 }
 
+const HEADER_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
+/** Headers that belong to the connection or the gateway's own request, never a client's to pass on. */
+const UNFORWARDABLE = new Set(['host', 'connection', 'content-length', 'content-type', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'keep-alive', 'accept-encoding', 'expect', 'krr-caller']);
+
+function webUrl(value: unknown, what: string, httpsOnly: boolean, problems: string[]): string | null {
+  if (typeof value !== 'string' || !/^https?:\/\/[^\s]+$/.test(value) || !URL.canParse(value)) {
+    problems.push(`${what} must be an http(s):// URL, got ${JSON.stringify(value)}`);
+    return null;
+  }
+  if (httpsOnly && !value.startsWith('https://')) problems.push(`${what} must be https:// in production (a source's answers and the gateway's tokens would cross the network in clear)`);
+  return value;
+}
+
+const nonEmptyString = (value: unknown): value is string => typeof value === 'string' && value.trim() !== '';
+
+function unknownKeys(value: Record<string, unknown>, known: readonly string[], what: string, problems: string[]): void {
+  for (const key of Object.keys(value)) if (!known.includes(key)) problems.push(`${what}: unknown setting "${key}" (known: ${known.join(', ')})`);
+}
+
+function sourceToken(raw: unknown, what: string, httpsOnly: boolean, problems: string[]): SourceTokenConfig | null {
+  if (raw === undefined || raw === null) return null;
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObj(raw) || Object.keys(raw).length !== 1 || !('file' in raw || 'jwtGrant' in raw)) {
+    problems.push(`${what} must be {"file": "<path>"} or {"jwtGrant": {...}}`);
+    return null;
+  }
+  if ('file' in raw) {
+    if (!nonEmptyString(raw.file)) problems.push(`${what}.file must be a path`);
+    else if (!existsSync(path.resolve(raw.file))) problems.push(`${what}.file: no such file ${path.resolve(raw.file)}`);
+    else return { kind: 'file', file: path.resolve(raw.file) };
+    return null;
+  }
+  const grant = raw.jwtGrant;
+  if (!isObj(grant)) {
+    problems.push(`${what}.jwtGrant must be an object`);
+    return null;
+  }
+  const at = `${what}.jwtGrant`;
+  unknownKeys(grant, ['tokenUrl', 'issuer', 'audience', 'scope', 'resource', 'keyFile', 'keyId'], at, problems);
+  const tokenUrl = webUrl(grant.tokenUrl, `${at}.tokenUrl`, httpsOnly, problems);
+  for (const key of ['issuer', 'scope', 'keyFile'] as const) if (!nonEmptyString(grant[key])) problems.push(`${at}.${key} is required (a non-empty string)`);
+  for (const key of ['audience', 'resource', 'keyId'] as const) if (grant[key] !== undefined && !nonEmptyString(grant[key])) problems.push(`${at}.${key} must be a non-empty string`);
+  if (nonEmptyString(grant.keyFile) && !existsSync(path.resolve(grant.keyFile))) problems.push(`${at}.keyFile: no such file ${path.resolve(grant.keyFile)}`);
+  if (!tokenUrl || !nonEmptyString(grant.issuer) || !nonEmptyString(grant.scope) || !nonEmptyString(grant.keyFile)) return null;
+  return {
+    kind: 'jwt-grant',
+    tokenUrl,
+    issuer: grant.issuer,
+    // Maskinporten wants its own issuer as the audience; by default the token URL's origin with a slash.
+    audience: nonEmptyString(grant.audience) ? grant.audience : `${new URL(tokenUrl).origin}/`,
+    scope: grant.scope,
+    resource: nonEmptyString(grant.resource) ? grant.resource : null,
+    keyFile: path.resolve(grant.keyFile),
+    keyId: nonEmptyString(grant.keyId) ? grant.keyId : null,
+  };
+}
+
+/** KRR_SOURCES_FILE: `{"<source>": {"url"?, "forwardHeaders"?, "token"?, "callerIdentity"?}, ...}` */
+function sourcesFile(file: string, httpsOnly: boolean, problems: string[]): Record<string, SourceOptions> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    problems.push(`KRR_SOURCES_FILE: cannot read ${file} as JSON (${error instanceof Error ? error.message : String(error)})`);
+    return {};
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    problems.push('KRR_SOURCES_FILE must hold one JSON object: {"<source name>": {...}, ...}');
+    return {};
+  }
+  const sources: Record<string, SourceOptions> = {};
+  for (const [name, entry] of Object.entries(raw)) {
+    const what = `KRR_SOURCES_FILE: "${name}"`;
+    if (name === 'register') {
+      problems.push(`${what} is the register itself, which runs in this process and needs no settings`);
+      continue;
+    }
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+      problems.push(`${what} must be an object`);
+      continue;
+    }
+    const e = entry as Record<string, unknown>;
+    unknownKeys(e, ['url', 'forwardHeaders', 'token', 'callerIdentity'], what, problems);
+    const forward = e.forwardHeaders ?? [];
+    const headers: string[] = [];
+    if (!Array.isArray(forward) || !forward.every((h) => typeof h === 'string')) problems.push(`${what}.forwardHeaders must be a list of header names`);
+    else {
+      for (const header of forward.map((h: string) => h.trim().toLowerCase())) {
+        if (!HEADER_NAME.test(header)) problems.push(`${what}.forwardHeaders: "${header}" is not a header name`);
+        else if (UNFORWARDABLE.has(header) || header.startsWith('proxy-')) problems.push(`${what}.forwardHeaders: "${header}" belongs to the connection or the gateway and is never forwarded`);
+        else headers.push(header);
+      }
+    }
+    const token = sourceToken(e.token, `${what}.token`, httpsOnly, problems);
+    if (token && headers.includes('authorization')) problems.push(`${what}: forward the caller's authorization or send a token of the gateway's own, not both`);
+    if (e.callerIdentity !== undefined && typeof e.callerIdentity !== 'boolean') problems.push(`${what}.callerIdentity must be true or false`);
+    sources[name] = {
+      url: e.url === undefined ? null : webUrl(e.url, `${what}.url`, httpsOnly, problems),
+      forwardHeaders: headers,
+      token,
+      callerIdentity: e.callerIdentity === true,
+    };
+  }
+  return sources;
+}
+
 /** `KRR_SUBGRAPHS=letters=http://host:4001/graphql,cases=https://...` */
-function subgraphList(raw: string, problems: string[]): { name: string; url: string }[] {
+function subgraphList(raw: string, httpsOnly: boolean, problems: string[]): { name: string; url: string }[] {
   const list: { name: string; url: string }[] = [];
   for (const entry of raw.split(',').map((e) => e.trim()).filter(Boolean)) {
     const at = entry.indexOf('=');
@@ -142,9 +300,8 @@ function subgraphList(raw: string, problems: string[]): { name: string; url: str
     const url = entry.slice(at + 1).trim();
     if (at < 1 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) problems.push(`KRR_SUBGRAPHS: "${entry}" is not name=url (names: letters, digits, _)`);
     else if (name === 'register') problems.push('KRR_SUBGRAPHS: "register" is the register itself; give the other sources other names');
-    else if (!/^https?:\/\/[^\s]+$/.test(url)) problems.push(`KRR_SUBGRAPHS: the URL of "${name}" must be http(s)://...`);
     else if (list.some((s) => s.name === name)) problems.push(`KRR_SUBGRAPHS: "${name}" is named twice`);
-    else list.push({ name, url });
+    else if (webUrl(url, `KRR_SUBGRAPHS: the URL of "${name}"`, httpsOnly, problems)) list.push({ name, url });
   }
   return list;
 }
@@ -196,6 +353,46 @@ function jwksUri(value: string, name: string, production: boolean, problems: str
 /** A `postgres://` or `postgresql://` URL (KRR_DATABASE_URL, KRR_DATABASE_READ_URL). */
 export const isPostgresUrl = (value: string): boolean => /^postgres(ql)?:\/\//.test(value);
 
+/** Express's names for address ranges (proxy-addr). */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/**
+ * KRR_TRUST_PROXY in Express's `trust proxy` terms: `true` (any proxy: only when nothing can
+ * reach the service except through the proxy), a number of proxy hops, or a comma-separated
+ * list of addresses, subnets (`10.0.0.0/8`) and range names.
+ */
+function trustProxy(raw: string | undefined, problems: string[]): boolean | number | string[] {
+  if (raw === undefined || raw.trim() === '' || /^(false|0)$/i.test(raw.trim())) return false;
+  if (/^true$/i.test(raw.trim())) return true;
+  if (/^\d+$/.test(raw.trim())) {
+    const hops = Number(raw.trim());
+    if (hops > 10) problems.push(`KRR_TRUST_PROXY: ${hops} proxy hops is more than any real chain (at most 10)`);
+    return hops;
+  }
+  const entries = raw.split(',').map((e) => e.trim()).filter(Boolean);
+  for (const entry of entries) {
+    const [address, prefix, ...rest] = entry.split('/');
+    const family = isIP(address);
+    const prefixOk = prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32)) || (family === 4 && isIP(prefix) === 4);
+    if (!PROXY_RANGE_NAMES.includes(entry) && (family === 0 || !prefixOk || rest.length > 0)) {
+      problems.push(`KRR_TRUST_PROXY: "${entry}" is not an address, a subnet (10.0.0.0/8) or one of ${PROXY_RANGE_NAMES.join(', ')}; or give true, false or a number of hops`);
+    }
+  }
+  return entries;
+}
+
+function metricsListener(env: NodeJS.ProcessEnv, production: boolean, apiPort: number, problems: string[]): Config['metrics'] {
+  const on = flag(env, 'KRR_METRICS', !production, problems);
+  if (env.KRR_METRICS_PORT === undefined || env.KRR_METRICS_PORT === '') {
+    if (env.KRR_METRICS_HOST) problems.push('KRR_METRICS_HOST needs KRR_METRICS_PORT: it is the address of the metrics port');
+    return on ? { listen: 'api' } : { listen: 'off' };
+  }
+  if (env.KRR_METRICS !== undefined && env.KRR_METRICS !== '' && !on) problems.push('KRR_METRICS=false and KRR_METRICS_PORT contradict each other: unset one');
+  const port = integer(env, 'KRR_METRICS_PORT', 0, 0, 65535, problems);
+  if (port !== 0 && port === apiPort) problems.push(`KRR_METRICS_PORT must differ from PORT (${apiPort}): the point is to keep /metrics off the API's port`);
+  return { listen: 'separate', port, host: env.KRR_METRICS_HOST || '127.0.0.1' };
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -204,6 +401,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = path.resolve(env.KRR_DATA_DIR || 'data');
 
   const set = AUTH_VARS.filter((name) => env[name]);
+  // Maskinporten's and ID-porten's own tokens live minutes; two hours leaves room for clients
+  // that cache a token, and bounds what a leaked one is worth.
+  const maxTokenLifetimeSeconds = integer(env, 'KRR_MAX_TOKEN_LIFETIME_SECONDS', 7200, 60, 86_400, problems);
   let auth: AuthConfig;
   if (set.length === 0) {
     if (nodeEnv === 'production') {
@@ -214,6 +414,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       agency: { issuer: DEV_AGENCY_ISSUER },
       citizen: { issuer: DEV_CITIZEN_ISSUER },
       audience: DEV_AUDIENCE,
+      maxTokenLifetimeSeconds,
       keyFile: path.join(dataDir, 'dev-signing-key.json'),
     };
   } else {
@@ -227,6 +428,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       agency: { issuer: env.KRR_AGENCY_ISSUER ?? '', jwksUri: jwksUri(env.KRR_AGENCY_JWKS_URI ?? '', 'KRR_AGENCY_JWKS_URI', nodeEnv === 'production', problems) },
       citizen: { issuer: env.KRR_CITIZEN_ISSUER ?? '', jwksUri: jwksUri(env.KRR_CITIZEN_JWKS_URI ?? '', 'KRR_CITIZEN_JWKS_URI', nodeEnv === 'production', problems) },
       audience: env.KRR_AUDIENCE ?? '',
+      maxTokenLifetimeSeconds,
     };
   }
 
@@ -259,7 +461,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     introspection: flag(env, 'KRR_INTROSPECTION', nodeEnv !== 'production', problems),
     graphiql: flag(env, 'KRR_GRAPHIQL', nodeEnv !== 'production', problems),
-    metrics: flag(env, 'KRR_METRICS', true, problems),
+    metrics: { listen: 'off' },
+    trustProxy: trustProxy(env.KRR_TRUST_PROXY, problems),
+    hstsMaxAgeSeconds: integer(env, 'KRR_HSTS_MAX_AGE', 0, 0, 2 * 365 * 86_400, problems),
     shutdownDelayMs: integer(env, 'KRR_SHUTDOWN_DELAY_MS', 0, 0, 60_000, problems),
     gateway: null,
     // Unset or empty: nobody in production; in development, pages served from this machine.
@@ -271,6 +475,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     executor: env.KRR_EXECUTOR === 'graphql-js' ? 'graphql-js' : 'jit',
     auditRetentionDays: integer(env, 'KRR_AUDIT_RETENTION_DAYS', 730, 0, 36_500, problems),
   };
+  config.metrics = metricsListener(env, nodeEnv === 'production', config.port, problems);
   if (config.databaseUrl && !isPostgresUrl(config.databaseUrl)) problems.push('KRR_DATABASE_URL must be a postgres:// or postgresql:// URL');
   if (config.databaseReadUrl && !config.databaseUrl) problems.push('KRR_DATABASE_READ_URL needs KRR_DATABASE_URL: a read replica serves a PostgreSQL primary');
   if (config.databaseReadUrl && !isPostgresUrl(config.databaseReadUrl)) problems.push('KRR_DATABASE_READ_URL must be a postgres:// or postgresql:// URL');
@@ -289,12 +494,37 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (env.KRR_SUPERGRAPH_FILE && !existsSync(path.resolve(env.KRR_SUPERGRAPH_FILE))) problems.push(`KRR_SUPERGRAPH_FILE: no such file ${path.resolve(env.KRR_SUPERGRAPH_FILE)}`);
   if (env.KRR_SUBGRAPHS || env.KRR_SUPERGRAPH_FILE) {
+    const production = nodeEnv === 'production';
     if (env.KRR_SUBGRAPHS && env.KRR_SUPERGRAPH_FILE) problems.push('set KRR_SUBGRAPHS or KRR_SUPERGRAPH_FILE, not both');
+    if (env.KRR_SUPERGRAPH_FILE && env.KRR_SUBGRAPH_POLL_SECONDS) problems.push('KRR_SUBGRAPH_POLL_SECONDS recomposes from KRR_SUBGRAPHS; a supergraph file is read once');
+    // Composing from what the sources say at start-up lets a source change the graph by
+    // changing its answer; production serves a supergraph that was composed and reviewed.
+    if (production && env.KRR_SUBGRAPHS && !flag(env, 'KRR_ALLOW_RUNTIME_COMPOSITION', false, problems)) {
+      problems.push('in production the gateway serves only a supergraph composed ahead of time: set KRR_SUPERGRAPH_FILE (see docs/federation.md), or KRR_ALLOW_RUNTIME_COMPOSITION=true to compose from KRR_SUBGRAPHS anyway');
+    }
+    const subgraphs = env.KRR_SUBGRAPHS ? subgraphList(env.KRR_SUBGRAPHS, production, problems) : [];
+    const sources = env.KRR_SOURCES_FILE ? sourcesFile(path.resolve(env.KRR_SOURCES_FILE), production, problems) : {};
+    for (const [name, options] of Object.entries(sources)) {
+      if (!env.KRR_SUBGRAPHS) continue;
+      if (!subgraphs.some((s) => s.name === name)) problems.push(`KRR_SOURCES_FILE: "${name}" is not in KRR_SUBGRAPHS`);
+      if (options.url) problems.push(`KRR_SOURCES_FILE: "${name}" has its URL in KRR_SUBGRAPHS; give it once`);
+    }
+    const callerKeyFile = env.KRR_GATEWAY_KEY_FILE ? path.resolve(env.KRR_GATEWAY_KEY_FILE) : path.join(dataDir, 'gateway-signing-key.json');
+    if (production && Object.values(sources).some((s) => s.callerIdentity) && !(env.KRR_GATEWAY_KEY_FILE && existsSync(callerKeyFile))) {
+      problems.push('callerIdentity needs the gateway\'s signing key in production: set KRR_GATEWAY_KEY_FILE to a private JWK file (docs/federation.md)');
+    }
     config.gateway = {
-      subgraphs: env.KRR_SUBGRAPHS ? subgraphList(env.KRR_SUBGRAPHS, problems) : [],
+      subgraphs,
       supergraphFile: env.KRR_SUPERGRAPH_FILE ? path.resolve(env.KRR_SUPERGRAPH_FILE) : null,
+      sources,
+      pollSeconds: integer(env, 'KRR_SUBGRAPH_POLL_SECONDS', 0, 0, 86_400, problems),
       timeoutMs: integer(env, 'KRR_SUBGRAPH_TIMEOUT_MS', 5000, 100, 120_000, problems),
+      httpsOnly: production,
+      callerKeyFile,
+      callerIssuer: env.KRR_GATEWAY_ISSUER || 'urn:krr:gateway',
     };
+  } else if (env.KRR_SOURCES_FILE) {
+    problems.push('KRR_SOURCES_FILE configures gateway mode: set KRR_SUPERGRAPH_FILE (or KRR_SUBGRAPHS) too');
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import cluster, { type Worker } from 'node:cluster';
+import type http from 'node:http';
 import { DEFAULT_SEED, progressPrinter } from '../db/seed/seed';
 import { syntheticIdentityNumber, createRandom } from '../db/seed/generate';
 import { loadOrCreateDevKey, type DevSigningKey } from './auth/keys';
@@ -19,6 +20,23 @@ import { StatementCounter, type RegisterStore } from './store/types';
 /** After the delay: longer than Apollo's own 10 s drain, so a forced drain still ends in a clean close. */
 const SHUTDOWN_GRACE_MS = 15_000;
 const DEV_ORG_NUMBER = '991825827';
+
+/** Listens and says where: the port actually bound (PORT=0 picks one) and the URL of `path`. */
+async function listen(httpServer: http.Server, port: number, host: string, path: string): Promise<{ port: number; url: string }> {
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(port, host, resolve);
+  });
+  const address = httpServer.address();
+  const bound = typeof address === 'object' && address ? address.port : port;
+  return { port: bound, url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}${path}` };
+}
+
+/** `7200` -> `2 h`, `90` -> `90 s`: how long the printed token lives. */
+function lifetime(seconds: number): string {
+  if (seconds % 3600 === 0) return `${seconds / 3600} h`;
+  return seconds % 60 === 0 ? `${seconds / 60} min` : `${seconds} s`;
+}
 
 /** A few valid synthetic ids that are not in the register, to show NOT_REGISTERED. */
 async function unregisteredSamples(store: RegisterStore, n: number): Promise<string[]> {
@@ -76,14 +94,13 @@ export async function start(config: Config, logger: Logger) {
     notifier: new OutboxFileNotifier(config.outboxFile),
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.httpServer.once('error', reject);
-    server.httpServer.listen(config.port, config.host, resolve);
-  });
-  const address = server.httpServer.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/graphql`;
+  const { port, url } = await listen(server.httpServer, config.port, config.host, '/graphql');
   logger.info({ url, env: config.env, auth: config.auth.mode }, `serving ${url}`);
+  const { metricsServer } = server;
+  if (metricsServer && config.metrics.listen === 'separate') {
+    const metrics = await listen(metricsServer, config.metrics.port, config.metrics.host, '/metrics');
+    logger.info({ url: metrics.url }, `metrics on ${metrics.url}`);
+  }
 
   // In a cluster the first worker speaks for all.
   if (devAuth && devTokens && (!cluster.isWorker || cluster.worker?.id === 1)) {
@@ -92,10 +109,10 @@ export async function start(config: Config, logger: Logger) {
     process.stdout.write(
       `\nDevelopment mode: tokens are signed with the local key in ${devAuth.keyFile}.\n` +
         (inPage
-          ? `Open ${url} and press run: GraphiQL's Headers tab already holds this agency token (all scopes, valid 12 h)` +
+          ? `Open ${url} and press run: GraphiQL's Headers tab already holds this agency token (all scopes, valid ${lifetime(devAuth.maxTokenLifetimeSeconds)})` +
             (devTokens.citizen ? `,\nand its second tab a citizen token for ${maskIdentityNumber(devTokens.citizen.pid)} to try the mutations` : '') +
             `. For other clients:\n\n`
-          : `Open ${url} and put this agency token (all scopes, valid 12 h) in the Headers tab:\n\n`) +
+          : `Open ${url} and put this agency token (all scopes, valid ${lifetime(devAuth.maxTokenLifetimeSeconds)}) in the Headers tab:\n\n`) +
         `{"Authorization": "Bearer ${devTokens.agency}"}\n\n` +
         `More tokens: npm run token -- agency --scope krr:global/kontaktinformasjon.read | npm run token -- citizen --pid <id>\n\n`,
     );
@@ -110,6 +127,12 @@ export async function start(config: Config, logger: Logger) {
       logger.info({ delayMs: config.shutdownDelayMs }, 'shutting down: unready, finishing requests in flight');
       if (config.shutdownDelayMs > 0) await new Promise((r) => setTimeout(r, config.shutdownDelayMs));
       await server.apollo.stop();
+      if (metricsServer?.listening) {
+        // A scraper's keep-alive connection would hold close() open.
+        const closed = new Promise((resolve) => metricsServer.close(resolve));
+        metricsServer.closeAllConnections();
+        await closed;
+      }
       await store.close();
       logger.info('stopped');
     })();

@@ -29,7 +29,9 @@ import { RequestRateLimiter } from './http/rate-limit';
 import { methodNotAllowed, notFound } from './http/json-errors';
 import { restRoutes } from './http/rest';
 import { loadAnswerSigner } from './http/signing';
+import { securityHeaders } from './http/security-headers';
 import type { Notifier } from './notify/notifier';
+import { LookupAudit } from './services/lookup-audit';
 import { SelfService } from './services/self-service';
 import { StatementCounter, type RegisterStore } from './store/types';
 
@@ -49,6 +51,11 @@ export interface RegisterServer {
   httpServer: http.Server;
   apollo: ApolloServer<Context>;
   metrics: Metrics;
+  /**
+   * With KRR_METRICS_PORT: the server of `GET /metrics` alone, not yet listening (main.ts
+   * listens on the configured port and address). Null when /metrics is off or on the API's port.
+   */
+  metricsServer: http.Server | null;
   /**
    * Builds the context for one request: verifies the token and counts the request against
    * the caller's rate limit. Used by every entry point (GraphQL, REST, tests).
@@ -90,21 +97,22 @@ function formatError(logger: Logger) {
 }
 
 /**
- * Writes the request's agency lookups to the audit log in one statement, before the
- * response leaves. If that write fails the data is withheld: no lookup goes unrecorded.
+ * Writes what the request released to the audit log (LookupAudit decides what: per person,
+ * the scopes of the fields answered for them), before the response leaves. If that write
+ * fails the data is withheld: no lookup goes unrecorded.
  */
 function lookupAuditPlugin(logger: Logger): ApolloServerPlugin<Context> {
   return {
     async requestDidStart() {
       return {
         async willSendResponse({ contextValue, response }) {
-          const { viewer, lookups, now, audit } = contextValue;
-          if (viewer.kind !== 'agency' || lookups.personIds.size === 0) return;
+          if (contextValue.viewer.kind !== 'agency') return;
           try {
-            // Written in a shared transaction (group commit), as exactly one statement of its
-            // own; counted before the wait so the metrics plugin, running alongside, sees it.
-            contextValue.sqlStatements.count += 1;
-            await audit.record({ agencyOrgNumber: viewer.orgNumber, supplierOrgNumber: viewer.supplierOrgNumber ?? null, personIds: [...lookups.personIds], scopes: [...lookups.scopes], at: now });
+            // Written in a shared transaction (group commit), one statement per set of scopes
+            // (usually one); counted before the wait so the metrics plugin, running alongside, sees it.
+            const { writes, committed } = contextValue.lookups.flush();
+            contextValue.sqlStatements.count += writes;
+            await committed;
           } catch (error) {
             const errorId = randomUUID();
             logger.error({ errorId, err: error }, 'could not write the lookup audit log; answer withheld');
@@ -176,21 +184,18 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
   const { limits } = config;
   const app = express();
   app.disable('x-powered-by');
-  // Behind a load balancer, req.ip is the client's address only if the proxy is trusted;
-  // operators set that in Express terms if they need per-IP limits for anonymous callers.
+  // Behind a load balancer, req.ip (anonymous callers' rate limit) and req.secure (HSTS)
+  // are the client's only if the proxy is trusted (KRR_TRUST_PROXY); else every anonymous
+  // caller shares the balancer's address and one bucket.
+  app.set('trust proxy', config.trustProxy);
+  app.use(securityHeaders({ hstsMaxAgeSeconds: config.hstsMaxAgeSeconds }));
   const httpServer = http.createServer(app);
   const metrics = new Metrics();
   const rateLimiter = new RequestRateLimiter(limits.ratePerMinute, (points, seconds) => store.rateLimiter(points, seconds), (kind) => metrics.rateLimited.inc({ kind }));
   let ready = true;
 
-  // Gateway mode: the composed graph of the register and the other sources, with the
-  // register executed in this process. Otherwise the register's own schema.
-  const apollo = new ApolloServer<Context>({
-    ...(config.gateway
-      ? { gateway: createRegisterGateway(schema, config.gateway, logger) }
-      : config.executor === 'jit'
-        ? { gateway: jitExecutor(schema) }
-        : { schema }),
+  const registerExecution = config.executor === 'jit' ? { gateway: jitExecutor(schema) } : { schema };
+  const options = (plugins: ApolloServerPlugin<Context>[]) => ({
     introspection: config.introspection,
     // A GET query (urql's default) or a simple POST is let through only with a header a
     // browser cannot send cross-site without a CORS preflight. Authorization is such a header,
@@ -199,15 +204,18 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
     allowBatchedHttpRequests: limits.maxBatch > 1,
     parseOptions: { maxTokens: limits.maxTokens },
     includeStacktraceInErrorResponses: false,
+    // "Did you mean ...?" in validation errors spells the schema out field by field: not
+    // when introspection is off (production), or it would be introspection by guessing.
+    hideSchemaDetailsFromClientErrors: !config.introspection,
     // main.ts owns SIGTERM/SIGINT: it closes the database after Apollo stops and exits 0.
     // Apollo's own handler would re-raise the signal and end the process with 143.
     stopOnTerminationSignals: false,
     formatError: formatError(logger),
     logger: {
-      debug: (m) => logger.debug(m),
-      info: (m) => logger.info(m),
-      warn: (m) => logger.warn(m),
-      error: (m) => logger.error(m),
+      debug: (m: string) => logger.debug(m),
+      info: (m: string) => logger.info(m),
+      warn: (m: string) => logger.warn(m),
+      error: (m: string) => logger.error(m),
     },
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
@@ -216,13 +224,26 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
       ApolloServerPluginInlineTraceDisabled(),
       // No cache hints are used; the plugin would hook every one of ~25 000 fields in a lookup.
       ApolloServerPluginCacheControlDisabled(),
-      ApolloServerPluginDrainHttpServer({ httpServer }),
       operationLimitsPlugin(limits),
       lookupAuditPlugin(logger),
       metricsPlugin(metrics),
+      ...plugins,
     ],
   });
+  // Gateway mode: /graphql serves the composed graph of the register and the other sources,
+  // the register executed in this process. The REST API is the register's own and runs on
+  // the register's schema alone: no other source can reach its answers.
+  const federation = config.gateway ? createRegisterGateway(schema, config.gateway, logger) : null;
+  const registerOnly = federation ? new ApolloServer<Context>({ ...registerExecution, ...options([]) }) : null;
+  const apollo = new ApolloServer<Context>({
+    ...(federation ? { gateway: federation.gateway } : registerExecution),
+    ...options([
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      { serverWillStart: async () => ({ serverWillStop: async () => void (await registerOnly?.stop()) }) },
+    ]),
+  });
   await apollo.start();
+  await registerOnly?.start();
   const signer = await loadAnswerSigner(config.answerSigning);
 
   async function createContext(authorization: string | undefined, clientIp?: string, requests = 1): Promise<Context> {
@@ -238,15 +259,20 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
     const sqlStatements = new StatementCounter();
     // Agencies' lookups may be served by a read replica; citizens read their own writes.
     const request = store.forRequest(sqlStatements, viewer.kind === 'agency' ? 'replica' : 'primary');
+    const now = new Date();
+    const agency = viewer.kind === 'agency' ? { agencyOrgNumber: viewer.orgNumber, supplierOrgNumber: viewer.supplierOrgNumber ?? null } : null;
     return {
       viewer,
       authorization,
       loaders: createLoaders(request.people, { observeBatch: (loader, size) => metrics.batchSize.observe({ loader }, size), mode: config.loaderMode }),
-      now: new Date(),
+      now,
       selfService: new SelfService(request.citizen, deps.notifier, logger, config.codeTtlSeconds, config.codeResendSeconds),
       sqlStatements,
       audit: request.lookups,
-      lookups: { personIds: new Set(), scopes: new Set() },
+      lookups: new LookupAudit(
+        agency ? ({ personIds, scopes }) => request.lookups.record({ ...agency, personIds, scopes, at: now }) : null,
+        requests,
+      ),
     };
   }
 
@@ -267,15 +293,28 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
     }
   });
 
-  if (config.metrics) {
-    app.get('/metrics', async (_req, res) => {
-      res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-    });
+  const serveMetrics: express.RequestHandler = async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  };
+  let metricsServer: http.Server | null = null;
+  if (config.metrics.listen === 'api') app.get('/metrics', serveMetrics);
+  if (config.metrics.listen === 'separate') {
+    const metricsApp = express();
+    metricsApp.disable('x-powered-by');
+    metricsApp.use(securityHeaders({ hstsMaxAgeSeconds: 0 }));
+    metricsApp.get('/metrics', serveMetrics);
+    metricsServer = http.createServer(metricsApp);
   }
 
   // Before every /graphql and /rest route (GraphiQL's page included); health and metrics get none.
   app.use('/graphql', corsMiddleware(config.cors, { methods: ['GET', 'POST'], refuse: (res, code, message) => void res.status(403).json(errorBody(code, message)) }));
   app.use('/rest', corsMiddleware(config.cors, { methods: ['GET', 'POST', 'PATCH'], refuse: (res, code, message) => void res.status(403).json({ error: { code, message } }) }));
+
+  if (federation?.callerJwks) {
+    const jwks = federation.callerJwks;
+    // Sources given `krr-caller` tokens check them with this key set.
+    app.get('/gateway/jwks.json', async (_req, res) => void res.set('cache-control', 'max-age=300').json(await jwks()));
+  }
 
   if (config.graphiql) {
     const page = graphiqlPage(deps.graphiql);
@@ -300,10 +339,15 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
       next();
     },
     expressMiddleware(apollo, {
-      context: ({ req }) => createContext(req.headers.authorization, req.ip, Array.isArray(req.body) ? req.body.length : 1),
+      context: async ({ req, res }) => {
+        const context = Object.assign(await createContext(req.headers.authorization, req.ip, Array.isArray(req.body) ? req.body.length : 1), { clientHeaders: req.headers });
+        // A batch refused as a whole after some operations started: they wait for no others.
+        res.once('close', () => context.lookups.abandon());
+        return context;
+      },
     }),
   );
-  app.use('/rest', restRoutes({ apollo, createContext, logger, signer, maxBodyBytes: limits.maxBodyBytes }));
+  app.use('/rest', restRoutes({ apollo: registerOnly ?? apollo, createContext, logger, signer, maxBodyBytes: limits.maxBodyBytes }));
   // Public: agencies verify the answers they kept with these, long after they got them.
   app
     .route('/.well-known/jwks.json')
@@ -312,5 +356,5 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
   app.use(notFound);
   app.use(httpErrorHandler(logger));
 
-  return { app, httpServer, apollo, metrics, createContext, markUnready: () => void (ready = false) };
+  return { app, httpServer, apollo, metrics, metricsServer, createContext, markUnready: () => void (ready = false) };
 }

@@ -48,10 +48,17 @@ export async function createTokenVerifier(auth: AuthConfig): Promise<TokenVerifi
         audience: auth.audience,
         algorithms: ALGORITHMS,
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
-        requiredClaims: ['exp'],
+        requiredClaims: ['exp', 'iat'],
+        // Also refuses an `iat` in the future; the lifetime check below bounds the rest.
+        maxTokenAge: auth.maxTokenLifetimeSeconds,
       }));
     } catch (error) {
-      throw new TokenError(describeJoseError(error));
+      throw new TokenError(describeJoseError(error, auth.maxTokenLifetimeSeconds));
+    }
+    // A token valid until 2100 is a key that never expires if it leaks: cap what the issuer granted.
+    const lifetime = (payload.exp as number) - (payload.iat as number);
+    if (lifetime > auth.maxTokenLifetimeSeconds) {
+      throw new TokenError(`the token lives ${lifetime} s (exp - iat); this service accepts at most ${auth.maxTokenLifetimeSeconds} s`);
     }
     return isAgency ? agencyViewer(payload) : citizenViewer(payload);
   }
@@ -89,9 +96,15 @@ function citizenViewer(payload: JWTPayload): Viewer {
   return { kind: 'citizen', pid: payload.pid, userScopes: userScopes.length > 0 ? new Set(userScopes) : null };
 }
 
-function describeJoseError(error: unknown): string {
-  if (error instanceof joseErrors.JWTExpired) return 'the token has expired';
-  if (error instanceof joseErrors.JWTClaimValidationFailed) return `the token's ${error.claim} claim is not accepted`;
+function describeJoseError(error: unknown, maxLifetimeSeconds: number): string {
+  if (error instanceof joseErrors.JWTExpired) {
+    return error.claim === 'iat' ? `the token was issued more than ${maxLifetimeSeconds} s ago` : 'the token has expired';
+  }
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    if (error.reason === 'missing') return `the token has no ${error.claim} claim${error.claim === 'iat' ? ' (issued at): it is required' : ''}`;
+    if (error.claim === 'iat') return 'the token\u2019s iat claim is in the future';
+    return `the token's ${error.claim} claim is not accepted`;
+  }
   if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'the token is signed with an algorithm this service does not accept';
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'the token signature is not valid';
   if (error instanceof joseErrors.JWKSNoMatchingKey) return 'the token is signed by a key this service does not know';
@@ -108,13 +121,19 @@ export interface AgencyTokenClaims {
 
 const orgClaim = (orgNumber: string) => ({ authority: 'iso6523-actorid-upis', ID: `0192:${orgNumber}` });
 
-/** Mints a token with the development key: for `npm run token`, tests and the start-up hint. */
+/**
+ * Mints a token with the development key: for `npm run token`, tests and the start-up hint.
+ * It lives as long as the service accepts (KRR_MAX_TOKEN_LIFETIME_SECONDS) unless asked for less.
+ */
 export async function mintDevToken(
   auth: Extract<AuthConfig, { mode: 'development' }>,
   key: DevSigningKey,
   subject: { agency: AgencyTokenClaims } | { citizen: { pid: string; scopes?: readonly string[] } },
-  ttlSeconds = 12 * 3600,
+  ttlSeconds = auth.maxTokenLifetimeSeconds,
 ): Promise<string> {
+  if (ttlSeconds > auth.maxTokenLifetimeSeconds) {
+    throw new TokenError(`a token may live at most ${auth.maxTokenLifetimeSeconds} s (KRR_MAX_TOKEN_LIFETIME_SECONDS); asked for ${ttlSeconds} s`);
+  }
   const claims: JWTPayload =
     'agency' in subject
       ? {

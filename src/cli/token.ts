@@ -17,7 +17,8 @@ const USAGE = `usage:
   npm run -s token -- citizen --pid IDENTITY_NUMBER [--scope krr:user/...]... [--ttl SECONDS]
 Agency scopes default to all of: ${ALL_SCOPES.join(' ')}
 --supplier: a vendor acting for the agency (delegation: the token's supplier claim).
-A citizen token without --scope is the self-service login (all of the citizen's own entry).`;
+A citizen token without --scope is the self-service login (all of the citizen's own entry).
+--ttl defaults to the longest lifetime the service accepts (KRR_MAX_TOKEN_LIFETIME_SECONDS, 7200 unless set)`;
 
 class UsageError extends Error {}
 
@@ -30,17 +31,20 @@ async function main(argv: string[]): Promise<string> {
       supplier: { type: 'string' },
       scope: { type: 'string', multiple: true },
       pid: { type: 'string' },
-      ttl: { type: 'string', default: String(12 * 3600) },
+      ttl: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return USAGE;
   const kind = positionals[0];
-  const ttl = Number(values.ttl);
-  if (!Number.isInteger(ttl) || ttl < 1) throw new UsageError(`--ttl must be a positive number of seconds`);
   const config = loadConfig();
   if (config.auth.mode !== 'development') {
     throw new UsageError('the service is configured with real token issuers (KRR_*_ISSUER); get tokens from them, not from this command');
+  }
+  const max = config.auth.maxTokenLifetimeSeconds;
+  const ttl = values.ttl === undefined ? max : Number(values.ttl);
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > max) {
+    throw new UsageError(`--ttl must be a whole number of seconds from 1 to ${max} (the service refuses longer-lived tokens: KRR_MAX_TOKEN_LIFETIME_SECONDS)`);
   }
   const key = await loadOrCreateDevKey(config.auth.keyFile);
   if (kind === 'agency') {

@@ -64,3 +64,13 @@ export function notificationStatus(facts: NotificationFacts, now: Date): Notific
   if (facts.status !== 'ACTIVE' || facts.reserved) return 'CANNOT_BE_NOTIFIED';
   return facts.channels.some((c) => isChannelUsable(c, now)) ? 'CAN_BE_NOTIFIED' : 'CANNOT_BE_NOTIFIED';
 }
+
+/**
+ * The duplicate flag (`_duplisert`) as the person themselves sees it. Agencies always see
+ * it. On one's own record it is shown only once the address has been proven with a code
+ * (`_sist_validert`): otherwise anyone could set any address and read whether another
+ * active person uses it. `null`: not shown yet.
+ */
+export function duplicateFlagForOwner(channel: { duplicated: boolean; lastValidatedAt: Date | null }): boolean | null {
+  return channel.lastValidatedAt ? channel.duplicated : null;
+}

@@ -36,15 +36,13 @@ export const authChecker: AuthCheckerFn<Context> = ({ context, info }, roles) =>
 };
 
 /**
- * An agency must hold `scope` to see `field`; the scope is then recorded as used by the
- * request (for the lookup audit log). A citizen sees their own record, the only record
- * they can reach, as far as their user scopes allow.
+ * An agency must hold `scope` to see `field`. A citizen sees their own record, the only
+ * record they can reach, as far as their user scopes allow.
  */
 export function requireScope(context: Context, scope: string, field: string): void {
   const { viewer } = context;
   if (viewer.kind === 'agency') {
     if (!viewer.scopes.has(scope)) throw forbidden(`${field} requires the scope ${scope}`, { requiredScope: scope });
-    context.lookups.scopes.add(scope);
   } else if (viewer.kind === 'citizen') {
     requireUserScope(viewer, USER_SCOPE_FOR[scope] ?? null, field);
   } else {
@@ -63,4 +61,13 @@ export function requireUserScope(viewer: CitizenViewer, scope: UserScope | null,
     scope === null ? `${what} needs the self-service login (a citizen token without krr:user scopes)` : `${what} requires the scope ${scope}`,
     scope === null ? {} : { requiredScope: scope },
   );
+}
+
+/**
+ * `requireScope` for a field of one person's record; an agency's answer is then recorded
+ * as released for that person (the lookup audit log, see LookupAudit).
+ */
+export function releaseField(context: Context, scope: string, field: string, personId: string): void {
+  requireScope(context, scope, field);
+  if (context.viewer.kind === 'agency') context.lookups.released(personId, scope);
 }

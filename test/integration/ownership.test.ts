@@ -137,7 +137,7 @@ describe("one citizen cannot reach another's record", () => {
     if (register.config.auth.mode !== 'development') throw new Error('needs the development key');
     const key = await loadOrCreateDevKey(register.config.auth.keyFile);
     const sign = (claims: Record<string, unknown>) =>
-      new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: key.kid }).setIssuer(DEV_AGENCY_ISSUER).setAudience(DEV_AUDIENCE).setExpirationTime('5m').sign(key.privateKey);
+      new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: key.kid }).setIssuer(DEV_AGENCY_ISSUER).setAudience(DEV_AUDIENCE).setIssuedAt().setExpirationTime('5m').sign(key.privateKey);
     const mutation = { query: 'mutation { setReservation(reserved: true) { id } }' };
     // With agency claims it is an agency, whatever pid it carries: citizen mutations are refused.
     const agencyWithPid = await sign({ pid: bob, acr: 'idporten-loa-high', scope: '', consumer: { ID: '0192:991825827' } });

@@ -1,11 +1,11 @@
-import { exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
+import { decodeJwt, exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { authenticate } from '../../src/auth/authenticate';
-import { createTokenVerifier } from '../../src/auth/tokens';
+import { createTokenVerifier, mintDevToken } from '../../src/auth/tokens';
 import { loadConfig } from '../../src/config';
 import { syntheticIds } from '../support/people';
 
@@ -26,14 +26,16 @@ describe('token verification against configured issuers', () => {
   let jwksServer: http.Server;
   let verify: (header: string) => ReturnType<typeof authenticate>;
 
-  const sign = (payload: JWTPayload, opts: { key?: typeof agencyKey; iss?: string; aud?: string; exp?: string | number; kid?: string } = {}) =>
-    new SignJWT(payload)
+  /** `iat: null` leaves the claim out; a number sets it (seconds since the epoch). */
+  const sign = (payload: JWTPayload, opts: { key?: typeof agencyKey; iss?: string; aud?: string; exp?: string | number; kid?: string; iat?: number | null } = {}) => {
+    const jwt = new SignJWT(payload)
       .setProtectedHeader({ alg: 'ES256', kid: opts.kid ?? (opts.key ?? agencyKey).jwk.kid })
       .setIssuer(opts.iss ?? AGENCY_ISS)
       .setAudience(opts.aud ?? AUD)
-      .setIssuedAt()
-      .setExpirationTime(opts.exp ?? '5m')
-      .sign((opts.key ?? agencyKey).privateKey);
+      .setExpirationTime(opts.exp ?? '5m');
+    if (opts.iat !== null) jwt.setIssuedAt(opts.iat);
+    return jwt.sign((opts.key ?? agencyKey).privateKey);
+  };
 
   const agencyClaims = { scope: 'krr:global/kontaktinformasjon.read', consumer: { authority: 'iso6523-actorid-upis', ID: '0192:991825827' } };
 
@@ -84,6 +86,20 @@ describe('token verification against configured issuers', () => {
     await refused(`Bearer ${await sign(agencyClaims, { exp: Math.floor(Date.now() / 1000) - 60 })}`, /expired/);
   });
 
+  it('refuses a token without iat, one issued in the future, and one that lives longer than the cap (2 h by default)', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    // The review's tokens: no iat at all, and exp in the year 2100.
+    await refused(`Bearer ${await sign(agencyClaims, { iat: null })}`, /no iat claim/);
+    await refused(`Bearer ${await sign(agencyClaims, { exp: 4102444800 })}`, /lives \d+ s \(exp - iat\); this service accepts at most 7200 s/);
+    await refused(`Bearer ${await sign(agencyClaims, { iat: now + 600, exp: now + 900 })}`, /iat claim is in the future/);
+    // Issued long ago with a short remaining life does not get round the cap.
+    await refused(`Bearer ${await sign(agencyClaims, { iat: now - 86_400, exp: now + 60 })}`, /issued more than 7200 s ago/);
+    // Exactly the cap is accepted, for citizens too.
+    await expect(verify(`Bearer ${await sign(agencyClaims, { iat: now, exp: now + 7200 })}`)).resolves.toMatchObject({ kind: 'agency' });
+    await expect(verify(`Bearer ${await sign({ pid, acr: 'idporten-loa-high' }, { key: citizenKey, iss: CITIZEN_ISS, iat: now, exp: now + 7200 })}`)).resolves.toMatchObject({ kind: 'citizen' });
+    await refused(`Bearer ${await sign({ pid, acr: 'idporten-loa-high' }, { key: citizenKey, iss: CITIZEN_ISS, iat: now, exp: now + 7201 })}`, /at most 7200 s/);
+  });
+
   it('refuses a token signed with another key under the same kid', async () => {
     await refused(`Bearer ${await sign(agencyClaims, { key: otherKey })}`, /signature/);
   });
@@ -119,6 +135,26 @@ describe('token verification against configured issuers', () => {
 
   it('treats a missing header as anonymous', async () => {
     await expect(verify('')).resolves.toEqual({ kind: 'anonymous' });
+  });
+});
+
+describe('development tokens and the lifetime cap', () => {
+  it('mints tokens that live as long as the service accepts, refuses longer ones, and follows KRR_MAX_TOKEN_LIFETIME_SECONDS', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'krr-devtok-'));
+    const config = loadConfig({ KRR_DATA_DIR: dir, KRR_MAX_TOKEN_LIFETIME_SECONDS: '300' });
+    if (config.auth.mode !== 'development') throw new Error('expected development auth');
+    const verifier = await createTokenVerifier(config.auth);
+    const token = await mintDevToken(config.auth, verifier.devKey!, { citizen: { pid } });
+    const { exp, iat } = decodeJwt(token);
+    expect(exp! - iat!).toBe(300);
+    await expect(authenticate(`Bearer ${token}`, verifier)).resolves.toEqual({ kind: 'citizen', pid });
+    await expect(mintDevToken(config.auth, verifier.devKey!, { citizen: { pid } }, 301)).rejects.toThrow(/at most 300 s/);
+    // A token minted under a longer cap is refused by a service with a shorter one.
+    const longer = loadConfig({ KRR_DATA_DIR: dir });
+    if (longer.auth.mode !== 'development') throw new Error('expected development auth');
+    const twoHours = await mintDevToken(longer.auth, verifier.devKey!, { citizen: { pid } });
+    await expect(authenticate(`Bearer ${twoHours}`, verifier)).rejects.toThrow(/lives 7200 s .* at most 300 s/);
+    expect(() => loadConfig({ KRR_MAX_TOKEN_LIFETIME_SECONDS: '10' })).toThrow(/KRR_MAX_TOKEN_LIFETIME_SECONDS must be a whole number from 60 to 86400/);
   });
 });
 

@@ -45,9 +45,9 @@ export class ChangeFeedResolver {
 
   @FieldResolver(() => Person, { description: 'The person in their current state, with the same fields and scope rules as `persons`.' })
   person(@Root() entry: ChangeEntry, @Ctx() ctx: Context): Person {
-    // A lookup of the person, recorded in the audit log like `persons`; a page read only for
-    // its numbers shows nobody and records nobody.
-    ctx.lookups.personIds.add(entry.person.id);
+    // A lookup of the person, recorded in the audit log like `persons` and under the feed's
+    // scope; a page read only for its numbers shows nobody and records nobody.
+    ctx.lookups.released(entry.person.id, Scope.CHANGE_FEED);
     return entry.person;
   }
 }

@@ -39,7 +39,7 @@ export class PersonResolver {
   })
   async persons(@Arg('ids', () => [String]) ids: string[], @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<Person[]> {
     assertLookupIds(ids);
-    for (const id of ids) ctx.lookups.personIds.add(id);
+    for (const id of ids) ctx.lookups.lookedUp(id);
     return loadPeople(ctx, ids, personWants(info));
   }
 
@@ -47,7 +47,7 @@ export class PersonResolver {
   @Query(() => Person, { nullable: true, description: 'Look up one person. Same rules as `persons`.' })
   async person(@Arg('id') id: string, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<Person> {
     assertLookupIds([id]);
-    ctx.lookups.personIds.add(id);
+    ctx.lookups.lookedUp(id);
     return loadPerson(ctx, id, personWants(info));
   }
 }

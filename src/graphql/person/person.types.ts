@@ -1,9 +1,9 @@
 import { Directive, Field, ObjectType, registerEnumType } from 'type-graphql';
 import type { DigitalPostRow, PersonRow } from '../../../db/schema';
 import { Scope } from '../../auth/scopes';
-import { isChannelUsable, notificationStatus } from '../../domain/contact-rules';
+import { duplicateFlagForOwner, isChannelUsable, notificationStatus } from '../../domain/contact-rules';
 import type { ContactPointWithDuplicate } from '../../store/types';
-import { requireScope } from '../auth-checker';
+import { releaseField } from '../auth-checker';
 import type { Context } from '../context';
 
 export enum PersonStatus {
@@ -75,8 +75,12 @@ abstract class ContactChannel {
   @Field(() => Date, { nullable: true, description: '`_sist_validert`: when it was last proven with a one-time code.' })
   lastValidatedAt!: Date | null;
 
-  @Field({ description: '`_duplisert` (`JA`/`NEI`): another person has the same address.' })
-  duplicated!: boolean;
+  @Field(() => Boolean, {
+    nullable: true,
+    description:
+      '`_duplisert` (`JA`/`NEI`): another active person has the same address. Always given to agencies. On your own record (`me`, your mutations) null until the address is proven with a code (`lastValidatedAt`): the flag would otherwise tell anyone who types in an address whether someone else uses it.',
+  })
+  duplicated!: boolean | null;
 
   @Field({
     description:
@@ -126,14 +130,19 @@ export interface PersonData {
 
 type MaybePromise<T> = T | Promise<T>;
 
-function channel<T extends EmailContact | MobileContact>(point: ContactPointWithDuplicate | undefined, now: Date, addressField: 'address' | 'number'): T | null {
+function channel<T extends EmailContact | MobileContact>(
+  point: ContactPointWithDuplicate | undefined,
+  now: Date,
+  addressField: 'address' | 'number',
+  ownRecord: boolean,
+): T | null {
   if (!point) return null;
   return {
     [addressField]: point.address,
     updatedAt: point.updatedAt,
     lastVerifiedAt: point.lastVerifiedAt,
     lastValidatedAt: point.lastValidatedAt,
-    duplicated: point.duplicated,
+    duplicated: ownRecord ? duplicateFlagForOwner(point) : point.duplicated,
     usableForNotification: isChannelUsable(point, now),
   } as unknown as T;
 }
@@ -144,7 +153,8 @@ function channel<T extends EmailContact | MobileContact>(point: ContactPointWith
  * a lookup of 1000 people resolves some 25 000 fields, and this keeps each one a property
  * read. The field-level rules live here, each in its getter:
  *
- * - scope: `requireScope` refuses the field with FORBIDDEN (the rest of the answer stays);
+ * - scope: `releaseField` refuses the field with FORBIDDEN (the rest of the answer stays), and
+ *   records an agency's answer as released for this person (the lookup audit log);
  * - status: only an active person shows contact info, mailbox, certificate and language.
  *
  * Data loaded up front (see `loadPeople`) is used as is; anything else is read through the
@@ -200,7 +210,7 @@ export class Person {
 
   @Field(() => NotificationStatus, { simple: true, nullable: true, description: '`varslingsstatus`. Needs `krr:global/kontaktinformasjon.read`.' })
   get notificationStatus(): MaybePromise<NotificationStatus> {
-    requireScope(this.ctx, Scope.CONTACT_INFO, 'Person.notificationStatus');
+    releaseField(this.ctx, Scope.CONTACT_INFO, 'Person.notificationStatus', this.id);
     const row = this.row;
     if (!row || row.status !== 'ACTIVE') return NotificationStatus.CANNOT_BE_NOTIFIED;
     const status = (channels: ContactPointWithDuplicate[]) =>
@@ -215,12 +225,14 @@ export class Person {
     description: '`kontaktinformasjon`; null unless the person is active. Needs `krr:global/kontaktinformasjon.read`.',
   })
   get contactInfo(): MaybePromise<ContactInfo | null> {
-    requireScope(this.ctx, Scope.CONTACT_INFO, 'Person.contactInfo');
+    releaseField(this.ctx, Scope.CONTACT_INFO, 'Person.contactInfo', this.id);
     if (!this.active) return null;
     const now = this.ctx.now;
+    // A citizen reaches only their own record (see authChecker).
+    const own = this.ctx.viewer.kind === 'citizen';
     const build = (points: ContactPointWithDuplicate[]): ContactInfo => ({
-      email: channel<EmailContact>(points.find((p) => p.channel === 'EMAIL'), now, 'address'),
-      mobile: channel<MobileContact>(points.find((p) => p.channel === 'MOBILE'), now, 'number'),
+      email: channel<EmailContact>(points.find((p) => p.channel === 'EMAIL'), now, 'address', own),
+      mobile: channel<MobileContact>(points.find((p) => p.channel === 'MOBILE'), now, 'number', own),
     });
     const points = this.contactPoints();
     return Array.isArray(points) ? build(points) : points.then(build);
@@ -232,7 +244,7 @@ export class Person {
     description: '`digital_post`; null unless the person is active and has one. Needs `krr:global/digitalpost.read`.',
   })
   get digitalMailbox(): MaybePromise<DigitalMailbox | null> {
-    requireScope(this.ctx, Scope.DIGITAL_POST, 'Person.digitalMailbox');
+    releaseField(this.ctx, Scope.DIGITAL_POST, 'Person.digitalMailbox', this.id);
     if (!this.active) return null;
     const build = (post: DigitalPostRow | null) => (post ? { address: post.mailboxAddress, providerOrgNumber: post.providerOrgNumber } : null);
     const post = this.digitalPostRow();
@@ -245,7 +257,7 @@ export class Person {
     description: '`sertifikat`: base64 X.509 certificate; null unless the person is active and has one. Needs `krr:global/digitalpost.read`.',
   })
   get certificate(): MaybePromise<string | null> {
-    requireScope(this.ctx, Scope.DIGITAL_POST, 'Person.certificate');
+    releaseField(this.ctx, Scope.DIGITAL_POST, 'Person.certificate', this.id);
     if (!this.active) return null;
     const post = this.digitalPostRow();
     return post instanceof Promise ? post.then((p) => p?.certificate ?? null) : (post?.certificate ?? null);
@@ -257,13 +269,13 @@ export class Person {
     description: '`spraak`; null unless the person is active and has chosen one. Needs `krr:global/kontaktinformasjon.read`.',
   })
   get language(): Language | null {
-    requireScope(this.ctx, Scope.CONTACT_INFO, 'Person.language');
+    releaseField(this.ctx, Scope.CONTACT_INFO, 'Person.language', this.id);
     return this.active ? ((this.row?.language as Language | null) ?? null) : null;
   }
 
   @Field(() => Date, { simple: true, nullable: true, description: '`spraak_oppdatert`. Needs `krr:global/kontaktinformasjon.read`.' })
   get languageUpdatedAt(): Date | null {
-    requireScope(this.ctx, Scope.CONTACT_INFO, 'Person.languageUpdatedAt');
+    releaseField(this.ctx, Scope.CONTACT_INFO, 'Person.languageUpdatedAt', this.id);
     return this.active ? (this.row?.languageUpdatedAt ?? null) : null;
   }
 
@@ -273,7 +285,7 @@ export class Person {
     description: 'When anything about the person last changed; null when not registered. Needs `krr:global/kontaktinformasjon.read`: it tells when contact details changed.',
   })
   get updatedAt(): Date | null {
-    requireScope(this.ctx, Scope.CONTACT_INFO, 'Person.updatedAt');
+    releaseField(this.ctx, Scope.CONTACT_INFO, 'Person.updatedAt', this.id);
     return this.row?.updatedAt ?? null;
   }
 }
