@@ -10,6 +10,8 @@ const ci = process.env.CI === 'true';
 
 /** Suites that run on both stores: everything that goes through the store interface. */
 const ON_BOTH_STORES = [
+  // The store contract: every RegisterStore behaviour.
+  'test/store/*.test.ts',
   'test/integration/persons.test.ts',
   'test/integration/citizen.test.ts',
   'test/integration/ownership.test.ts',
@@ -17,6 +19,7 @@ const ON_BOTH_STORES = [
   'test/integration/audit-log.test.ts',
   'test/integration/duplicate-flag.test.ts',
   'test/integration/released-data.test.ts',
+  'test/integration/import-export.test.ts',
   'test/http/server.test.ts',
   'test/http/rest.test.ts',
   'test/http/federation.test.ts',
@@ -25,6 +28,8 @@ const ON_BOTH_STORES = [
   'test/http/start.test.ts',
   'test/http/shutdown.test.ts',
   'test/http/crash.test.ts',
+  'test/integration/follower.test.ts',
+  'test/http/follower.test.ts',
 ];
 /** PostgreSQL's own tests (the store's mechanics, several replicas). */
 const POSTGRES_ONLY = ['test/integration/pg-*.test.ts', 'test/http/replicas.test.ts'];
@@ -34,8 +39,8 @@ const common = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   transform: { '^.+\\.(t|j)sx?$': ['@swc/jest'] },
-  // jose 6 and graphql-request 7 are ESM-only; let swc turn them into CommonJS for jest.
-  transformIgnorePatterns: ['/node_modules/(?!(jose|graphql-request)/)'],
+  // jose 6, graphql-request 7 and stream-json 3 (with stream-chain) are ESM-only; let swc turn them into CommonJS for jest.
+  transformIgnorePatterns: ['/node_modules/(?!(jose|graphql-request|stream-json|stream-chain)/)'],
   // type-graphql's decorators need the metadata API before any schema class loads.
   setupFiles: ['reflect-metadata'],
 };

@@ -140,7 +140,7 @@ function pgCluster(args: string[]): Promise<string> {
 }
 
 /** A throwaway cluster, stopped and removed at exit whatever the way out (normal end, failure, Ctrl-C). */
-async function startThrowawayCluster(): Promise<{ url: string; dir: string; stop: () => Promise<void> }> {
+export async function startThrowawayCluster(): Promise<{ url: string; dir: string; stop: () => Promise<void> }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'krr-bench-pg-'));
   let stopped = false;
   const stopNow = () => {

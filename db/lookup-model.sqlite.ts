@@ -1,6 +1,6 @@
 /**
  * The SQLite lookup read model's rebuild (db/schema.ts: `address_use`, `person_lookup`),
- * for a bulk load that drops the triggers of migration 0004 for speed and derives both
+ * for a bulk load that drops the triggers of migration 0006 for speed and derives both
  * tables once at its end (db/seed/bulk.ts). The same SQL as that migration's backfill.
  */
 

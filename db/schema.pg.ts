@@ -24,6 +24,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { bigint, boolean, check, index, integer, jsonb, pgTable, primaryKey, smallint, text, timestamp, varchar } from 'drizzle-orm/pg-core';
+import type { ChangeKind } from '../src/domain/change-kind';
 
 /** `timestamp with time zone`, read and written as a JS `Date`. */
 const at = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
@@ -89,7 +90,7 @@ export const digitalPost = pgTable('digital_post', {
 /**
  * How many ACTIVE people hold an address on a channel (by `address_key`): the duplicate
  * flag (`_duplisert`) decided when addresses and statuses change, never per read. Kept by
- * triggers (migration 0005) in the same transaction as every write.
+ * triggers (migration 0007) in the same transaction as every write.
  */
 export const addressUse = pgTable(
   'address_use',
@@ -104,7 +105,7 @@ export const addressUse = pgTable(
 /**
  * The lookup's read model: one row per person holding everything a lookup returns (the
  * person, both channels, the mailbox), kept by triggers on `person`, `contact_point` and
- * `digital_post` (migration 0005) in the same transaction as every write. Unlike SQLite's,
+ * `digital_post` (migration 0007) in the same transaction as every write. Unlike SQLite's,
  * it holds no duplicate flags: a lookup joins `address_use` for them (two primary-key
  * probes), so a write never rewrites another person's row, and writers of two people who
  * share an address do not lock each other's rows (no deadlock between replicas).
@@ -147,8 +148,8 @@ export const changeLog = pgTable(
     changeNumber: bigint('change_number', { mode: 'number' }).primaryKey(),
     personId: text('person_id').notNull(),
     changedAt: at('changed_at').notNull(),
-    /** What kind of change: SEED, IMPORT, CONTACT_UPDATED, ... */
-    kind: text('kind').notNull(),
+    /** What kind of change: one of `CHANGE_KINDS` (src/domain/change-kind.ts). */
+    kind: text('kind').$type<ChangeKind>().notNull(),
   },
   (t) => [index('change_log_person_idx').on(t.personId)],
 );
@@ -194,9 +195,6 @@ export const changeCounter = pgTable(
   (t) => [check('change_counter_single_row', sql`${t.id} = 1`), check('change_counter_not_negative', sql`${t.lastChangeNumber} >= 0`)],
 );
 
-export type PersonRow = typeof person.$inferSelect;
-export type ContactPointRow = typeof contactPoint.$inferSelect;
-export type DigitalPostRow = typeof digitalPost.$inferSelect;
 
 /**
  * One pending one-time code per person and channel: a new code replaces the old one. Only
@@ -229,7 +227,7 @@ export const verificationCode = pgTable(
  * a high-water mark, each request carries `indexed` (false until the indexer has derived
  * its `lookup_person` rows, in the same transaction), and the partial index on the
  * unindexed requests finds the tail cheaply, for the indexer and for reads. The view
- * `lookup_audit` (migration 0004) shows the log flattened, one row per person looked up.
+ * `lookup_audit` (migration 0006) shows the log flattened, one row per person looked up.
  */
 export const lookupRequest = pgTable(
   'lookup_request',
@@ -276,4 +274,45 @@ export const rateLimit = pgTable('rate_limit', {
   expire: bigint('expire', { mode: 'number' }),
 });
 
-export type VerificationCodeRow = typeof verificationCode.$inferSelect;
+
+/**
+ * What happened to one-time codes, as in `db/schema.ts`: the limits on codes are counted
+ * here, in the database, so they hold across replicas (a write locks the addresses it
+ * counts, see `lockAddresses`).
+ */
+export const codeLog = pgTable(
+  'code_log',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    personId: text('person_id').notNull(),
+    channel: text('channel', { enum: ['EMAIL', 'MOBILE'] }).notNull(),
+    addressKey: text('address_key').notNull(),
+    event: text('event', { enum: ['SENT', 'CHECKED', 'PROVEN'] }).notNull(),
+    at: at('at').notNull(),
+  },
+  (t) => [index('code_log_person_idx').on(t.personId, t.at), index('code_log_address_idx').on(t.addressKey, t.at), index('code_log_at_idx').on(t.at)],
+);
+
+/**
+ * Follower mode (KRR_UPSTREAM_URL): where this copy stands in the upstream register's change
+ * feed. At most one row (id = 1), written in the same transaction as the page of people it
+ * describes, so a crash never separates the people from the position.
+ */
+export const upstreamSync = pgTable(
+  'upstream_sync',
+  {
+    id: smallint('id').primaryKey(),
+    /** The upstream's base URL: positions mean nothing in another register's feed. */
+    upstream: text('upstream').notNull(),
+    /** The last upstream change number applied here (`tilEndringsId` of the last page). */
+    position: bigint('position', { mode: 'number' }).notNull(),
+    /** The upstream's newest change number (`sisteEndringsId`) when it last answered. */
+    latest: bigint('latest', { mode: 'number' }).notNull(),
+    /**
+   * The last time this copy was caught up (a page with tilEndringsId == sisteEndringsId
+   * applied): it then held everything the upstream had. Null until the first catch-up.
+   */
+    lastSuccessAt: at('last_success_at'),
+  },
+  (t) => [check('upstream_sync_single_row', sql`${t.id} = 1`)],
+);

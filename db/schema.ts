@@ -6,6 +6,7 @@
  * "not registered"; a deleted person keeps a row with status DELETED.
  */
 import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import type { ChangeKind } from '../src/domain/change-kind';
 
 export const person = sqliteTable(
   'person',
@@ -68,7 +69,7 @@ export const digitalPost = sqliteTable('digital_post', {
 /**
  * How many ACTIVE people hold an address on a channel (by `address_key`): the duplicate
  * flag (`_duplisert`) decided when addresses and statuses change, never per read.
- * Kept by triggers (migration 0004) in the same transaction as every write.
+ * Kept by triggers (migration 0006) in the same transaction as every write.
  */
 export const addressUse = sqliteTable(
   'address_use',
@@ -84,7 +85,7 @@ export const addressUse = sqliteTable(
  * The lookup's read model: one row per person (WITHOUT ROWID, keyed by id) holding
  * everything a lookup returns: the person, both channels with their duplicate flags, and
  * the digital mailbox. Derived: triggers on `person`, `contact_point`, `digital_post` and
- * `address_use` (migration 0004) rewrite it in the same transaction as every write, whatever
+ * `address_use` (migration 0006) rewrite it in the same transaction as every write, whatever
  * the write path; a bulk load that drops the triggers rebuilds it (db/seed/bulk.ts).
  * Columns as in the source tables, `email_`/`mobile_` for the channels.
  */
@@ -125,15 +126,12 @@ export const changeLog = sqliteTable(
     changeNumber: integer('change_number').primaryKey(),
     personId: text('person_id').notNull(),
     changedAt: integer('changed_at', { mode: 'timestamp_ms' }).notNull(),
-    /** What kind of change: SEED, IMPORT, CONTACT_UPDATED, ... */
-    kind: text('kind').notNull(),
+    /** What kind of change: one of `CHANGE_KINDS` (src/domain/change-kind.ts). */
+    kind: text('kind').$type<ChangeKind>().notNull(),
   },
   (t) => [index('change_log_person_idx').on(t.personId)],
 );
 
-export type PersonRow = typeof person.$inferSelect;
-export type ContactPointRow = typeof contactPoint.$inferSelect;
-export type DigitalPostRow = typeof digitalPost.$inferSelect;
 
 /**
  * One pending one-time code per person and channel: a new code replaces the old one. Only
@@ -167,7 +165,7 @@ export const verificationCode = sqliteTable(
  * onwards (in request-id order, in sorted batches), so a crash loses nothing: it catches up
  * from the durable log at the next start. Reads take the not-yet-indexed tail from the log
  * itself, so a citizen sees every committed lookup. The view `lookup_audit` (created by
- * migration 0003) shows the log flattened to one row per person looked up, for operators.
+ * migration 0005) shows the log flattened to one row per person looked up, for operators.
  */
 export const lookupRequest = sqliteTable('lookup_request', {
     /** AUTOINCREMENT: an id is never used twice, even after retention has emptied the table (the index mark relies on it). */
@@ -203,4 +201,43 @@ export const lookupIndexState = sqliteTable('lookup_index_state', {
   indexedThrough: integer('indexed_through').notNull(),
 });
 
-export type VerificationCodeRow = typeof verificationCode.$inferSelect;
+/**
+ * What happened to one-time codes (sent to an address, checked, proven), kept apart from
+ * `verification_code` so that deleting or changing the contact information does not clear
+ * it: the limits on codes (one a minute per citizen and channel, so many per address per
+ * hour and day, so many wrong codes per citizen per day) are counted here. No foreign key:
+ * the log outlives the person's rows. Rows older than a day are pruned a few at a time.
+ */
+export const codeLog = sqliteTable(
+  'code_log',
+  {
+    id: integer('id').primaryKey(),
+    personId: text('person_id').notNull(),
+    channel: text('channel', { enum: ['EMAIL', 'MOBILE'] }).notNull(),
+    /** The address's key (`address_key` of `contact_point`). */
+    addressKey: text('address_key').notNull(),
+    event: text('event', { enum: ['SENT', 'CHECKED', 'PROVEN'] }).notNull(),
+    at: integer('at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [index('code_log_person_idx').on(t.personId, t.at), index('code_log_address_idx').on(t.addressKey, t.at), index('code_log_at_idx').on(t.at)],
+);
+
+/**
+ * Follower mode (KRR_UPSTREAM_URL): where this copy stands in the upstream register's change
+ * feed. At most one row (id = 1), written in the same transaction as the page of people it
+ * describes, so a crash never separates the people from the position.
+ */
+export const upstreamSync = sqliteTable('upstream_sync', {
+  id: integer('id').primaryKey(),
+  /** The upstream's base URL: positions mean nothing in another register's feed. */
+  upstream: text('upstream').notNull(),
+  /** The last upstream change number applied here (`tilEndringsId` of the last page). */
+  position: integer('position').notNull(),
+  /** The upstream's newest change number (`sisteEndringsId`) when it last answered. */
+  latest: integer('latest').notNull(),
+  /**
+   * The last time this copy was caught up (a page with tilEndringsId == sisteEndringsId
+   * applied): it then held everything the upstream had. Null until the first catch-up.
+   */
+  lastSuccessAt: integer('last_success_at', { mode: 'timestamp_ms' }),
+});

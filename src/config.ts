@@ -70,6 +70,30 @@ export interface GatewayConfig {
   callerIssuer: string;
 }
 
+/** How the follower authenticates to its upstream. */
+export type UpstreamCredentials =
+  /** A bearer token kept in a file by something else (re-read whenever the file changes). */
+  | { kind: 'token-file'; file: string }
+  /** Maskinporten's JWT-bearer grant: a token for `scopes`, renewed before it expires. */
+  | { kind: 'maskinporten'; tokenUrl: string; audience: string; clientId: string; privateKeyFile: string; keyId: string | null; scopes: string[] };
+
+/** Follower mode (KRR_UPSTREAM_URL): this service is a local copy of another register. */
+export interface UpstreamConfig {
+  /** The upstream's base URL; its feed is `POST {url}/rest/v2/krr/hentEndringer`. */
+  url: string;
+  credentials: UpstreamCredentials;
+  /** The wait after catching up before asking again. */
+  pollSeconds: number;
+  /** /readyz answers 503 when the last successful sync is older than this. */
+  maxStalenessSeconds: number;
+  /** The position to start after when none is stored yet (after an import of an export file); 0: the whole feed. */
+  startAfter: number;
+  /** How long one request to the upstream (or its token endpoint) may take. */
+  timeoutMs: number;
+  /** The cap of the backoff between failed attempts. */
+  maxBackoffSeconds: number;
+}
+
 export interface Config {
   env: 'development' | 'production' | 'test';
   host: string;
@@ -95,6 +119,11 @@ export interface Config {
   codeTtlSeconds: number;
   /** How long before another code may be sent to the same channel. */
   codeResendSeconds: number;
+  /** Codes to one address (from any citizen) per rolling hour and per rolling day. */
+  codesPerAddressPerHour: number;
+  codesPerAddressPerDay: number;
+  /** Wrong codes one citizen may enter per rolling day. */
+  failedCodesPerDay: number;
   limits: {
     maxDepth: number;
     maxAliases: number;
@@ -127,6 +156,8 @@ export interface Config {
   shutdownDelayMs: number;
   /** Gateway mode: null unless KRR_SUBGRAPHS or KRR_SUPERGRAPH_FILE is set. */
   gateway: GatewayConfig | null;
+  /** Follower mode: null unless KRR_UPSTREAM_URL is set. */
+  upstream: UpstreamConfig | null;
   /** Which other origins' pages may call /graphql and the REST API (KRR_CORS_ORIGINS). */
   cors: CorsConfig;
   /** Worker processes sharing the port and the database (node:cluster); 1: no cluster. */
@@ -395,6 +426,36 @@ function metricsListener(env: NodeJS.ProcessEnv, production: boolean, apiPort: n
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
+/** Where the register's data is: all a tool that only opens the store needs (import, export). */
+export type StoreConfig = Pick<Config, 'dataDir' | 'dbPath' | 'databaseUrl' | 'databaseReadUrl' | 'databasePoolSize'>;
+
+function storeSettings(env: NodeJS.ProcessEnv, problems: string[]): StoreConfig {
+  const dataDir = path.resolve(env.KRR_DATA_DIR || 'data');
+  const settings: StoreConfig = {
+    dataDir,
+    dbPath: env.KRR_DB_PATH ? path.resolve(env.KRR_DB_PATH) : path.join(dataDir, 'krr.sqlite'),
+    databaseUrl: env.KRR_DATABASE_URL || null,
+    databaseReadUrl: env.KRR_DATABASE_READ_URL || null,
+    databasePoolSize: integer(env, 'KRR_DATABASE_POOL_SIZE', 10, 1, 1000, problems),
+  };
+  if (settings.databaseUrl && !isPostgresUrl(settings.databaseUrl)) problems.push('KRR_DATABASE_URL must be a postgres:// or postgresql:// URL');
+  if (settings.databaseReadUrl && !settings.databaseUrl) problems.push('KRR_DATABASE_READ_URL needs KRR_DATABASE_URL: a read replica serves a PostgreSQL primary');
+  if (settings.databaseReadUrl && !isPostgresUrl(settings.databaseReadUrl)) problems.push('KRR_DATABASE_READ_URL must be a postgres:// or postgresql:// URL');
+  return settings;
+}
+
+/**
+ * The store's settings only (KRR_DATA_DIR, KRR_DB_PATH, KRR_DATABASE_URL, ...), for the
+ * import and export CLIs: they run in production without the server's token issuers or
+ * notifier.
+ */
+export function loadStoreConfig(env: NodeJS.ProcessEnv = process.env): StoreConfig {
+  const problems: string[] = [];
+  const settings = storeSettings(env, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return settings;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
   const nodeEnv = env.NODE_ENV === 'production' ? 'production' : env.NODE_ENV === 'test' ? 'test' : 'development';
@@ -436,11 +497,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     env: nodeEnv,
     host: env.HOST || 'localhost',
     port: integer(env, 'PORT', 4000, 0, 65535, problems),
-    dataDir,
-    dbPath: env.KRR_DB_PATH ? path.resolve(env.KRR_DB_PATH) : path.join(dataDir, 'krr.sqlite'),
-    databaseUrl: env.KRR_DATABASE_URL || null,
-    databaseReadUrl: env.KRR_DATABASE_READ_URL || null,
-    databasePoolSize: integer(env, 'KRR_DATABASE_POOL_SIZE', 10, 1, 1000, problems),
+    ...storeSettings(env, problems),
     seedCount: integer(env, 'KRR_SEED_COUNT', 10_000, 0, 10_000_000, problems),
     logLevel: env.LOG_LEVEL || (nodeEnv === 'test' ? 'silent' : 'info'),
     auth,
@@ -450,6 +507,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     outboxFile: env.KRR_OUTBOX_FILE ? path.resolve(env.KRR_OUTBOX_FILE) : path.join(dataDir, 'outbox.jsonl'),
     codeTtlSeconds: integer(env, 'KRR_CODE_TTL_SECONDS', 600, 30, 86_400, problems),
     codeResendSeconds: integer(env, 'KRR_CODE_RESEND_SECONDS', 60, 0, 3600, problems),
+    codesPerAddressPerHour: integer(env, 'KRR_CODES_PER_ADDRESS_PER_HOUR', 5, 1, 1_000_000, problems),
+    codesPerAddressPerDay: integer(env, 'KRR_CODES_PER_ADDRESS_PER_DAY', 10, 1, 1_000_000, problems),
+    failedCodesPerDay: integer(env, 'KRR_FAILED_CODES_PER_DAY', 20, 1, 1_000_000, problems),
     limits: {
       maxDepth: integer(env, 'KRR_MAX_DEPTH', 10, 2, 100, problems),
       maxAliases: integer(env, 'KRR_MAX_ALIASES', 30, 0, 1000, problems),
@@ -466,6 +526,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     hstsMaxAgeSeconds: integer(env, 'KRR_HSTS_MAX_AGE', 0, 0, 2 * 365 * 86_400, problems),
     shutdownDelayMs: integer(env, 'KRR_SHUTDOWN_DELAY_MS', 0, 0, 60_000, problems),
     gateway: null,
+    upstream: null,
     // Unset or empty: nobody in production; in development, pages served from this machine.
     cors: env.KRR_CORS_ORIGINS
       ? { origins: corsOrigins(env.KRR_CORS_ORIGINS, nodeEnv === 'production', problems), loopbackAnyPort: false }
@@ -476,9 +537,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auditRetentionDays: integer(env, 'KRR_AUDIT_RETENTION_DAYS', 730, 0, 36_500, problems),
   };
   config.metrics = metricsListener(env, nodeEnv === 'production', config.port, problems);
-  if (config.databaseUrl && !isPostgresUrl(config.databaseUrl)) problems.push('KRR_DATABASE_URL must be a postgres:// or postgresql:// URL');
-  if (config.databaseReadUrl && !config.databaseUrl) problems.push('KRR_DATABASE_READ_URL needs KRR_DATABASE_URL: a read replica serves a PostgreSQL primary');
-  if (config.databaseReadUrl && !isPostgresUrl(config.databaseReadUrl)) problems.push('KRR_DATABASE_READ_URL must be a postgres:// or postgresql:// URL');
   if (env.KRR_EXECUTOR && !['jit', 'graphql-js'].includes(env.KRR_EXECUTOR)) problems.push(`KRR_EXECUTOR must be jit or graphql-js, got "${env.KRR_EXECUTOR}"`);
   if (env.KRR_LOADER_MODE && !['naive', 'batched'].includes(env.KRR_LOADER_MODE)) problems.push(`KRR_LOADER_MODE must be batched or naive, got "${env.KRR_LOADER_MODE}"`);
   if (!LOG_LEVELS.includes(config.logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${config.logLevel}"`);
@@ -526,6 +584,98 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   } else if (env.KRR_SOURCES_FILE) {
     problems.push('KRR_SOURCES_FILE configures gateway mode: set KRR_SUPERGRAPH_FILE (or KRR_SUBGRAPHS) too');
   }
+  if (env.KRR_UPSTREAM_URL) {
+    config.upstream = upstreamConfig(env, nodeEnv === 'production', problems);
+    // The copy's people come from the upstream only.
+    if (env.KRR_SEED_COUNT && config.seedCount > 0) problems.push('KRR_SEED_COUNT: a copy (KRR_UPSTREAM_URL) is filled from its upstream, never seeded');
+    config.seedCount = 0;
+  } else {
+    const stray = UPSTREAM_VARS.filter((name) => env[name]);
+    if (stray.length > 0) problems.push(`${stray.join(', ')} ${stray.length === 1 ? 'needs' : 'need'} KRR_UPSTREAM_URL (follower mode)`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+const UPSTREAM_VARS = [
+  'KRR_UPSTREAM_TOKEN_FILE',
+  'KRR_UPSTREAM_TOKEN_URL',
+  'KRR_UPSTREAM_CLIENT_ID',
+  'KRR_UPSTREAM_PRIVATE_KEY_FILE',
+  'KRR_UPSTREAM_KEY_ID',
+  'KRR_UPSTREAM_TOKEN_AUDIENCE',
+  'KRR_UPSTREAM_SCOPES',
+  'KRR_UPSTREAM_POLL_SECONDS',
+  'KRR_UPSTREAM_MAX_STALENESS_SECONDS',
+  'KRR_UPSTREAM_START_AFTER',
+  'KRR_UPSTREAM_TIMEOUT_SECONDS',
+  'KRR_UPSTREAM_MAX_BACKOFF_SECONDS',
+] as const;
+
+/** The feed and what the copy serves: the change feed scope plus the read scopes. */
+export const DEFAULT_UPSTREAM_SCOPES = ['krr:global/hentendring.read', 'krr:global/kontaktinformasjon.read', 'krr:global/digitalpost.read'];
+
+function httpUrl(value: string, name: string, production: boolean, problems: string[]): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    problems.push(`${name} is not a valid URL: "${value}"`);
+    return value;
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') problems.push(`${name} must be http(s)://, got "${value}"`);
+  // Tokens and people's contact details would cross the network readable.
+  else if (production && parsed.protocol === 'http:') problems.push(`${name} must be https:// in production`);
+  return value.replace(/\/+$/, '');
+}
+
+function upstreamConfig(env: NodeJS.ProcessEnv, production: boolean, problems: string[]): UpstreamConfig {
+  const url = httpUrl(env.KRR_UPSTREAM_URL ?? '', 'KRR_UPSTREAM_URL', production, problems);
+  let credentials: UpstreamCredentials = { kind: 'token-file', file: '' };
+  const maskinportenVars = ['KRR_UPSTREAM_TOKEN_URL', 'KRR_UPSTREAM_CLIENT_ID', 'KRR_UPSTREAM_PRIVATE_KEY_FILE'] as const;
+  const givenMaskinporten = maskinportenVars.filter((name) => env[name]);
+  if (env.KRR_UPSTREAM_TOKEN_FILE && givenMaskinporten.length > 0) {
+    problems.push(`set KRR_UPSTREAM_TOKEN_FILE or Maskinporten (${maskinportenVars.join(', ')}), not both`);
+  } else if (env.KRR_UPSTREAM_TOKEN_FILE) {
+    const file = path.resolve(env.KRR_UPSTREAM_TOKEN_FILE);
+    if (!existsSync(file)) problems.push(`KRR_UPSTREAM_TOKEN_FILE: no such file ${file}`);
+    credentials = { kind: 'token-file', file };
+  } else if (givenMaskinporten.length > 0) {
+    const missing = maskinportenVars.filter((name) => !env[name]);
+    if (missing.length > 0) problems.push(`Maskinporten for the upstream is partly configured: also set ${missing.join(', ')}`);
+    const tokenUrl = httpUrl(env.KRR_UPSTREAM_TOKEN_URL ?? '', 'KRR_UPSTREAM_TOKEN_URL', production, problems);
+    const privateKeyFile = path.resolve(env.KRR_UPSTREAM_PRIVATE_KEY_FILE ?? '');
+    if (env.KRR_UPSTREAM_PRIVATE_KEY_FILE && !existsSync(privateKeyFile)) problems.push(`KRR_UPSTREAM_PRIVATE_KEY_FILE: no such file ${privateKeyFile}`);
+    let audience = env.KRR_UPSTREAM_TOKEN_AUDIENCE ?? '';
+    if (!audience) {
+      // Maskinporten's issuer identifier, e.g. https://maskinporten.no/ for https://maskinporten.no/token.
+      try {
+        audience = `${new URL(tokenUrl).origin}/`;
+      } catch {
+        // reported by httpUrl
+      }
+    }
+    const scopes = (env.KRR_UPSTREAM_SCOPES ?? '').split(/[\s,]+/).filter(Boolean);
+    credentials = {
+      kind: 'maskinporten',
+      tokenUrl,
+      audience,
+      clientId: env.KRR_UPSTREAM_CLIENT_ID ?? '',
+      privateKeyFile,
+      keyId: env.KRR_UPSTREAM_KEY_ID || null,
+      scopes: scopes.length > 0 ? scopes : DEFAULT_UPSTREAM_SCOPES,
+    };
+    if (!credentials.scopes.includes('krr:global/hentendring.read')) problems.push('KRR_UPSTREAM_SCOPES must include krr:global/hentendring.read: the feed needs it');
+  } else {
+    problems.push(`KRR_UPSTREAM_URL needs credentials: KRR_UPSTREAM_TOKEN_FILE, or Maskinporten (${maskinportenVars.join(', ')})`);
+  }
+  return {
+    url,
+    credentials,
+    pollSeconds: integer(env, 'KRR_UPSTREAM_POLL_SECONDS', 60, 1, 86_400, problems),
+    maxStalenessSeconds: integer(env, 'KRR_UPSTREAM_MAX_STALENESS_SECONDS', 86_400, 1, 31 * 86_400, problems),
+    startAfter: integer(env, 'KRR_UPSTREAM_START_AFTER', 0, 0, Number.MAX_SAFE_INTEGER, problems),
+    timeoutMs: integer(env, 'KRR_UPSTREAM_TIMEOUT_SECONDS', 30, 1, 600, problems) * 1000,
+    maxBackoffSeconds: integer(env, 'KRR_UPSTREAM_MAX_BACKOFF_SECONDS', 300, 1, 3600, problems),
+  };
 }

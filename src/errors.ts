@@ -18,8 +18,14 @@ export const ErrorCode = {
   CODE_INVALID: 'CODE_INVALID',
   /** The change was saved but the code could not be sent; ask for a new one. */
   CODE_NOT_SENT: 'CODE_NOT_SENT',
-  /** A new code was asked for too soon after the last one; `extensions.retryAfterSeconds`. */
+  /**
+   * A code was asked for too soon: `extensions.retryAfterSeconds`, and `extensions.limit`
+   * says which limit (`PER_CHANNEL`: one code a minute per citizen and channel;
+   * `PER_ADDRESS_HOUR`, `PER_ADDRESS_DAY`: codes to one address).
+   */
   CODE_RESEND_TOO_SOON: 'CODE_RESEND_TOO_SOON',
+  /** Too many wrong codes by this citizen in the last 24 hours; `extensions.retryAfterSeconds`. */
+  CODE_ATTEMPTS_EXCEEDED: 'CODE_ATTEMPTS_EXCEEDED',
   QUERY_TOO_DEEP: 'QUERY_TOO_DEEP',
   TOO_MANY_ALIASES: 'TOO_MANY_ALIASES',
   QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
@@ -33,6 +39,8 @@ export const ErrorCode = {
   METHOD_NOT_ALLOWED: 'METHOD_NOT_ALLOWED',
   /** Gateway mode: another source of the graph failed or did not answer in time. */
   SOURCE_UNAVAILABLE: 'SOURCE_UNAVAILABLE',
+  /** Follower mode: this service is a copy; changes go to the upstream named in `extensions.upstream`. */
+  READ_ONLY_COPY: 'READ_ONLY_COPY',
   /** A preflight from a page whose origin is not in KRR_CORS_ORIGINS (HTTP 403; the browser shows no body). */
   CORS_ORIGIN_NOT_ALLOWED: 'CORS_ORIGIN_NOT_ALLOWED',
 } as const;

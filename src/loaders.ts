@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { DigitalPostRow, PersonRow } from '../db/schema';
+import type { DigitalPostRow, PersonRow } from './store/types';
 import type { ChangeFeedPage, ContactPointWithDuplicate, PersonReads } from './store/types';
 
 /** At most this many keys go into one SQL statement. */

@@ -12,6 +12,7 @@ import { buildSubgraphRegisterSchema } from './graphql/subgraph';
 import { graphiqlDefaults, type DevTokens } from './http/graphiql-defaults';
 import { createLogger, type Logger } from './logger';
 import { OutboxFileNotifier } from './notify/notifier';
+import { UpstreamFollower } from './follower/follower';
 import { loadAnswerSigner, SigningKeyError } from './http/signing';
 import { createServer } from './server';
 import { openRegisterStore } from './store/open';
@@ -71,7 +72,23 @@ async function prepareDatabase(config: Config, logger: Logger): Promise<Register
     const seeded = await store.seedIfEmpty({ count: config.seedCount, seed: DEFAULT_SEED, now: new Date() }, progressPrinter());
     if (empty && seeded === 0) logger.info('another process seeded the register meanwhile');
   }
+  if (config.upstream) {
+    const stored = await store.upstreamPosition();
+    if (stored && stored.upstream !== config.upstream.url) {
+      await store.close();
+      throw new ConfigError([`KRR_UPSTREAM_URL is ${config.upstream.url}, but this database is a copy of ${stored.upstream}: positions in one register's feed mean nothing in another's`]);
+    }
+    logger.info({ upstream: config.upstream.url, position: stored?.position ?? config.upstream.startAfter }, 'follower mode: a read-only copy of the upstream register');
+  }
   return store;
+}
+
+/** Follower mode: the process that follows (not a cluster worker: with KRR_WORKERS > 1 the primary does). */
+function startFollower(config: Config, store: RegisterStore, logger: Logger): UpstreamFollower | null {
+  if (!config.upstream) return null;
+  const follower = new UpstreamFollower(store, config.upstream, logger);
+  follower.start();
+  return follower;
 }
 
 export async function start(config: Config, logger: Logger) {
@@ -96,6 +113,7 @@ export async function start(config: Config, logger: Logger) {
 
   const { port, url } = await listen(server.httpServer, config.port, config.host, '/graphql');
   logger.info({ url, env: config.env, auth: config.auth.mode }, `serving ${url}`);
+  const follower = cluster.isWorker ? null : startFollower(config, store, logger);
   const { metricsServer } = server;
   if (metricsServer && config.metrics.listen === 'separate') {
     const metrics = await listen(metricsServer, config.metrics.port, config.metrics.host, '/metrics');
@@ -126,6 +144,7 @@ export async function start(config: Config, logger: Logger) {
       server.markUnready();
       logger.info({ delayMs: config.shutdownDelayMs }, 'shutting down: unready, finishing requests in flight');
       if (config.shutdownDelayMs > 0) await new Promise((r) => setTimeout(r, config.shutdownDelayMs));
+      await follower?.stop();
       await server.apollo.stop();
       if (metricsServer?.listening) {
         // A scraper's keep-alive connection would hold close() open.
@@ -138,7 +157,7 @@ export async function start(config: Config, logger: Logger) {
     })();
     return stopping;
   };
-  return { url, port, stop, server, store };
+  return { url, port, stop, server, store, follower };
 }
 
 async function main(): Promise<void> {
@@ -196,7 +215,9 @@ async function main(): Promise<void> {
  * when they all have, 0 if they all stopped cleanly. A worker that dies otherwise is replaced.
  */
 async function runPrimary(config: Config, logger: Logger): Promise<void> {
-  await (await prepareDatabase(config, logger)).close();
+  const store = await prepareDatabase(config, logger);
+  const follower = startFollower(config, store, logger);
+  if (!follower) await store.close();
   // Made once here: workers racing to create it would each sign with a key of their own.
   if (config.auth.mode === 'development') await loadOrCreateDevKey(config.auth.keyFile);
   let stopping = false;
@@ -224,7 +245,8 @@ async function runPrimary(config: Config, logger: Logger): Promise<void> {
       const workers = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);
       const codes = workers.map((w) => new Promise<number | null>((resolve) => w.once('exit', (code) => resolve(code))));
       for (const w of workers) w.process.kill(signal);
-      void Promise.all(codes).then((all) => process.exit(all.every((c) => c === 0) ? 0 : 1));
+      const followerStopped = follower ? follower.stop().then(() => store.close()) : Promise.resolve();
+      void Promise.all([followerStopped, ...codes]).then(([, ...all]) => process.exit(all.every((c) => c === 0) ? 0 : 1));
     });
   }
 }

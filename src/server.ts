@@ -31,8 +31,9 @@ import { restRoutes } from './http/rest';
 import { loadAnswerSigner } from './http/signing';
 import { securityHeaders } from './http/security-headers';
 import type { Notifier } from './notify/notifier';
+import { readOnlyCopyPlugin, registerUpstreamMetrics, upstreamFreshness } from './follower/freshness';
 import { LookupAudit } from './services/lookup-audit';
-import { SelfService } from './services/self-service';
+import { codeSettings, SelfService } from './services/self-service';
 import { StatementCounter, type RegisterStore } from './store/types';
 
 export interface ServerDeps {
@@ -191,6 +192,7 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
   app.use(securityHeaders({ hstsMaxAgeSeconds: config.hstsMaxAgeSeconds }));
   const httpServer = http.createServer(app);
   const metrics = new Metrics();
+  if (config.upstream) registerUpstreamMetrics(metrics.registry, store);
   const rateLimiter = new RequestRateLimiter(limits.ratePerMinute, (points, seconds) => store.rateLimiter(points, seconds), (kind) => metrics.rateLimited.inc({ kind }));
   let ready = true;
 
@@ -227,6 +229,7 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
       operationLimitsPlugin(limits),
       lookupAuditPlugin(logger),
       metricsPlugin(metrics),
+      ...(config.upstream ? [readOnlyCopyPlugin(config.upstream.url)] : []),
       ...plugins,
     ],
   });
@@ -266,7 +269,7 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
       authorization,
       loaders: createLoaders(request.people, { observeBatch: (loader, size) => metrics.batchSize.observe({ loader }, size), mode: config.loaderMode }),
       now,
-      selfService: new SelfService(request.citizen, deps.notifier, logger, config.codeTtlSeconds, config.codeResendSeconds),
+      selfService: new SelfService(request.citizen, deps.notifier, logger, codeSettings(config)),
       sqlStatements,
       audit: request.lookups,
       lookups: new LookupAudit(
@@ -286,6 +289,11 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
     }
     try {
       await store.ping();
+      if (config.upstream) {
+        // A copy is ready once it has caught up with its upstream, until it is too stale.
+        const { ready, ...upstream } = await upstreamFreshness(store, config.upstream);
+        if (!ready) return void res.status(503).json({ status: 'stale', upstream });
+      }
       res.json({ status: 'ready' });
     } catch (error) {
       logger.error({ err: error }, 'readiness check failed');

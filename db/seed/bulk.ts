@@ -24,7 +24,6 @@ import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { SqliteDatabase } from '../../src/store/sqlite/database';
 import { LOOKUP_MODEL_TRIGGERS, REBUILD_LOOKUP_MODEL } from '../lookup-model.sqlite';
 import type { WorkerInput, WorkerMessage } from './bulk-worker';
 import { generatePopulation, type PopulationOptions } from './generate';
@@ -112,7 +111,8 @@ async function* inThread(options: PopulationOptions): AsyncGenerator<PersonTuple
  * of each phase (rows, sort, indexes, commit, checkpoint).
  */
 export async function bulkSeed(
-  store: SqliteDatabase,
+  /** The SQLite database to fill (the store's connection; a file database gets a connection of its own). */
+  store: { sqlite: Database.Database },
   options: PopulationOptions,
   onProgress?: (done: number, total: number) => void,
   onPhase?: (phase: string, seconds: number) => void,

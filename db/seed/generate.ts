@@ -4,7 +4,7 @@
  * digits, so they can never belong to a real person.
  */
 import { checkDigitsFor } from '../../src/domain/identity-number';
-import type { ChannelRecord, PersonRecord } from '../../src/store/types';
+import type { ChannelRecord, PersonRecord } from '../../src/domain/person-record';
 
 /** mulberry32: a small, fast, seedable PRNG. Not for secrets. */
 export function createRandom(seed: number): () => number {

@@ -5,8 +5,9 @@
  * cheaply.
  */
 import type Database from 'better-sqlite3';
+import type { ChangeKind } from '../../src/domain/change-kind';
 import { addressKey } from '../../src/domain/contact-address';
-import type { ChannelRecord, PersonRecord } from '../../src/store/types';
+import type { ChannelRecord, PersonRecord } from '../../src/domain/person-record';
 
 type Millis = number | null;
 /** `contact_point` without the person id and channel. */
@@ -107,7 +108,7 @@ export class StagedLoader {
 
   constructor(
     private readonly sqlite: Database.Database,
-    private readonly kind: string,
+    private readonly kind: ChangeKind,
     at: Date,
   ) {
     this.at = at.getTime();
@@ -159,7 +160,7 @@ export class PersonRowWriter {
 
   constructor(
     sqlite: Database.Database,
-    private readonly kind: string,
+    private readonly kind: ChangeKind,
     at: Date,
   ) {
     this.at = at.getTime();

@@ -1,5 +1,4 @@
 import type Database from 'better-sqlite3';
-import type { Db } from '../../src/store/sqlite/database';
 import { generatePopulation, type PopulationOptions } from './generate';
 import { PersonRowWriter, toTuple, type PersonTuple } from './rows';
 
@@ -10,10 +9,9 @@ const BATCH = 2000;
  * Writes a synthetic population, each person with its own change number, in
  * transactions of a few thousand people. Calls `onProgress` after every batch.
  * The rows are those `replacePerson` writes, through raw prepared statements on the
- * store's own connection; `bulkSeed` is the faster path for millions.
+ * store's own connection (`sqlite`: db/seed knows better-sqlite3, not the store); `bulkSeed` is the faster path for millions.
  */
-export function seedPopulation(db: Db, options: PopulationOptions, onProgress?: (done: number, total: number) => void): number {
-  const sqlite = (db as Db & { $client: Database.Database }).$client;
+export function seedPopulation(sqlite: Database.Database, options: PopulationOptions, onProgress?: (done: number, total: number) => void): number {
   const writer = new PersonRowWriter(sqlite, 'SEED', options.now);
   const write = sqlite.transaction((rows: PersonTuple[]) => writer.write(rows));
   let done = 0;

@@ -1,73 +1,110 @@
 /**
  * `npm run import -- FILE [--db PATH]`
  * Imports people from a file in the register's own JSON (a lookup response, a change-feed
- * page or JSON Lines) into the register's database: PostgreSQL when KRR_DATABASE_URL is set,
- * else the SQLite file (--db, KRR_DB_PATH or data/krr.sqlite).
- * All or nothing: when any record is bad, every problem is listed and nothing is written.
- * Exit codes: 0 imported, 1 bad file or records (nothing written), 2 usage.
+ * page or JSON Lines), of any size, into the register's database: PostgreSQL when
+ * KRR_DATABASE_URL is set, else the SQLite file (--db, KRR_DB_PATH or data/krr.sqlite).
+ * Needs only the store's settings (no token issuers, no notifier).
+ * All or nothing: when any record is bad, the first 50 problems are listed and nothing is
+ * written; so too when it is interrupted or the database fails.
+ * Exit codes (src/cli/common.ts): 0 imported, 1 bad file or records, 2 usage,
+ * 3 the file cannot be read, 4 the database failed, 130 interrupted.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { loadConfig } from '../config';
+import { ConfigError, loadStoreConfig } from '../config';
 import { maskIdentityNumbersIn } from '../domain/identity-number';
-import { applyImport, planImport, readRegisterFile } from '../register/import';
+import { FileReadError, ImportCancelled, importPeople, openRegisterFile, RegisterFileError, type ImportProgress } from '../register/import';
 import { openRegisterStore } from '../store/open';
+import type { RegisterStore } from '../store/types';
+import { EXIT, parseFileArgs, stopOnSignals, UsageError } from './common';
+import { Progress } from './progress';
 
 const USAGE = 'usage: npm run import -- FILE [--db data/krr.sqlite]';
 
-class UsageError extends Error {}
-
-const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+const plural = (n: number, one: string, many: string) => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
 
 async function main(argv: string[]): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({ args: argv, allowPositionals: true, options: { db: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const { values, positionals } = args;
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'name the file to import' : 'import one file at a time');
-  const file = positionals[0];
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
-  const config = loadConfig();
-  const target = values.db ? { ...config, dbPath: path.resolve(values.db), databaseUrl: null } : config;
+  const parsed = parseFileArgs(argv, USAGE, 'name the file to import', 'import one file at a time');
+  if (!parsed) return EXIT.OK;
+  const file = parsed.file;
+  const config = loadStoreConfig();
+  const target = parsed.db ? { ...config, dbPath: path.resolve(parsed.db), databaseUrl: null } : config;
   const now = new Date();
+  const source = await openRegisterFile(file);
 
-  const register = readRegisterFile(text);
-  const plan = planImport(register.entries, now);
-  if (!plan.ok) {
-    const lines = [`import: ${file}: ${plural(plan.problemCount, `bad ${register.unit}`, `bad ${register.unit}s`)}; nothing was written`];
-    for (const problem of plan.problems) lines.push(`${register.unit} ${problem.position}: ${problem.reason}`);
-    if (plan.problemCount > plan.problems.length) lines.push(`... and ${plan.problemCount - plan.problems.length} more`);
-    console.error(lines.join('\n'));
-    return 1;
-  }
-  // Opened only now, so a bad file leaves even a missing database uncreated.
-  const store = await openRegisterStore(target);
+  const interrupted = stopOnSignals();
+
+  // Opened at the first good batch: a file bad from the start leaves a missing database uncreated.
+  const sqliteFile = target.databaseUrl ? null : target.dbPath;
+  const created = sqliteFile !== null && !existsSync(sqliteFile);
+  let store: RegisterStore | null = null;
+  const progress = new Progress('import', source.unit === 'line' ? 'lines' : 'records');
+  const show = (p: ImportProgress) => {
+    if (p.phase === 'writing') progress.say(`import: ${plural(p.records, `${source.unit}`, `${source.unit}s`)} checked; writing them into the register in one transaction...`);
+    else progress.update({ done: p.bytesRead, total: p.totalBytes, items: p.records, note: p.problems > 0 ? `${plural(p.problems, 'problem', 'problems')}` : undefined });
+  };
+  let ok = false;
   try {
-    const summary = await applyImport(store, plan, now);
-    const numbers = summary.changeNumbers ? ` (change numbers ${summary.changeNumbers.first}-${summary.changeNumbers.last})` : '';
-    const lines = [`import: ${file} (${register.shape}): ${plural(summary.imported, 'person', 'people')} imported into ${store.location}${numbers}`];
-    if (summary.skippedNotRegistered > 0) lines.push(`import: ${summary.skippedNotRegistered} not registered (IKKE_REGISTRERT), skipped`);
-    if (summary.duplicatesInFile > 0) {
-      lines.push(`import: ${plural(summary.duplicatesInFile, 'record was', 'records were')} overridden by a later record of the same person in the file`);
+    const result = await importPeople(
+      {
+        startBulkImport: async (kind, at) => {
+          store ??= await openStore(target);
+          return store.startBulkImport(kind, at);
+        },
+      },
+      source,
+      now,
+      { onProgress: show, cancelled: interrupted },
+    );
+    progress.end();
+    if (!result.ok) {
+      const lines = [`import: ${file}: ${plural(result.problemCount, `bad ${source.unit}`, `bad ${source.unit}s`)}; nothing was written`];
+      for (const problem of result.problems) lines.push(`${source.unit} ${problem.position}: ${problem.reason}`);
+      if (result.problemCount > result.problems.length) lines.push(`... and ${(result.problemCount - result.problems.length).toLocaleString('en-US')} more`);
+      console.error(lines.join('\n'));
+      return EXIT.BAD_INPUT;
+    }
+    ok = true;
+    const numbers = result.changeNumbers ? ` (change numbers ${result.changeNumbers.first}-${result.changeNumbers.last})` : '';
+    const into = (store as RegisterStore | null)?.location ?? target.dbPath;
+    const lines = [`import: ${file} (${source.shape}): ${plural(result.imported, 'person', 'people')} imported into ${into}${numbers}`];
+    if (result.skippedNotRegistered > 0) lines.push(`import: ${result.skippedNotRegistered} not registered (IKKE_REGISTRERT), skipped`);
+    if (result.duplicatesInFile > 0) {
+      lines.push(`import: ${plural(result.duplicatesInFile, 'record was', 'records were')} overridden by a later record of the same person in the file`);
     }
     console.error(lines.join('\n'));
+    return EXIT.OK;
   } finally {
-    await store.close();
+    progress.end();
+    await (store as RegisterStore | null)?.close();
+    // The database this run created holds nothing of the file: it goes again.
+    if (!ok && created && sqliteFile) for (const suffix of ['', '-wal', '-shm']) rmSync(`${sqliteFile}${suffix}`, { force: true });
   }
-  return 0;
+}
+
+class DatabaseError extends Error {}
+
+async function openStore(target: Parameters<typeof openRegisterStore>[0]): Promise<RegisterStore> {
+  try {
+    return await openRegisterStore(target);
+  } catch (error) {
+    throw new DatabaseError(`cannot open the database: ${(error as Error).message}`);
+  }
+}
+
+function exitCodeOf(error: unknown): number {
+  if (error instanceof UsageError || error instanceof ConfigError) return EXIT.USAGE;
+  if (error instanceof FileReadError) return EXIT.FILE;
+  if (error instanceof RegisterFileError) return EXIT.BAD_INPUT;
+  if (error instanceof ImportCancelled) return EXIT.INTERRUPTED;
+  return EXIT.DATABASE;
+}
+
+function describe(error: unknown): string {
+  const e = error as NodeJS.ErrnoException;
+  if (e.code === 'SQLITE_FULL' || e.code === '53100') return `the disk is full (${e.code}); nothing was written`;
+  if (error instanceof UsageError || error instanceof ConfigError || error instanceof FileReadError || error instanceof RegisterFileError || error instanceof ImportCancelled) return e.message;
+  return `${e.message}${e.code ? ` (${e.code})` : ''}; nothing was written`;
 }
 
 main(process.argv.slice(2)).then(
@@ -76,8 +113,8 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     // Masked: a message from deeper down could quote the file.
-    console.error(`import: ${maskIdentityNumbersIn((error as Error).message)}`);
+    console.error(`import: ${maskIdentityNumbersIn(describe(error))}`);
     if (error instanceof UsageError) console.error(USAGE);
-    process.exit(error instanceof UsageError ? 2 : 1);
+    process.exit(exitCodeOf(error));
   },
 );

@@ -1,125 +1,26 @@
 /**
  * Importing people from files in the register's own JSON: a lookup response
- * (`{"personer":[...]}`), a change-feed page (`{"list":[...]}`) or JSON Lines. All or
- * nothing: every record is checked before anything is written, and one bad record keeps
- * the whole file out.
+ * (`{"personer":[...]}`), a change-feed page (`{"list":[...]}`) or JSON Lines, of any size.
+ *
+ * All or nothing, in one pass and bounded memory: each record is checked as it is read and
+ * the good ones are staged in the store (`RegisterStore.startBulkImport`), which writes them
+ * into the register only at `commit`, in one transaction. One bad record, an interrupted run
+ * or a failed write leaves the register exactly as it was.
  */
-import { maskIdentityNumbersIn } from '../domain/identity-number';
-import type { PersonRecord, RegisterStore } from '../store/types';
+import type { BulkImport, RegisterStore, StagedPerson } from '../store/types';
+import type { RegisterEntry, RegisterSource } from './register-file';
 import { parseRegisterPerson } from './register-format';
 
-export type RegisterFileShape = 'lookup response' | 'change-feed page' | 'JSON Lines';
-
-/** One record of a file: its JSON, or why its line is not JSON. */
-export type RegisterEntry = { position: number; value: unknown } | { position: number; malformed: string };
-
-export interface RegisterFile {
-  shape: RegisterFileShape;
-  /** How a position is named in messages: an array index or a line number. */
-  unit: 'record' | 'line';
-  entries: RegisterEntry[];
-}
-
-/** The file as a whole is not one of the three shapes; nothing in it can be read. */
-export class RegisterFileError extends Error {
-  override name = 'RegisterFileError';
-}
+export { FileReadError, openRegisterFile, RegisterFileError, registerText } from './register-file';
+export type { RegisterEntry, RegisterFileShape, RegisterSource } from './register-file';
 
 export const MAX_REPORTED_PROBLEMS = 50;
-
-/** Whether `text` is broken rather than merely unfinished (a prefix of some valid JSON). */
-function isBroken(text: string): boolean {
-  try {
-    JSON.parse(text);
-    return false;
-  } catch (error) {
-    const message = (error as Error).message;
-    const at = /at position (\d+)/.exec(message);
-    return !message.startsWith('Unexpected end') && !(at && Number(at[1]) >= text.length);
-  }
-}
-
-/**
- * Where (offset) and why `text` is not JSON. V8 names the offset for most errors but not for
- * an unexpected token; then the shortest broken prefix, found by bisection, ends at it. V8
- * also quotes the text near the error, which may hold an identity number: the quote is dropped.
- */
-function parseJson(text: string): { ok: true; value: unknown } | { ok: false; offset: number; what: string } {
-  try {
-    return { ok: true, value: JSON.parse(text) };
-  } catch (error) {
-    const message = (error as Error).message;
-    const stated = /at position (\d+)/.exec(message);
-    let offset = text.length;
-    if (stated) offset = Number(stated[1]);
-    else if (isBroken(text)) {
-      let [low, high] = [0, text.length]; // the prefix of length `high` is broken, of length `low` not
-      while (high - low > 1) {
-        const mid = (low + high) >> 1;
-        if (isBroken(text.slice(0, mid))) high = mid;
-        else low = mid;
-      }
-      offset = high - 1;
-    }
-    const what = message.replace(/ in JSON at position \d+.*$/s, '').replace(/, ".*" is not valid JSON$/s, '');
-    return { ok: false, offset, what: maskIdentityNumbersIn(what) };
-  }
-}
-
-function arrayEntries(list: unknown, key: string, shape: RegisterFileShape): RegisterFile {
-  if (!Array.isArray(list)) throw new RegisterFileError(`"${key}" must be an array of persons`);
-  return { shape, unit: 'record', entries: list.map((value, i) => ({ position: i + 1, value })) };
-}
-
-function jsonLines(text: string): RegisterFile {
-  const entries: RegisterEntry[] = [];
-  text.split('\n').forEach((line, i) => {
-    if (line.trim() === '') return;
-    const parsed = parseJson(line);
-    entries.push(
-      parsed.ok ? { position: i + 1, value: parsed.value } : { position: i + 1, malformed: `malformed JSON at column ${parsed.offset + 1}: ${parsed.what}` },
-    );
-  });
-  return { shape: 'JSON Lines', unit: 'line', entries };
-}
-
-/**
- * Recognises the file's shape and splits it into records. Other top-level keys of a
- * change-feed page (`fraEndringsId`, `sisteEndringsId`, ...) describe the page, not people,
- * and are ignored. Throws `RegisterFileError` when the file is none of the shapes.
- */
-export function readRegisterFile(text: string): RegisterFile {
-  const body = text.replace(/^\uFEFF/, '');
-  const lines = body.split('\n').filter((line) => line.trim() !== '');
-  if (lines.length === 0) throw new RegisterFileError('the file is empty');
-  const whole = parseJson(body);
-  if (!whole.ok) {
-    // Several documents, the first one whole on its line: JSON Lines, perhaps with bad lines.
-    if (lines.length > 1 && parseJson(lines[0]).ok) return jsonLines(body);
-    const before = body.slice(0, whole.offset);
-    const where = `line ${before.split('\n').length}, column ${whole.offset - before.lastIndexOf('\n')}`;
-    throw new RegisterFileError(`malformed JSON at ${where}: ${whole.what}`);
-  }
-  const doc = whole.value;
-  const isObject = typeof doc === 'object' && doc !== null && !Array.isArray(doc);
-  if (isObject && 'personer' in doc) return arrayEntries(doc.personer, 'personer', 'lookup response');
-  if (isObject && 'list' in doc) return arrayEntries(doc.list, 'list', 'change-feed page');
-  if (isObject && lines.length === 1) return jsonLines(body);
-  throw new RegisterFileError('expected {"personer": [...]}, {"list": [...]} or one person object per line (JSON Lines)');
-}
+/** People handed to the store at a time. */
+const STAGE_BATCH = 5000;
 
 export interface ImportProblem {
   position: number;
   reason: string;
-}
-
-export interface CheckedImport {
-  ok: true;
-  /** One record per person, the last of each in the file, in file order. */
-  records: PersonRecord[];
-  skippedNotRegistered: number;
-  /** Records overridden by a later record of the same person in the file. */
-  duplicatesInFile: number;
 }
 
 export interface RejectedImport {
@@ -127,54 +28,115 @@ export interface RejectedImport {
   /** The first `MAX_REPORTED_PROBLEMS` problems, in file order. */
   problems: ImportProblem[];
   problemCount: number;
+  /** Records read, good and bad. */
+  records: number;
 }
 
 export interface ImportSummary {
+  ok: true;
+  /** People written (the last record of each person in the file). */
   imported: number;
+  /** People whose last record says IKKE_REGISTRERT: not written. */
   skippedNotRegistered: number;
+  /** Records overridden by a later record of the same person in the file. */
   duplicatesInFile: number;
   /** The change numbers the import took, or null when it wrote nobody. */
   changeNumbers: { first: number; last: number } | null;
+  records: number;
 }
 
-/** Checks every record without touching the database. */
-export function planImport(entries: readonly RegisterEntry[], now: Date): CheckedImport | RejectedImport {
-  const problems: ImportProblem[] = [];
-  let problemCount = 0;
-  // null: the person's last record in the file says IKKE_REGISTRERT.
-  const byId = new Map<string, PersonRecord | null>();
-  let duplicatesInFile = 0;
-  for (const entry of entries) {
-    const result = 'malformed' in entry ? { ok: false as const, reason: entry.malformed } : parseRegisterPerson(entry.value, entry.position, now);
-    if (!result.ok) {
-      if (++problemCount <= MAX_REPORTED_PROBLEMS) problems.push({ position: entry.position, reason: result.reason });
-      continue;
-    }
-    const [id, record] = 'record' in result ? [result.record.id, result.record] : [result.id, null];
-    if (byId.has(id)) duplicatesInFile++;
-    // Deleted first so that the later record also takes the later place, and change number.
-    byId.delete(id);
-    byId.set(id, record);
-  }
-  if (problemCount > 0) return { ok: false, problems, problemCount };
-  const last = [...byId.values()];
-  const records = last.filter((r) => r !== null);
-  return { ok: true, records, skippedNotRegistered: last.length - records.length, duplicatesInFile };
+export interface ImportProgress {
+  /** `checking`: reading, checking and staging records; `writing`: the one transaction into the register. */
+  phase: 'checking' | 'writing';
+  records: number;
+  problems: number;
+  bytesRead: number;
+  totalBytes: number;
 }
 
-/** Writes checked records in one transaction: everyone, or (on any failure) nobody. */
-export async function applyImport(store: RegisterStore, plan: CheckedImport, now: Date): Promise<ImportSummary> {
-  const numbers = await store.replacePeople(plan.records, 'IMPORT', now);
+export interface ImportOptions {
+  onProgress?: (progress: ImportProgress) => void;
+  /** Checked between batches: once true, the import stops and writes nothing (Ctrl-C). */
+  cancelled?: () => boolean;
+}
+
+/** The import was stopped (`ImportOptions.cancelled`) before it wrote anything. */
+export class ImportCancelled extends Error {
+  override name = 'ImportCancelled';
+}
+
+/** Records already in memory, as a source (tests, callers that built them). */
+export function fromEntries(entries: readonly RegisterEntry[]): Pick<RegisterSource, 'batches'> {
   return {
-    imported: plan.records.length,
-    skippedNotRegistered: plan.skippedNotRegistered,
-    duplicatesInFile: plan.duplicatesInFile,
-    changeNumbers: numbers.length > 0 ? { first: numbers[0], last: numbers[numbers.length - 1] } : null,
+    batches: (async function* () {
+      yield [...entries];
+    })(),
   };
 }
 
-/** Checks every record, then writes all of them, or nothing when any is bad. */
-export async function importPeople(store: RegisterStore, entries: readonly RegisterEntry[], now: Date): Promise<({ ok: true } & ImportSummary) | RejectedImport> {
-  const plan = planImport(entries, now);
-  return plan.ok ? { ok: true, ...(await applyImport(store, plan, now)) } : plan;
+/**
+ * Checks every record of `source` and, when all are good, writes them into the register in
+ * one transaction; when any is bad, writes nothing and returns the first problems. A person
+ * given twice takes the later record, at the later place; `IKKE_REGISTRERT` as a person's
+ * last record leaves their entry as it is. Each person written takes one new change number,
+ * in file order. `now` is the change time, and a person's `updatedAt` when their record has
+ * no timestamp at all.
+ */
+export async function importPeople(
+  store: Pick<RegisterStore, 'startBulkImport'>,
+  source: Pick<RegisterSource, 'batches'> & Partial<RegisterSource>,
+  now: Date,
+  options: ImportOptions = {},
+): Promise<ImportSummary | RejectedImport> {
+  const problems: ImportProblem[] = [];
+  let problemCount = 0;
+  let records = 0;
+  let bulk: BulkImport | null = null;
+  let staged: StagedPerson[] = [];
+  const progress = (phase: ImportProgress['phase']) =>
+    options.onProgress?.({ phase, records, problems: problemCount, bytesRead: source.bytesRead?.() ?? 0, totalBytes: source.totalBytes ?? 0 });
+  try {
+    for await (const batch of source.batches) {
+      if (options.cancelled?.()) throw new ImportCancelled('the import was interrupted; nothing was written');
+      for (const entry of batch) {
+        records++;
+        const result = 'malformed' in entry ? { ok: false as const, reason: entry.malformed } : parseRegisterPerson(entry.value, entry.position, now);
+        if (!result.ok) {
+          if (++problemCount <= MAX_REPORTED_PROBLEMS) problems.push({ position: entry.position, reason: result.reason });
+        } else if (problemCount === 0) {
+          // Once a record is bad nothing will be written: the rest are only checked.
+          staged.push('record' in result ? result.record : { id: result.id, notRegistered: true });
+        }
+      }
+      if (problemCount > 0 && bulk) {
+        await bulk.abort();
+        bulk = null;
+      }
+      if (problemCount === 0 && staged.length >= STAGE_BATCH) {
+        bulk ??= await store.startBulkImport('IMPORT', now);
+        await bulk.stage(staged);
+        staged = [];
+      }
+      if (problemCount > 0) staged = [];
+      progress('checking');
+    }
+    if (problemCount > 0) return { ok: false, problems, problemCount, records };
+    if (options.cancelled?.()) throw new ImportCancelled('the import was interrupted; nothing was written');
+    bulk ??= await store.startBulkImport('IMPORT', now);
+    if (staged.length > 0) await bulk.stage(staged);
+    staged = [];
+    progress('writing');
+    const result = await bulk.commit();
+    bulk = null;
+    return {
+      ok: true,
+      imported: result.written,
+      skippedNotRegistered: result.notRegistered,
+      duplicatesInFile: result.overridden,
+      changeNumbers: result.changeNumbers,
+      records,
+    };
+  } finally {
+    await bulk?.abort();
+  }
 }

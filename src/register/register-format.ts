@@ -167,15 +167,24 @@ function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Absent and `null` are the same thing in the register's JSON. */
+/**
+ * Absent, `null` and `""` are the same thing in the register's JSON: the register writes
+ * `"postkasseadresse": ""` or `"sertifikat": ""` where it has nothing (DOMAIN.md).
+ */
+const isAbsent = (value: unknown): boolean => value === undefined || value === null || value === '';
+
+/** Paths split once: the import reads every field of millions of records. */
+const SPLIT = new Map<string, string[]>();
+const keysOf = (path: string): string[] => SPLIT.get(path) ?? SPLIT.set(path, path.split('.')).get(path)!;
+
 function getPath(obj: JsonObject, path: string): unknown {
   let value: unknown = obj;
-  for (const key of path.split('.')) value = isObject(value) ? value[key] : undefined;
-  return value ?? undefined;
+  for (const key of keysOf(path)) value = isObject(value) ? value[key] : undefined;
+  return isAbsent(value) ? undefined : value;
 }
 
 function setPath(obj: JsonObject, path: string, value: unknown): void {
-  const keys = path.split('.');
+  const keys = keysOf(path);
   let target = obj;
   for (const key of keys.slice(0, -1)) target = (target[key] ??= {}) as JsonObject;
   target[keys[keys.length - 1]] = value;
@@ -211,6 +220,24 @@ export function formatRegisterPerson(person: Record<string, unknown>): Record<st
   return out;
 }
 
+/**
+ * A stored entry in the register's JSON (the export): every field the import reads, from the
+ * `internal` paths; the computed ones (`varslingsstatus`, `_duplisert`) are left out, as the
+ * import would ignore them. `parseRegisterPerson` reads the result back to the same entry,
+ * except `updatedAt`, which the register's JSON does not carry (the import takes the latest
+ * timestamp of the record).
+ */
+export function formatPersonRecord(record: PersonRecord): Record<string, unknown> {
+  const out: JsonObject = {};
+  for (const { internal, register, codec, computed } of PERSON_FIELDS) {
+    if (computed) continue;
+    const value = getPath(record as unknown as JsonObject, internal);
+    if (value === undefined) continue;
+    setPath(out, register, codec.format(value));
+  }
+  return out;
+}
+
 /** Top-level register keys, each with the keys allowed inside it (`null` for a plain value). */
 const REGISTER_KEYS = new Map<string, Set<string> | null>();
 for (const { register } of PERSON_FIELDS) {
@@ -226,7 +253,7 @@ function unknownKeyProblems(obj: JsonObject): string[] {
   for (const [key, value] of Object.entries(obj)) {
     if (!REGISTER_KEYS.has(key)) unknown(key);
     const inner = REGISTER_KEYS.get(key);
-    if (!inner || value === null) continue;
+    if (!inner || isAbsent(value)) continue;
     if (!isObject(value)) problems.push(`${key}: must be an object, got ${show(value)}`);
     else for (const innerKey of Object.keys(value)) if (!inner.has(innerKey)) unknown(`${key}.${innerKey}`);
   }
@@ -331,6 +358,12 @@ const EXAMPLE = '2023-06-29T10:14:52+02:00';
  * milliseconds are cut off.
  */
 export function registerTimestamp(text: string): Result<Date> {
+  // The common form (what the export and the REST API write) read the quick way: exactly what
+  // `toISOString` gives back is a real instant in UTC.
+  if (text.length === 24 && text.charCodeAt(23) === 90 /* Z */) {
+    const quick = new Date(text);
+    if (!Number.isNaN(quick.getTime()) && quick.getUTCFullYear() >= 0 && quick.toISOString() === text) return { ok: true, value: quick };
+  }
   const m = TIMESTAMP_PATTERN.exec(text);
   if (!m) {
     if (/^\d{4}-\d{2}-\d{2}$/.test(text)) return { ok: false, reason: `is a date without a time of day (expected e.g. ${EXAMPLE})` };

@@ -1,10 +1,27 @@
+import {
+  planConfirm,
+  planConsumeCode,
+  planDeleteChannels,
+  planLanguage,
+  planReservation,
+  planResendCode,
+  planSetChannels,
+  planTakeAttempt,
+  sendRefusal,
+  checkRefusal,
+  type CheckRefusal,
+  type CodeLimits,
+  type NewAddress,
+  type SendRefusal,
+} from '../domain/citizen-plan';
 import { addressKey, maskEmail, maskMobile, normaliseEmail, normaliseMobile } from '../domain/contact-address';
 import { maskIdentityNumber } from '../domain/identity-number';
 import type { LanguageCode } from '../domain/language';
+import type { Config } from '../config';
 import { badUserInput, ErrorCode, refused } from '../errors';
 import type { Logger } from '../logger';
 import type { Channel, Notifier } from '../notify/notifier';
-import type { ChannelChange, CitizenWrites } from '../store/types';
+import type { CitizenWrites } from '../store/types';
 import { codeMatches, hashCode, newCode } from './verification-code';
 
 /** Wrong codes allowed before a code is locked. */
@@ -15,36 +32,70 @@ export interface ContactInfoInput {
   mobile?: string | null;
 }
 
+/** How codes are given out (src/config.ts: KRR_CODE_*). */
+export interface CodeSettings {
+  ttlSeconds: number;
+  /** At most one code per citizen and channel this often: no flooding an address, no fast guessing. */
+  resendSeconds: number;
+  perAddressPerHour: number;
+  perAddressPerDay: number;
+  failedPerCitizenPerDay: number;
+}
+
+/** The code settings of the configuration. */
+export function codeSettings(config: Config): CodeSettings {
+  return {
+    ttlSeconds: config.codeTtlSeconds,
+    resendSeconds: config.codeResendSeconds,
+    perAddressPerHour: config.codesPerAddressPerHour,
+    perAddressPerDay: config.codesPerAddressPerDay,
+    failedPerCitizenPerDay: config.failedCodesPerDay,
+  };
+}
+
+const channelName = (channel: Channel) => (channel === 'EMAIL' ? 'email address' : 'mobile number');
+
+const SEND_LIMITS: Record<SendRefusal['refused'], { limit: string; says: (channel: Channel, n: CodeLimits) => string }> = {
+  RESEND_WAIT: { limit: 'PER_CHANNEL', says: (c) => `A code was sent to this ${channelName(c)} moments ago` },
+  ADDRESS_HOURLY: { limit: 'PER_ADDRESS_HOUR', says: (c, n) => `This ${channelName(c)} has been sent ${n.perAddressPerHour} codes in the last hour` },
+  ADDRESS_DAILY: { limit: 'PER_ADDRESS_DAY', says: (c, n) => `This ${channelName(c)} has been sent ${n.perAddressPerDay} codes in the last 24 hours` },
+};
+
 /**
  * The citizen's own entry. Every method takes the person from the verified token (the
  * caller passes `viewer.pid`), never from an argument: that is what keeps one citizen out
- * of another's record.
+ * of another's record. The decisions are the planners' (src/domain/citizen-plan.ts); each
+ * write is one `store.apply`, which runs its planner on the state it reads under the
+ * person's lock.
  */
 export class SelfService {
+  private readonly limits: CodeLimits;
+
   constructor(
     private readonly store: CitizenWrites,
     private readonly notifier: Notifier,
     private readonly logger: Logger,
-    private readonly codeTtlSeconds: number,
-    /** At most one code per channel this often: no flooding an address, no fast guessing. */
-    private readonly codeResendSeconds: number,
+    private readonly codes: CodeSettings,
     private readonly clock: () => Date = () => new Date(),
-  ) {}
+  ) {
+    this.limits = { maxAttempts: MAX_CODE_ATTEMPTS, ...codes };
+  }
 
-  /** Refuses (before anything is written) when a code went to this channel too recently. */
-  private async assertMaySendCode(pid: string, channel: Channel, now: Date): Promise<void> {
-    // 0 turns the wait off. (Checked here, not left to the sum below: a code written a
-    // moment ago by a concurrent request can carry a time just after this request's `now`.)
-    if (this.codeResendSeconds === 0) return;
-    const pending = await this.store.pendingCode(pid, channel);
-    if (!pending) return;
-    const wait = Math.ceil((pending.createdAt.getTime() + this.codeResendSeconds * 1000 - now.getTime()) / 1000);
-    if (wait > 0) {
-      throw refused(ErrorCode.CODE_RESEND_TOO_SOON, `A code was sent to this ${channel === 'EMAIL' ? 'email address' : 'mobile number'} moments ago: try again in ${wait} s`, {
-        channel,
-        retryAfterSeconds: wait,
-      });
-    }
+  private sendRefused(refusal: SendRefusal) {
+    const { limit, says } = SEND_LIMITS[refusal.refused];
+    return refused(ErrorCode.CODE_RESEND_TOO_SOON, `${says(refusal.channel, this.limits)}: try again in ${refusal.retryAfterSeconds} s`, {
+      channel: refusal.channel,
+      limit,
+      retryAfterSeconds: refusal.retryAfterSeconds,
+    });
+  }
+
+  private checkRefused(refusal: CheckRefusal) {
+    return refused(
+      ErrorCode.CODE_ATTEMPTS_EXCEEDED,
+      `${this.limits.failedPerCitizenPerDay} wrong codes in the last 24 hours: try again in ${refusal.retryAfterSeconds} s`,
+      { retryAfterSeconds: refusal.retryAfterSeconds },
+    );
   }
 
   async updateContactInfo(pid: string, input: ContactInfoInput): Promise<void> {
@@ -65,81 +116,109 @@ export class SelfService {
       throw badUserInput(problems.join('; '), { fields });
     }
     if (wanted.length === 0) throw badUserInput('give email, mobile or both', { fields: ['email', 'mobile'] });
-    for (const w of wanted) await this.assertMaySendCode(pid, w.channel, this.clock());
+    const keys = wanted.map((w) => w.addressKey);
+    // Refused early, before the hashing, on a read without a lock; decided again under the lock.
+    const early = await this.store.state(pid, this.clock(), keys);
+    for (const w of wanted) {
+      const refusal = sendRefusal(early, w.channel, w.addressKey, this.clock(), this.limits);
+      if (refusal) throw this.sendRefused(refusal);
+    }
 
-    const codes = await Promise.all(wanted.map(async () => newCode()));
-    const changes: ChannelChange[] = await Promise.all(wanted.map(async (w, i) => ({ ...w, codeHash: await hashCode(codes[i]) })));
+    const codes = wanted.map(() => newCode());
+    const changes: NewAddress[] = await Promise.all(wanted.map(async (w, i) => ({ ...w, codeHash: await hashCode(codes[i]) })));
     const now = this.clock();
-    const changeNumber = await this.store.setChannels(pid, changes, now, this.expiry(now));
-    this.logger.info({ person: maskIdentityNumber(pid), channels: wanted.map((w) => w.channel), changeNumber }, 'contact info updated');
+    const expiresAt = this.expiry(now);
+    const applied = await this.store.apply(pid, now, keys, (state) => planSetChannels(state, changes, now, expiresAt, this.limits));
+    if (applied.result) throw this.sendRefused(applied.result);
+    this.logger.info({ person: maskIdentityNumber(pid), channels: wanted.map((w) => w.channel), changeNumber: applied.changeNumber }, 'contact info updated');
     await this.sendCodes(wanted.map((w, i) => ({ channel: w.channel, address: w.address, code: codes[i] })));
   }
 
   /** Sends a fresh code for the channel's current address, replacing any pending one. */
-  async resendCode(pid: string, channel: Channel): Promise<void> {
-    await this.assertMaySendCode(pid, channel, this.clock());
+  async resendCode(pid: string, channel: Channel, retried = false): Promise<void> {
+    const noChannel = () => badUserInput(`you have no ${channelName(channel)} to verify`, { fields: ['channel'] });
+    const early = await this.store.state(pid, this.clock());
+    const point = early.channels.find((p) => p.channel === channel);
+    if (!point) throw noChannel();
+    const refusal = sendRefusal(early, channel, point.addressKey, this.clock(), this.limits);
+    if (refusal) throw this.sendRefused(refusal);
+
     const code = newCode();
     const hash = await hashCode(code);
     const now = this.clock();
-    const target = await this.store.replaceCode(pid, channel, hash, now, this.expiry(now));
-    if (!target) throw badUserInput(`you have no ${channel === 'EMAIL' ? 'email address' : 'mobile number'} to verify`, { fields: ['channel'] });
-    await this.sendCodes([{ channel, address: target.address, code }]);
+    const expiresAt = this.expiry(now);
+    const key = point.addressKey;
+    const { result } = await this.store.apply(pid, now, [key], (state) => planResendCode(state, channel, key, hash, now, expiresAt, this.limits));
+    if ('noChannel' in result) throw noChannel();
+    // The address changed between the read and the write (a concurrent update): once more, for the new one.
+    if ('moved' in result) {
+      if (retried) throw refused(ErrorCode.CODE_NOT_FOUND, 'Your address changed meanwhile: ask for a new code');
+      return this.resendCode(pid, channel, true);
+    }
+    if ('refused' in result) throw this.sendRefused(result);
+    await this.sendCodes([{ channel, address: result.sentTo, code }]);
   }
 
   async verifyContact(pid: string, channel: Channel, code: string): Promise<void> {
     if (!/^\d{6}$/.test(code)) throw badUserInput('code must be the 6 digits that were sent', { fields: ['code'] });
-    const pending = await this.store.pendingCode(pid, channel);
     const now = this.clock();
+    const early = await this.store.state(pid, now);
+    const pending = early.codes.find((c) => c.channel === channel);
     if (!pending) throw refused(ErrorCode.CODE_NOT_FOUND, 'No code is waiting for this channel: set the address or ask for a new code');
     if (pending.failedAttempts >= MAX_CODE_ATTEMPTS) {
       throw refused(ErrorCode.CODE_LOCKED, 'This code is locked after too many wrong attempts: ask for a new code');
     }
     if (pending.expiresAt.getTime() <= now.getTime()) throw refused(ErrorCode.CODE_EXPIRED, 'This code has expired: ask for a new code');
+    const tooMany = checkRefusal(early, now, this.limits);
+    if (tooMany) throw this.checkRefused(tooMany);
 
     // Every check takes one of the code's attempts before the comparison, so guesses sent in
     // parallel (to one process or to several replicas) cannot check it more than
     // MAX_CODE_ATTEMPTS times between them.
-    const attempts = await this.store.takeAttempt(pid, channel, pending.codeHash, MAX_CODE_ATTEMPTS);
-    if (attempts === null) {
-      const current = await this.store.pendingCode(pid, channel);
-      if (current?.codeHash === pending.codeHash) throw refused(ErrorCode.CODE_LOCKED, 'This code is locked after too many wrong attempts: ask for a new code');
+    const checkedAt = this.clock();
+    const { result: attempt } = await this.store.apply(pid, checkedAt, [], (state) => planTakeAttempt(state, channel, pending.codeHash, checkedAt, this.limits));
+    if ('refused' in attempt) throw this.checkRefused(attempt);
+    if ('gone' in attempt) {
+      if (attempt.gone === 'LOCKED') throw refused(ErrorCode.CODE_LOCKED, 'This code is locked after too many wrong attempts: ask for a new code');
       throw refused(ErrorCode.CODE_NOT_FOUND, 'The code was used or replaced meanwhile: use the newest code');
     }
     if (!(await codeMatches(code, pending.codeHash))) {
-      const attemptsLeft = Math.max(MAX_CODE_ATTEMPTS - attempts, 0);
+      const attemptsLeft = Math.max(MAX_CODE_ATTEMPTS - attempt.taken, 0);
       if (attemptsLeft === 0) throw refused(ErrorCode.CODE_LOCKED, 'Wrong code; the code is now locked: ask for a new code');
       throw refused(ErrorCode.CODE_INVALID, `Wrong code: ${attemptsLeft} attempt${attemptsLeft === 1 ? '' : 's'} left`, { attemptsLeft });
     }
     // Re-checked inside the write: a concurrent attempt may have used or locked it meanwhile.
-    if (!(await this.store.consumeCode(pid, channel, pending.codeHash, MAX_CODE_ATTEMPTS, this.clock()))) {
-      throw refused(ErrorCode.CODE_NOT_FOUND, 'The code was used, replaced or locked meanwhile: ask for a new code');
-    }
+    const provenAt = this.clock();
+    const { result: proven } = await this.store.apply(pid, provenAt, [], (state) => planConsumeCode(state, channel, pending.codeHash, provenAt, this.limits));
+    if (!proven) throw refused(ErrorCode.CODE_NOT_FOUND, 'The code was used, replaced or locked meanwhile: ask for a new code');
   }
 
   async confirmContactInfo(pid: string): Promise<void> {
-    if ((await this.store.confirmChannels(pid, this.clock())) === 0) {
-      throw badUserInput('you have no contact information to confirm: set an email address or a mobile number first');
-    }
+    const now = this.clock();
+    const { result } = await this.store.apply(pid, now, [], (state) => planConfirm(state, now));
+    if (result === 0) throw badUserInput('you have no contact information to confirm: set an email address or a mobile number first');
   }
 
   async setReservation(pid: string, reserved: boolean): Promise<void> {
-    await this.store.setReservation(pid, reserved, this.clock());
+    const now = this.clock();
+    await this.store.apply(pid, now, [], (state) => planReservation(state, reserved, now));
   }
 
   async setLanguage(pid: string, language: LanguageCode): Promise<void> {
-    await this.store.setLanguage(pid, language, this.clock());
+    const now = this.clock();
+    await this.store.apply(pid, now, [], (state) => planLanguage(state, language, now));
   }
 
   async deleteContactInfo(pid: string): Promise<void> {
-    await this.store.deleteChannels(pid, this.clock());
+    await this.store.apply(pid, this.clock(), [], planDeleteChannels);
   }
 
   private expiry(now: Date): Date {
-    return new Date(now.getTime() + this.codeTtlSeconds * 1000);
+    return new Date(now.getTime() + this.codes.ttlSeconds * 1000);
   }
 
   private async sendCodes(messages: { channel: Channel; address: string; code: string }[]): Promise<void> {
-    const minutes = Math.round(this.codeTtlSeconds / 60);
+    const minutes = Math.round(this.codes.ttlSeconds / 60);
     const failed: Channel[] = [];
     for (const m of messages) {
       try {

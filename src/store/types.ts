@@ -11,8 +11,11 @@
  * transaction, so the change log has no gaps.
  */
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
-import type { DigitalPostRow, PersonRow, VerificationCodeRow } from '../../db/schema';
-import type { Channel } from '../notify/notifier';
+import type { ChangeKind } from '../domain/change-kind';
+import type { CitizenPlan, CitizenState } from '../domain/citizen-plan';
+import type { ChannelRecord, PersonFields, PersonRecord } from '../domain/person-record';
+
+export type { ChannelRecord, PersonRecord };
 
 export type StoreKind = 'sqlite' | 'postgres';
 
@@ -22,6 +25,30 @@ export type ReadRouting = 'primary' | 'replica';
 /** Counts SQL statements (one request's, or a whole store's), so tests and metrics can prove batching. */
 export class StatementCounter {
   count = 0;
+}
+
+/*
+ * The store's own row types: what its reads return. Declared here, not inferred from a
+ * Drizzle schema: each store maps its tables to these (a new column is never part of the
+ * interface by accident, and neither store's schema leaks to the other's callers).
+ */
+
+/** A person's row (`person`). */
+export interface PersonRow extends PersonFields {
+  /** `personidentifikator`. */
+  id: string;
+  /** When anything about the person last changed. */
+  updatedAt: Date;
+  /** The number of the person's latest change. */
+  changeNumber: number;
+}
+
+/** A person's digital mailbox and certificate. */
+export interface DigitalPostRow {
+  personId: string;
+  mailboxAddress: string;
+  providerOrgNumber: string;
+  certificate: string | null;
 }
 
 export interface ContactPointWithDuplicate {
@@ -69,48 +96,33 @@ export interface PersonReads {
   changePage(after: number, limit: number): Promise<ChangeFeedPage>;
 }
 
-export interface ChannelChange {
-  channel: Channel;
-  /** As stored: trimmed email, or E.164 mobile. */
-  address: string;
-  addressKey: string;
-  codeHash: string;
+/** What one atomic citizen write returns: the plan's result, and the change number it took (null: none). */
+export interface Applied<T> {
+  result: T;
+  changeNumber: number | null;
 }
 
-export type PendingCode = VerificationCodeRow;
-
-/** The writes of citizen self-service, each one atomic, each for the one person `id`. */
+/**
+ * The writes of citizen self-service. The store takes no decision here: the planners of
+ * `src/domain/citizen-plan.ts` do, on the state the store reads, and the store persists
+ * what they planned.
+ */
 export interface CitizenWrites {
   /**
-   * Sets one or both channels (creating or re-activating the person). A new address starts
-   * unconfirmed and unproven; the same address again keeps its stamps. The channel's pending
-   * code is replaced by the new one. Returns the change number.
+   * The person's state as planners see it (`CitizenState`), read without a lock: for a
+   * cheap early answer before slow work (hashing a code). The code log is read from
+   * `now - CODE_LOG_WINDOW_MS`, for the person and for `addressKeys` and the person's
+   * current addresses.
    */
-  setChannels(id: string, changes: readonly ChannelChange[], now: Date, expiresAt: Date): Promise<number>;
-  pendingCode(id: string, channel: Channel): Promise<PendingCode | undefined>;
-  /** Replaces the pending code for the channel's current address; null when there is no such channel. */
-  replaceCode(id: string, channel: Channel, codeHash: string, now: Date, expiresAt: Date): Promise<{ address: string } | null>;
+  state(id: string, now: Date, addressKeys?: readonly string[]): Promise<CitizenState>;
   /**
-   * Takes one of the pending code's attempts, before the code is compared: every check
-   * counts, so parallel guesses (on one process or several) can check a code at most
-   * `maxAttempts` times. Only for the code with this hash (a code replaced meanwhile is
-   * not charged), and only while it has attempts left. Returns the attempts taken so far,
-   * this one included; null when there is no such code or it has none left.
+   * One atomic write for the one person `id`: holds the person's write lock (across every
+   * process on the database) and the locks of `addressKeys` (the addresses the write sends
+   * codes to), so limits per address hold across citizens and replicas; reads the state as
+   * `state` does; calls `plan` (pure and synchronous) on it; persists the plan. Everything
+   * commits together or not at all; a plan with a `change` takes the next change number.
    */
-  takeAttempt(id: string, channel: Channel, codeHash: string, maxAttempts: number): Promise<number | null>;
-  /**
-   * Uses up the code (single use) and stamps the proof on the channel: `lastValidatedAt`
-   * for email, `lastVerifiedAt` for mobile. Only if that code is still the pending one,
-   * has taken at most `maxAttempts` attempts, is unexpired and its address is still the
-   * channel's; false otherwise.
-   */
-  consumeCode(id: string, channel: Channel, codeHash: string, maxAttempts: number, now: Date): Promise<boolean>;
-  /** "My details are still right": stamps `lastVerifiedAt` on every channel. Returns how many. */
-  confirmChannels(id: string, now: Date): Promise<number>;
-  setReservation(id: string, reserved: boolean, now: Date): Promise<void>;
-  setLanguage(id: string, language: 'nb' | 'nn' | 'en' | 'se', now: Date): Promise<void>;
-  /** Removes both channels and their pending codes. Returns how many channels there were. */
-  deleteChannels(id: string, now: Date): Promise<number>;
+  apply<T>(id: string, now: Date, addressKeys: readonly string[], plan: (state: CitizenState) => CitizenPlan<T>): Promise<Applied<T>>;
 }
 
 /** One agency request's lookups: what the audit log appends, as one record, before the answer leaves. */
@@ -161,28 +173,75 @@ export interface RequestStore {
   lookups: LookupLog;
 }
 
-/** A person's contact channel, as the seed and the import write it. */
-export interface ChannelRecord {
-  address: string;
-  updatedAt: Date;
-  lastVerifiedAt: Date | null;
-  lastValidatedAt: Date | null;
+/**
+ * What the import hands the bulk path: a person's whole entry, or word that the person's
+ * (later) record says they are not registered: an earlier record of them in the same import
+ * is dropped, and their entry in the register is left as it is.
+ */
+export type StagedPerson = PersonRecord | { id: string; notRegistered: true };
+
+export interface BulkImportResult {
+  /** People written: the last record of each person staged, unless it was `notRegistered`. */
+  written: number;
+  /** Staged records overridden by a later one of the same person. */
+  overridden: number;
+  /** People whose last staged record was `notRegistered`. */
+  notRegistered: number;
+  /** The change numbers taken (one per person written, in staging order); null when none. */
+  changeNumbers: { first: number; last: number } | null;
 }
 
-/** A person's whole entry, as the seed and the import write it. */
-export interface PersonRecord {
-  id: string;
-  status: 'ACTIVE' | 'DELETED';
-  reserved: boolean;
-  reservedAt: Date | null;
-  reservationUpdatedAt: Date | null;
-  language: 'nb' | 'nn' | 'en' | 'se' | null;
-  languageUpdatedAt: Date | null;
-  updatedAt: Date;
-  /** Mobile in E.164. */
-  email: ChannelRecord | null;
-  mobile: ChannelRecord | null;
-  digitalPost: { mailboxAddress: string; providerOrgNumber: string; certificate: string | null } | null;
+/**
+ * A bulk import in progress (`RegisterStore.startBulkImport`). `stage` puts people aside,
+ * outside the register, in the order given; `commit` writes them all into the register in
+ * ONE transaction, replacing whole entries as `replacePeople` does, each person written
+ * taking the next change number in the order of their last staged record; `abort` (or the
+ * process dying at any moment, SIGKILL included) leaves the register as it was. Staging
+ * holds no lock on the register: only `commit` does, for the time of the write.
+ */
+export interface BulkImport {
+  stage(people: readonly StagedPerson[]): Promise<void>;
+  commit(): Promise<BulkImportResult>;
+  /** Drops what was staged. Safe to call twice, and after `commit`. */
+  abort(): Promise<void>;
+}
+
+/** Follower mode: where this copy stands in its upstream's change feed (`upstream_sync`). */
+export interface UpstreamPosition {
+  /** The upstream's base URL the position belongs to. */
+  upstream: string;
+  /** The last upstream change number applied (the last page's `tilEndringsId`). */
+  position: number;
+  /** The upstream's newest change number (`sisteEndringsId`) last seen. */
+  latest: number;
+  /** The last time the copy was caught up (held everything the upstream had); null before the first time. */
+  lastSuccessAt: Date | null;
+}
+
+/** One checked page of the upstream's feed, ready to apply. */
+export interface UpstreamPage {
+  upstream: string;
+  /** The position the page was asked after: it applies only if the copy still stands there. */
+  after: number;
+  /** The new position (`tilEndringsId`). */
+  to: number;
+  /** `sisteEndringsId`. */
+  latest: number;
+  /** Whole entries, one per person (the page's latest), in page order; DELETED for `SLETTET`. */
+  records: readonly PersonRecord[];
+  /** When the upstream answered: the new `lastSuccessAt` if the page catches up (`to >= latest`). */
+  at: Date;
+}
+
+/** A position already stored for another upstream: refused rather than mixed. */
+export class UpstreamMismatchError extends Error {
+  override name = 'UpstreamMismatchError';
+}
+
+export interface FollowerLock {
+  /** False once the lock is lost (its connection ended): stop following. */
+  held(): boolean;
+  release(): Promise<void>;
 }
 
 export interface SeedOptions {
@@ -210,8 +269,26 @@ export interface RegisterStore {
    * Writes whole entries, replacing what was there, in one transaction (the import, tests).
    * Each person takes the next change number, in the order given; returns those numbers.
    */
-  replacePeople(records: readonly PersonRecord[], kind: string, at: Date): Promise<number[]>;
+  replacePeople(records: readonly PersonRecord[], kind: ChangeKind, at: Date): Promise<number[]>;
+  /** Starts a bulk import (the import CLI): millions of people in bounded memory, all or nothing. */
+  startBulkImport(kind: ChangeKind, at: Date): Promise<BulkImport>;
   countPeople(): Promise<number>;
+  /** Follower mode: the stored position, or null before the first page. */
+  upstreamPosition(): Promise<UpstreamPosition | null>;
+  /**
+   * Follower mode: writes the page's people (each taking this copy's own next change number,
+   * kind UPSTREAM, as `replacePeople` does) and the new position in ONE transaction. Only
+   * if the stored position is still `page.after` (no row counts as `page.after` too: the
+   * start); returns false, writing nothing, when another follower moved it meanwhile.
+   * Throws `UpstreamMismatchError` when the stored position belongs to another upstream.
+   */
+  applyUpstreamPage(page: UpstreamPage): Promise<boolean>;
+  /**
+   * Follower mode, PostgreSQL with several replicas: resolves with a lock once this process
+   * may follow (exactly one at a time; another gets it when the holder dies or releases).
+   * `signal` gives up waiting. SQLite: granted at once (one process follows; see main.ts).
+   */
+  followerLock(signal: AbortSignal): Promise<FollowerLock>;
   /** Up to `limit` ids of synthetic (month + 80) people, oldest change first: sample data for GraphiQL. */
   syntheticSampleIds(limit: number): Promise<string[]>;
   /** Which of `ids` have an entry. */

@@ -4,6 +4,7 @@ import { loadConfig } from '../../src/config';
 import { corsMiddleware } from '../../src/http/cors';
 import { aPerson, syntheticIds } from '../support/people';
 import { createTestRegister, type TestRegister } from '../support/register';
+import { TEST_SIGNING_KEY_FILE } from '../support/keys';
 
 const [known] = syntheticIds(1);
 const ALLOWED = 'https://minside.example';
@@ -15,6 +16,7 @@ const PRODUCTION = {
   KRR_CITIZEN_JWKS_URI: '/dev/null',
   KRR_AUDIENCE: 'x',
   KRR_NOTIFIER: 'outbox',
+  KRR_SIGNING_KEY_FILE: TEST_SIGNING_KEY_FILE,
 };
 
 /** Every `Access-Control-*` header of a response, by name. */

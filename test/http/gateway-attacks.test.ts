@@ -15,6 +15,7 @@ import { createLogger } from '../../src/logger';
 import { LETTERS_OF_A_SOURCE, OVERRIDING_SOURCE, startHostileSource, type HostileSource } from '../support/hostile-source';
 import { aPerson, syntheticIds } from '../support/people';
 import { createTestRegister, type TestRegister } from '../support/register';
+import { TEST_SIGNING_KEY_FILE } from '../support/keys';
 
 /**
  * What a source of the graph could do to the register in gateway mode, tried: take over the
@@ -141,6 +142,7 @@ describe('a source that takes over the register\u2019s fields', () => {
       KRR_CITIZEN_ISSUER: 'https://idporten.example',
       KRR_CITIZEN_JWKS_URI: 'https://idporten.example/jwks',
       KRR_AUDIENCE: 'krr',
+      KRR_SIGNING_KEY_FILE: TEST_SIGNING_KEY_FILE,
     };
     const problems = (env: Record<string, string>) => {
       try {

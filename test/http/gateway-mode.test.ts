@@ -108,7 +108,7 @@ describe('gateway mode', () => {
       });
       return { status: res.status, body: (await res.json()) as Record<string, any> };
     };
-    const lookup = await rest('personer', { personidentifikatorer: [people[0], people[1]] }, await register.agencyToken());
+    const lookup = await rest('personer', { personidentifikatorer: [people[0], people[1]], inkluderIkkeRegistrerte: true }, await register.agencyToken());
     expect(lookup.status).toBe(200);
     expect(lookup.body.personer.map((p: Record<string, unknown>) => [p.personidentifikator, p.status])).toEqual([
       [people[0], 'AKTIV'],

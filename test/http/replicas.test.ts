@@ -104,9 +104,9 @@ async function waitForReadyz(replica: Replica, status: number, timeoutMs = 60_00
 }
 
 const UPDATE_CONTACT = `mutation($input: UpdateContactInfoInput!) {
-  updateContactInfo(input: $input) { updatedAt contactInfo { email { address lastValidatedAt } mobile { number lastVerifiedAt } } } }`;
+  updateContactInfo(input: $input) { updatedAt contactInfo { email { address lastValidatedAt } mobile { number lastValidatedAt } } } }`;
 const VERIFY = `mutation($channel: ContactChannel!, $code: String!) {
-  verifyContact(channel: $channel, code: $code) { contactInfo { email { address lastValidatedAt } mobile { number lastVerifiedAt } } } }`;
+  verifyContact(channel: $channel, code: $code) { contactInfo { email { address lastValidatedAt } mobile { number lastValidatedAt } } } }`;
 const RESEND = `mutation($channel: ContactChannel!) { resendVerificationCode(channel: $channel) { id } }`;
 const SET_RESERVATION = `mutation($reserved: Boolean!) { setReservation(reserved: $reserved) { updatedAt reservation { reserved } } }`;
 const SET_LANGUAGE = `mutation($language: Language!) { setLanguage(language: $language) { updatedAt language } }`;
@@ -578,8 +578,8 @@ describe('several replicas on one PostgreSQL database', () => {
     }
     const ok = await gql(a, token, VERIFY, { channel: 'MOBILE', code: second });
     expectOk(ok, 'verifyContact of the resent code through a');
-    expect(ok.data!.verifyContact.contactInfo.mobile.lastVerifiedAt).not.toBeNull();
-    expect((await logOf(db, pid)).map((r) => r.kind)).toEqual(['CONTACT_INFO_UPDATED', 'EMAIL_VALIDATED', 'CONTACT_INFO_UPDATED', 'MOBILE_VERIFIED']);
+    expect(ok.data!.verifyContact.contactInfo.mobile.lastValidatedAt).not.toBeNull();
+    expect((await logOf(db, pid)).map((r) => r.kind)).toEqual(['CONTACT_INFO_UPDATED', 'EMAIL_VALIDATED', 'CONTACT_INFO_UPDATED', 'MOBILE_VALIDATED']);
   }, 60_000);
 
   it(`wrong codes alternating between the replicas lock the code after exactly ${MAX_CODE_ATTEMPTS} in total`, async () => {

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../../src/config';
 import { syntheticIds } from '../support/people';
 import { createTestRegister, type TestRegister } from '../support/register';
+import { TEST_SIGNING_KEY_FILE } from '../support/keys';
 
 /** Issue 14 findings 7, 8 and 10: metrics exposure, response headers and hints, clients behind a proxy. */
 
@@ -14,6 +15,7 @@ const PRODUCTION = {
   KRR_CITIZEN_ISSUER: 'https://idporten.example/',
   KRR_CITIZEN_JWKS_URI: 'https://idporten.example/jwks',
   KRR_AUDIENCE: 'https://krr.example/',
+  KRR_SIGNING_KEY_FILE: TEST_SIGNING_KEY_FILE,
 };
 
 async function withRegister(env: Record<string, string>, test: (register: TestRegister, base: string) => Promise<void>): Promise<void> {

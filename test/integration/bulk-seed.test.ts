@@ -12,7 +12,7 @@ import { replacePerson } from '../../src/store/sqlite/person-writer';
 const now = new Date('2026-06-15T12:00:00Z');
 const first: PopulationOptions = { count: 3000, seed: 5, now };
 const second: PopulationOptions = { count: 1500, seed: 6, now: new Date('2026-07-01T08:00:00Z') };
-const CLI = path.join(projectRoot, 'dist', 'db', 'seed', 'cli.js');
+const CLI = path.join(projectRoot, 'dist', 'src', 'cli', 'seed.js');
 
 const tempFile = (name: string) => path.join(mkdtempSync(path.join(os.tmpdir(), 'krr-bulk-seed-')), name);
 
@@ -67,9 +67,9 @@ describe('bulk seed', () => {
 
   it('seedPopulation writes the same rows as replacePerson', () => {
     const fast = withStore(':memory:', (store) => {
-      seedPopulation(store.db, first);
+      seedPopulation(store.sqlite, first);
       const afterFirst = dump(store);
-      seedPopulation(store.db, second);
+      seedPopulation(store.sqlite, second);
       return { afterFirst, afterSecond: dump(store) };
     });
     expect(fast).toEqual(slow);

@@ -87,9 +87,9 @@ describe('updateContactInfo', () => {
     await register.execute(UpdateContactInfoDocument, { input: { mobile: '+4791111111' } }, token);
     await register.execute(VerifyContactDocument, { channel: 'MOBILE', code: latestCode(outbox(), '+4791111111') }, token);
     const same = await register.execute(UpdateContactInfoDocument, { input: { mobile: '91111111' } }, token);
-    expect(same.data?.updateContactInfo.contactInfo?.mobile?.lastVerifiedAt).not.toBeNull();
+    expect(same.data?.updateContactInfo.contactInfo?.mobile?.lastValidatedAt).not.toBeNull();
     const changed = await register.execute(UpdateContactInfoDocument, { input: { mobile: '92222222' } }, token);
-    expect(changed.data?.updateContactInfo.contactInfo?.mobile).toMatchObject({ number: '+4792222222', lastVerifiedAt: null });
+    expect(changed.data?.updateContactInfo.contactInfo?.mobile).toMatchObject({ number: '+4792222222', lastVerifiedAt: null, lastValidatedAt: null });
   });
 });
 
@@ -105,11 +105,19 @@ describe('verifyContact', () => {
     expect(again.errors?.[0].extensions?.code).toBe('CODE_NOT_FOUND');
   });
 
-  it('stamps lastVerifiedAt on the mobile', async () => {
-    const { token } = await newCitizen();
+  it('an SMS code stamps lastValidatedAt on the mobile (mobiltelefonnummer_sist_validert), as an email code does; only confirming stamps lastVerifiedAt', async () => {
+    const { pid, token } = await newCitizen();
     await register.execute(UpdateContactInfoDocument, { input: { mobile: '0047 93333333' } }, token);
     const ok = await register.execute(VerifyContactDocument, { channel: 'MOBILE', code: latestCode(outbox(), '+4793333333') }, token);
-    expect(ok.data?.verifyContact.contactInfo?.mobile?.lastVerifiedAt).not.toBeNull();
+    expect(ok.errors).toBeUndefined();
+    expect(ok.data?.verifyContact.contactInfo?.mobile?.lastValidatedAt).not.toBeNull();
+    expect(ok.data?.verifyContact.contactInfo?.mobile?.lastVerifiedAt).toBeNull();
+    expect((await register.database.query<{ kind: string }>('select kind from change_log where person_id = ? order by change_number', pid)).map((r) => r.kind)).toEqual([
+      'CONTACT_INFO_UPDATED',
+      'MOBILE_VALIDATED',
+    ]);
+    const confirmed = await register.execute(ConfirmContactInfoDocument, {}, token);
+    expect(confirmed.data?.confirmContactInfo.contactInfo?.mobile?.lastVerifiedAt).not.toBeNull();
   });
 
   it('counts wrong codes and locks the code after five, even for the right code', async () => {
@@ -345,15 +353,85 @@ describe('how often codes may be sent', () => {
   });
 });
 
+describe('the limits on codes hold against delete/update cycles (issue 14, finding 3)', () => {
+  // The review's attack: deleteContactInfo deleted the pending code the one-a-minute rule
+  // was keyed on, so delete/update cycles gave an address code after code, each with five
+  // fresh guesses. The limits are counted in a code log that deletes do not clear.
+  let strict: TestRegister;
+  beforeAll(async () => {
+    // The documented defaults (one a minute, 5 an hour and 10 a day per address, 20 wrong codes a day).
+    strict = await createTestRegister({ KRR_CODE_RESEND_SECONDS: '60', KRR_CODES_PER_ADDRESS_PER_HOUR: '5', KRR_CODES_PER_ADDRESS_PER_DAY: '10', KRR_FAILED_CODES_PER_DAY: '20' });
+  });
+  afterAll(() => strict?.close());
+  const people = syntheticIds(10, 1414);
+  const sentTo = (address: string) => readOutbox(strict.config.outboxFile).filter((m) => m.recipient === address).length;
+
+  it('one code a minute per citizen and channel, however often the contact information is deleted', async () => {
+    const token = await strict.citizenToken(people[0]);
+    const address = 'cycle.victim@example.org';
+    expect((await strict.execute(UpdateContactInfoDocument, { input: { email: address } }, token)).errors).toBeUndefined();
+    for (let i = 0; i < 3; i++) {
+      expect((await strict.execute(DeleteContactInfoDocument, {}, token)).errors).toBeUndefined();
+      const again = await strict.execute(UpdateContactInfoDocument, { input: { email: address } }, token);
+      expect(again.errors?.[0].extensions).toMatchObject({ code: 'CODE_RESEND_TOO_SOON', channel: 'EMAIL', limit: 'PER_CHANNEL' });
+      expect(again.errors?.[0].extensions?.retryAfterSeconds).toEqual(expect.any(Number));
+    }
+    expect(sentTo(address)).toBe(1);
+  });
+
+  it('at most 5 codes an hour to one address, whoever asks', async () => {
+    const address = 'shared.victim@example.org';
+    for (const pid of people.slice(1, 6)) {
+      expect((await strict.execute(UpdateContactInfoDocument, { input: { email: address } }, await strict.citizenToken(pid))).errors).toBeUndefined();
+    }
+    const sixth = await strict.execute(UpdateContactInfoDocument, { input: { email: address.toUpperCase() } }, await strict.citizenToken(people[6]));
+    expect(sixth.errors?.[0].extensions).toMatchObject({ code: 'CODE_RESEND_TOO_SOON', limit: 'PER_ADDRESS_HOUR' });
+    expect((sixth.errors?.[0].extensions?.retryAfterSeconds as number) > 3000).toBe(true);
+    expect(sentTo(address) + sentTo(address.toUpperCase())).toBe(5);
+    // Refused before anything was written: the sixth citizen is still not registered.
+    expect((await strict.execute(MeDocument, {}, await strict.citizenToken(people[6]))).data?.me?.status).toBe('NOT_REGISTERED');
+  });
+
+  it('at most 20 wrong codes a day per citizen, over fresh codes and new addresses', async () => {
+    const open = await createTestRegister({ KRR_FAILED_CODES_PER_DAY: '20' });
+    try {
+      const token = await open.citizenToken(people[7]);
+      const guess = async (address: string) => {
+        const right = latestCode(open.config.outboxFile, address);
+        return open.execute(VerifyContactDocument, { channel: 'EMAIL', code: right === '000000' ? '111111' : '000000' }, token);
+      };
+      // Four cycles of a new address, five wrong guesses (the code locks), and a delete.
+      for (let cycle = 0; cycle < 4; cycle++) {
+        const address = `guess${cycle}@example.org`;
+        expect((await open.execute(UpdateContactInfoDocument, { input: { email: address } }, token)).errors).toBeUndefined();
+        for (let i = 0; i < 5; i++) expect((await guess(address)).errors?.[0].extensions?.code).toMatch(/^CODE_(INVALID|LOCKED)$/);
+        await open.execute(DeleteContactInfoDocument, {}, token);
+      }
+      expect((await open.execute(UpdateContactInfoDocument, { input: { email: 'guess4@example.org' } }, token)).errors).toBeUndefined();
+      const refusedGuess = await guess('guess4@example.org');
+      expect(refusedGuess.errors?.[0].extensions).toMatchObject({ code: 'CODE_ATTEMPTS_EXCEEDED', retryAfterSeconds: expect.any(Number) });
+      // Even the right code is not checked any more today.
+      const right = await open.execute(VerifyContactDocument, { channel: 'EMAIL', code: latestCode(open.config.outboxFile, 'guess4@example.org') }, token);
+      expect(right.errors?.[0].extensions?.code).toBe('CODE_ATTEMPTS_EXCEEDED');
+      expect(await open.database.number("select count(*) from code_log where event = 'CHECKED'")).toBe(20);
+    } finally {
+      await open.close();
+    }
+  });
+});
+
+/** The service's code settings with no wait and caps no test reaches. */
+const NO_WAIT = { ttlSeconds: 600, resendSeconds: 0, perAddressPerHour: 100_000, perAddressPerDay: 100_000, failedPerCitizenPerDay: 100_000 };
+
 describe('codes without a resend wait (KRR_CODE_RESEND_SECONDS=0)', () => {
   it('never refuses, even when the pending code carries a time just after this request\u2019s clock (a concurrent request on another replica)', async () => {
     const { pid } = await newCitizen();
     const sent: unknown[] = [];
     const notifier = { send: async (m: unknown) => void sent.push(m) };
     const citizen = () => register.store.forRequest(new StatementCounter()).citizen;
-    await new SelfService(citizen(), notifier, createLogger('silent'), 600, 0).updateContactInfo(pid, { email: 'first@example.org' });
+    await new SelfService(citizen(), notifier, createLogger('silent'), NO_WAIT).updateContactInfo(pid, { email: 'first@example.org' });
     // A replica whose clock is a second behind: the code just written looks a second old in its future.
-    const behind = new SelfService(citizen(), notifier, createLogger('silent'), 600, 0, () => new Date(Date.now() - 1000));
+    const behind = new SelfService(citizen(), notifier, createLogger('silent'), NO_WAIT, () => new Date(Date.now() - 1000));
     await expect(behind.updateContactInfo(pid, { email: 'second@example.org' })).resolves.toBeUndefined();
     await expect(behind.resendCode(pid, 'EMAIL')).resolves.toBeUndefined();
     expect(sent).toHaveLength(3);
@@ -364,7 +442,7 @@ describe('when things fail', () => {
   it('keeps the change and says CODE_NOT_SENT when the code cannot be sent', async () => {
     const { pid } = await newCitizen();
     const failing = { send: async () => Promise.reject(new Error('gateway down')) };
-    const service = new SelfService(register.store.forRequest(new StatementCounter()).citizen, failing, createLogger('silent'), 600, 0);
+    const service = new SelfService(register.store.forRequest(new StatementCounter()).citizen, failing, createLogger('silent'), NO_WAIT);
     await expect(service.updateContactInfo(pid, { email: 'unsent@example.org' })).rejects.toMatchObject({ extensions: { code: 'CODE_NOT_SENT' } });
     expect(await register.database.query('select address from contact_point where person_id = ?', pid)).toEqual([{ address: 'unsent@example.org' }]);
   });

@@ -3,11 +3,18 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../../src/paths';
-import { importPeople, readRegisterFile, RegisterFileError, type RegisterEntry } from '../../src/register/import';
+import { fromEntries, importPeople, registerText, RegisterFileError, type RegisterEntry } from '../../src/register/import';
 import { openSqliteDatabase } from '../../src/store/sqlite/database';
 import { openSqliteRegisterStore, type SqliteRegisterStore } from '../../src/store/sqlite';
 
 const FIXTURES = path.join(projectRoot, 'test/fixtures/register');
+/** The whole file read through the streaming reader: its shape, unit and every entry. */
+async function readRegisterFile(text: string) {
+  const source = registerText(text);
+  const entries: RegisterEntry[] = [];
+  for await (const batch of source.batches) entries.push(...batch);
+  return { shape: source.shape, unit: source.unit, entries };
+}
 const fixture = (name: string) => readRegisterFile(readFileSync(path.join(FIXTURES, name), 'utf8'));
 const NOW = new Date('2026-06-15T12:00:00.000Z');
 const LATER = new Date('2026-06-16T12:00:00.000Z');
@@ -32,49 +39,50 @@ function contactPoint(store: SqliteRegisterStore, id: string, channel: 'EMAIL' |
 }
 
 async function mustImport(store: SqliteRegisterStore, entries: RegisterEntry[], now = NOW) {
-  const result = await importPeople(store, entries, now);
+  const result = await importPeople(store, fromEntries(entries), now);
   if (!result.ok) throw new Error(`import refused: ${JSON.stringify(result.problems)}`);
   return result;
 }
 
 describe('readRegisterFile', () => {
-  it('recognises a lookup response and numbers its records from 1', () => {
-    const file = fixture('personer.json');
+  it('recognises a lookup response and numbers its records from 1', async () => {
+    const file = await fixture('personer.json');
     expect(file.shape).toBe('lookup response');
     expect(file.unit).toBe('record');
     expect(file.entries.map((e) => e.position)).toEqual([1, 2, 3, 4, 5]);
   });
 
-  it('recognises a change-feed page and ignores its paging keys', () => {
-    const file = fixture('endringer.json');
+  it('recognises a change-feed page and ignores its paging keys', async () => {
+    const file = await fixture('endringer.json');
     expect(file.shape).toBe('change-feed page');
     expect(file.entries.map((e) => e.position)).toEqual([1, 2, 3]);
   });
 
-  it('numbers JSON Lines records by line, skipping blank lines', () => {
-    const file = fixture('people.jsonl');
+  it('numbers JSON Lines records by line, skipping blank lines', async () => {
+    const file = await fixture('people.jsonl');
     expect(file.shape).toBe('JSON Lines');
     expect(file.unit).toBe('line');
     expect(file.entries.map((e) => e.position)).toEqual([1, 2, 4]);
   });
 
-  it('reads a single-line JSON Lines file as one person', () => {
-    const file = readRegisterFile('{"personidentifikator":"01859012325","status":"AKTIV"}\n');
+  it('reads a single-line JSON Lines file as one person', async () => {
+    const file = await readRegisterFile('{"personidentifikator":"01859012325","status":"AKTIV"}\n');
     expect(file).toMatchObject({ shape: 'JSON Lines', entries: [{ position: 1 }] });
   });
 
   it.each([
     ['a missing comma', '{\n  "personer": [\n    {"personidentifikator": "01859012325" "status": "AKTIV"}\n  ]\n}', '"status"'],
     ['an unexpected token', '{\n  "personer": [\n    {"personidentifikator": "01859012325", "status": AKTIV}\n  ]\n}', 'AKTIV}'],
-  ])('reports malformed JSON (%s) with its line and column, masking identity numbers', (_, text, near) => {
+  ])('reports malformed JSON (%s) with its line and column, masking identity numbers', async (_, text, near) => {
     const column = text.split('\n')[2].indexOf(near) + 1;
-    expect(() => readRegisterFile(text)).toThrow(RegisterFileError);
-    expect(() => readRegisterFile(text)).toThrow(new RegExp(`^malformed JSON at line 3, column ${column}: `));
-    expect(() => readRegisterFile(text)).not.toThrow(/\d{11}/);
+    const error = await readRegisterFile(text).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RegisterFileError);
+    expect((error as Error).message).toMatch(new RegExp(`^malformed JSON at line 3, column ${column}: `));
+    expect((error as Error).message).not.toMatch(/\d{11}/);
   });
 
-  it('reports a malformed line of JSON Lines as a problem of that line', () => {
-    const file = readRegisterFile('{"status":"AKTIV"}\n{"status":"AKTIV",}\n');
+  it('reports a malformed line of JSON Lines as a problem of that line', async () => {
+    const file = await readRegisterFile('{"status":"AKTIV"}\n{"status":"AKTIV",}\n');
     expect(file.entries[1]).toEqual({ position: 2, malformed: 'malformed JSON at column 19: Expected double-quoted property name' });
   });
 
@@ -83,8 +91,8 @@ describe('readRegisterFile', () => {
     ['a bare array', '[{"status":"AKTIV"}]', 'expected {"personer": [...]}'],
     ['an unknown wrapper', '{\n  "persons": []\n}', 'expected {"personer": [...]}'],
     ['personer that is not a list', '{"personer": {}}', '"personer" must be an array'],
-  ])('refuses %s', (_, text, message) => {
-    expect(() => readRegisterFile(text)).toThrow(message);
+  ])('refuses %s', async (_, text, message) => {
+    await expect(readRegisterFile(text)).rejects.toThrow(message);
   });
 });
 
@@ -96,8 +104,8 @@ describe('importPeople', () => {
   afterEach(() => store.close());
 
   it('imports a lookup response: active and deleted people, not the unregistered', async () => {
-    const result = await mustImport(store, fixture('personer.json').entries);
-    expect(result).toEqual({ ok: true, imported: 4, skippedNotRegistered: 1, duplicatesInFile: 0, changeNumbers: { first: 1, last: 4 } });
+    const result = await mustImport(store, (await fixture('personer.json')).entries);
+    expect(result).toEqual({ ok: true, imported: 4, skippedNotRegistered: 1, duplicatesInFile: 0, changeNumbers: { first: 1, last: 4 }, records: 5 });
     expect(contents(store).people.map((p) => (p as { id: string }).id)).toEqual(['01859012325', '14877545629', '17840109828', '29928032173']);
     expect(person(store, '03815521160')).toBeUndefined();
     expect(person(store, '29928032173')).toMatchObject({ status: 'DELETED' });
@@ -105,7 +113,7 @@ describe('importPeople', () => {
   });
 
   it('stores mobiles in E.164 and timestamps at the instant the register meant', async () => {
-    await mustImport(store, fixture('personer.json').entries);
+    await mustImport(store, (await fixture('personer.json')).entries);
     expect(contactPoint(store, '01859012325', 'MOBILE')).toMatchObject({ address: '+4741514965', updated_at: Date.parse('2024-02-10T11:30:00Z') });
     expect(contactPoint(store, '14877545629', 'MOBILE')).toMatchObject({
       address: '+4799999999',
@@ -126,7 +134,7 @@ describe('importPeople', () => {
   });
 
   it('keeps the mailbox and certificate of an active person, and nothing of a deleted one', async () => {
-    await mustImport(store, fixture('personer.json').entries);
+    await mustImport(store, (await fixture('personer.json')).entries);
     expect(contents(store).digitalPost).toEqual([
       expect.objectContaining({ person_id: '01859012325', mailbox_address: 'ola.nordmann#9YDT', provider_org_number: '984661185', certificate: expect.stringMatching(/^MIIB/) }),
     ]);
@@ -134,22 +142,22 @@ describe('importPeople', () => {
   });
 
   it('imports a change-feed page', async () => {
-    const result = await mustImport(store, fixture('endringer.json').entries);
+    const result = await mustImport(store, (await fixture('endringer.json')).entries);
     expect(result).toMatchObject({ imported: 3, skippedNotRegistered: 0 });
     expect(contactPoint(store, '30908876586', 'MOBILE')).toMatchObject({ address: '+4791512345', updated_at: Date.parse('2025-03-14T15:09:26.535Z') });
   });
 
   it('lets the later record win when a person appears twice in a file', async () => {
-    const result = await mustImport(store, fixture('people.jsonl').entries);
+    const result = await mustImport(store, (await fixture('people.jsonl')).entries);
     expect(result).toMatchObject({ imported: 2, duplicatesInFile: 1, changeNumbers: { first: 1, last: 2 } });
     expect(contactPoint(store, '12899922245', 'EMAIL')).toMatchObject({ address: 'per.hansen@example.org' });
     expect(person(store, '12899922245')).toMatchObject({ language: 'nn', change_number: 2 });
   });
 
   it('updates a person on re-import, with a new change number and the whole entry replaced', async () => {
-    await mustImport(store, fixture('personer.json').entries);
+    await mustImport(store, (await fixture('personer.json')).entries);
     const before = person(store, '01859012325');
-    await mustImport(store, fixture('endringer.json').entries, LATER);
+    await mustImport(store, (await fixture('endringer.json')).entries, LATER);
     const after = person(store, '01859012325');
     expect(after?.change_number).toBeGreaterThan(before?.change_number as number);
     expect(after?.change_number).toBe(7);
@@ -159,9 +167,9 @@ describe('importPeople', () => {
   });
 
   it('writes nothing when any record is bad, and lists every bad record by position', async () => {
-    await mustImport(store, fixture('personer.json').entries);
+    await mustImport(store, (await fixture('personer.json')).entries);
     const before = contents(store);
-    const result = await importPeople(store, fixture('bad.jsonl').entries, LATER);
+    const result = await importPeople(store, fromEntries((await fixture('bad.jsonl')).entries), LATER);
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.problemCount).toBe(6);
@@ -175,7 +183,7 @@ describe('importPeople', () => {
 
   it('reports the first 50 problems and counts the rest', async () => {
     const entries = Array.from({ length: 60 }, (_, i) => ({ position: i + 1, value: { status: 'AKTIV' } }));
-    const result = await importPeople(store, entries, NOW);
+    const result = await importPeople(store, fromEntries(entries), NOW);
     expect(result).toMatchObject({ ok: false, problemCount: 60 });
     if (!result.ok) expect(result.problems).toHaveLength(50);
   });
@@ -234,10 +242,11 @@ describe('npm run import (the CLI)', () => {
     expect(out.status).toBe(1);
   });
 
-  it('exits 2 when the file cannot be read', () => {
+  it('exits 3, not as a usage error, when the file cannot be read, saying why', () => {
     const out = run(path.join(dir, 'missing.json'));
-    expect(out.stderr).toContain('cannot read');
-    expect(out.status).toBe(2);
+    expect(out.stderr).toMatch(/^import: cannot read .*missing\.json: no such file \(ENOENT\)\n$/);
+    expect(out.status).toBe(3);
+    expect(run(dir).stderr).toContain('it is a directory, not a file (EISDIR)');
   });
 
   it.each([[[]], [['a.json', 'b.json']], [['--bogus', 'a.json']]])('exits 2 on a usage error: %j', (args) => {

@@ -14,26 +14,33 @@ import { eq, sql } from 'drizzle-orm';
 import type * as sqliteTables from '../../db/schema';
 import * as pgTables from '../../db/schema.pg';
 import { latestChangeNumber, openPgStore, pgMigrationsFolder, recordChange, type PgStore } from '../../src/store/postgres/connection';
+import type { DigitalPostRow, PersonRow } from '../../src/store/types';
 import { createScratchDatabase, describeWithPostgres, postgresUrl, type ScratchDatabase } from '../support/postgres';
 
 /**
- * Compile-time: both schemas give the code the same row types, so loaders, resolvers and
- * domain rules stay one code path whichever store is behind them (`npm run typecheck`).
+ * Compile-time: both schemas give the same row types, and those fit the store's own row
+ * types (src/store/types.ts), so loaders, resolvers and domain rules stay one code path
+ * whichever store is behind them (`npm run typecheck`).
  */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Fits<A, B> = [A] extends [B] ? true : false;
+type Row<T extends { $inferSelect: unknown }> = T['$inferSelect'];
 const sameRowTypes: [
-  Same<sqliteTables.PersonRow, pgTables.PersonRow>,
-  Same<sqliteTables.ContactPointRow, pgTables.ContactPointRow>,
-  Same<sqliteTables.DigitalPostRow, pgTables.DigitalPostRow>,
-  Same<sqliteTables.VerificationCodeRow, pgTables.VerificationCodeRow>,
-  Same<typeof sqliteTables.changeLog.$inferSelect, typeof pgTables.changeLog.$inferSelect>,
+  Same<Row<typeof sqliteTables.person>, Row<typeof pgTables.person>>,
+  Same<Row<typeof sqliteTables.contactPoint>, Row<typeof pgTables.contactPoint>>,
+  Same<Row<typeof sqliteTables.digitalPost>, Row<typeof pgTables.digitalPost>>,
+  Same<Row<typeof sqliteTables.verificationCode>, Row<typeof pgTables.verificationCode>>,
+  Same<Row<typeof sqliteTables.changeLog>, Row<typeof pgTables.changeLog>>,
+  Same<Row<typeof sqliteTables.codeLog>, Row<typeof pgTables.codeLog>>,
   // The audit log's tables differ on purpose (ids as JSON text / text[]); both stores map them to `LookupEntry`.
-  Same<typeof sqliteTables.lookupPerson.$inferSelect, typeof pgTables.lookupPerson.$inferSelect>,
-] = [true, true, true, true, true, true];
+  Same<Row<typeof sqliteTables.lookupPerson>, Row<typeof pgTables.lookupPerson>>,
+  Fits<Row<typeof pgTables.person>, PersonRow>,
+  Fits<Row<typeof pgTables.digitalPost>, DigitalPostRow>,
+] = [true, true, true, true, true, true, true, true, true];
 void sameRowTypes;
 
 /** Tables and views: `lookup_audit` is the view over the audit log. */
-const TABLES = ['address_use', 'change_counter', 'change_log', 'contact_point', 'digital_post', 'lookup_audit', 'lookup_person', 'lookup_request', 'person', 'person_lookup', 'rate_limit', 'verification_code'];
+const TABLES = ['address_use', 'change_counter', 'change_log', 'code_log', 'contact_point', 'digital_post', 'lookup_audit', 'lookup_person', 'lookup_request', 'person', 'person_lookup', 'rate_limit', 'upstream_sync', 'verification_code'];
 
 describeWithPostgres('PostgreSQL store: migrations and gap-free change numbers across replicas', () => {
   let scratch: ScratchDatabase;
@@ -67,7 +74,7 @@ describeWithPostgres('PostgreSQL store: migrations and gap-free change numbers a
     const { rows: indexes } = await replicaA.pool.query<{ indexname: string }>(
       `select indexname from pg_indexes where schemaname = 'public' and indexname like '%_idx' order by indexname`,
     );
-    expect(indexes.map((i) => i.indexname)).toEqual(['change_log_person_idx', 'contact_point_address_idx', 'lookup_request_unindexed_idx', 'person_change_number_idx']);
+    expect(indexes.map((i) => i.indexname)).toEqual(['change_log_person_idx', 'code_log_address_idx', 'code_log_at_idx', 'code_log_person_idx', 'contact_point_address_idx', 'lookup_request_unindexed_idx', 'person_change_number_idx']);
 
     // The counter: one row, from the migration, and no room for a second.
     expect(await replicaA.db.select().from(pgTables.changeCounter)).toEqual([{ id: 1, lastChangeNumber: 0 }]);
@@ -130,7 +137,7 @@ describeWithPostgres('PostgreSQL store: migrations and gap-free change numbers a
       let taken: number | undefined;
       try {
         await replica.db.transaction(async (tx) => {
-          taken = await recordChange(tx, `p${i}`, 'TEST', new Date());
+          taken = await recordChange(tx, `p${i}`, 'IMPORT', new Date());
           // Hold the number a moment, so other writers queue behind it.
           await sleep(i % 3);
           if (i % 5 === 1) tx.rollback(); // an explicit rollback
@@ -176,7 +183,7 @@ describeWithPostgres('PostgreSQL store: migrations and gap-free change numbers a
     const error = await replicaA.db
       .transaction(async (tx) => {
         await tx.delete(pgTables.changeCounter);
-        await recordChange(tx, 'p', 'TEST', new Date());
+        await recordChange(tx, 'p', 'IMPORT', new Date());
       })
       .catch((e: unknown) => e);
     expect(String(error)).toMatch(/change_counter has no row/);

@@ -41,7 +41,7 @@ describe('synthetic population', () => {
   it('writes everyone with their own change number and reports progress', () => {
     const store = openSqliteDatabase(':memory:');
     const progress: number[] = [];
-    seedPopulation(store.db, { count: 4500, seed: 1, now }, (done) => progress.push(done));
+    seedPopulation(store.sqlite, { count: 4500, seed: 1, now }, (done) => progress.push(done));
     expect(countPeople(store.db)).toBe(4500);
     expect(progress).toEqual([2000, 4000, 4500]);
     const { n, max } = store.sqlite.prepare('select count(*) n, max(change_number) max from change_log').get() as { n: number; max: number };

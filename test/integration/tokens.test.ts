@@ -147,7 +147,7 @@ describe('development tokens and the lifetime cap', () => {
     const token = await mintDevToken(config.auth, verifier.devKey!, { citizen: { pid } });
     const { exp, iat } = decodeJwt(token);
     expect(exp! - iat!).toBe(300);
-    await expect(authenticate(`Bearer ${token}`, verifier)).resolves.toEqual({ kind: 'citizen', pid });
+    await expect(authenticate(`Bearer ${token}`, verifier)).resolves.toEqual({ kind: 'citizen', pid, userScopes: null });
     await expect(mintDevToken(config.auth, verifier.devKey!, { citizen: { pid } }, 301)).rejects.toThrow(/at most 300 s/);
     // A token minted under a longer cap is refused by a service with a shorter one.
     const longer = loadConfig({ KRR_DATA_DIR: dir });

@@ -37,3 +37,22 @@ export function aPerson(id: string, overrides: Partial<PersonRecord> = {}): Pers
     ...overrides,
   };
 }
+
+/** A whole entry with every field set, its times minutes before `at`: for store tests that compare rows exactly. */
+export function anEntry(id: string, at: Date, overrides: Partial<PersonRecord> = {}): PersonRecord {
+  const minutes = (n: number) => new Date(at.getTime() + n * 60_000);
+  return {
+    id,
+    status: 'ACTIVE',
+    reserved: false,
+    reservedAt: null,
+    reservationUpdatedAt: null,
+    language: 'nb',
+    languageUpdatedAt: minutes(-100),
+    updatedAt: minutes(-50),
+    email: { address: `Person.${id}@Example.org`, updatedAt: minutes(-60), lastVerifiedAt: minutes(-59), lastValidatedAt: null },
+    mobile: { address: `+479${id.slice(-7)}`, updatedAt: minutes(-70), lastVerifiedAt: null, lastValidatedAt: minutes(-69) },
+    digitalPost: { mailboxAddress: `p.${id}#ABCD`, providerOrgNumber: '984661185', certificate: null },
+    ...overrides,
+  };
+}

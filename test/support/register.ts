@@ -46,12 +46,20 @@ export interface TestRegister {
  * PostgreSQL database on the `postgres` project) with development tokens, as `npm start`
  * builds it.
  */
+/** Code limits tests that are not about them run with: no wait, caps far above what a test sends. */
+export const GENEROUS_CODE_LIMITS = {
+  KRR_CODE_RESEND_SECONDS: '0',
+  KRR_CODES_PER_ADDRESS_PER_HOUR: '100000',
+  KRR_CODES_PER_ADDRESS_PER_DAY: '100000',
+  KRR_FAILED_CODES_PER_DAY: '100000',
+};
+
 export async function createTestRegister(env: Record<string, string> = {}): Promise<TestRegister> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'krr-test-'));
-  // No rate limit and no code resend wait unless a test asks for them: tests send many
-  // requests from one agency and set addresses several times in a row.
+  // No rate limit, no code resend wait and generous caps on codes unless a test asks for
+  // them: tests send many requests from one agency and set addresses several times in a row.
   const database = await createTestDatabase(dir);
-  const config = loadConfig({ NODE_ENV: 'test', KRR_DATA_DIR: dir, KRR_RATE_LIMIT_PER_MINUTE: '0', KRR_CODE_RESEND_SECONDS: '0', ...database.env, ...env });
+  const config = loadConfig({ NODE_ENV: 'test', KRR_DATA_DIR: dir, KRR_RATE_LIMIT_PER_MINUTE: '0', ...GENEROUS_CODE_LIMITS, ...database.env, ...env });
   const store = await openRegisterStore(config);
   const verifier = await createTokenVerifier(config.auth);
   if (config.auth.mode !== 'development' || !verifier.devKey) throw new Error('test register needs development auth');
@@ -81,7 +89,7 @@ export async function createTestRegister(env: Record<string, string> = {}): Prom
       if (response.body.kind !== 'single') throw new Error('expected a single result');
       return response.body.singleResult as never;
     },
-    put: (...people) => store.replacePeople(people, 'TEST', new Date()),
+    put: (...people) => store.replacePeople(people, 'IMPORT', new Date()),
     async listen() {
       await new Promise<void>((resolve) => server.httpServer.listen(0, '127.0.0.1', resolve));
       listening = true;

@@ -38,7 +38,7 @@ export function killAllServices(): void {
 export function startService(env: Record<string, string>, timeoutMs = 60_000): Promise<RunningService> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` (npm test does it first)`);
   const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', KRR_RATE_LIMIT_PER_MINUTE: '0', KRR_CODE_RESEND_SECONDS: '0', ...env },
+    env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', KRR_RATE_LIMIT_PER_MINUTE: '0', KRR_CODE_RESEND_SECONDS: '0', KRR_CODES_PER_ADDRESS_PER_HOUR: '100000', KRR_CODES_PER_ADDRESS_PER_DAY: '100000', KRR_FAILED_CODES_PER_DAY: '100000', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);

@@ -4,6 +4,7 @@ import { buildSubgraphRegisterSchema } from '../../src/graphql/subgraph';
 import { graphiqlPage } from '../../src/http/graphiql';
 import { graphiqlDefaults } from '../../src/http/graphiql-defaults';
 import { syntheticIds } from '../support/people';
+import { TEST_SIGNING_KEY_FILE } from '../support/keys';
 
 const [pid, ...ids] = syntheticIds(4);
 const tokens = { agency: 'eyJhZ2VuY3k.payload.sig', citizen: { pid, token: 'eyJjaXRpemVu.payload.sig' } };
@@ -31,7 +32,7 @@ describe('what GraphiQL opens with', () => {
   });
 
   it('never puts a token in the page in production, nor with issuers of one’s own', () => {
-    const production = loadConfig({ NODE_ENV: 'production', KRR_NOTIFIER: 'outbox', KRR_GRAPHIQL: 'true', ...ISSUERS });
+    const production = loadConfig({ NODE_ENV: 'production', KRR_NOTIFIER: 'outbox', KRR_GRAPHIQL: 'true', KRR_SIGNING_KEY_FILE: TEST_SIGNING_KEY_FILE, ...ISSUERS });
     const ownIssuers = loadConfig(ISSUERS);
     for (const config of [production, ownIssuers, loadConfig({ NODE_ENV: 'test' })]) {
       const options = graphiqlDefaults(config, ids, tokens);

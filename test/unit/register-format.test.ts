@@ -194,6 +194,34 @@ describe('parseRegisterPerson', () => {
     expect(r).toMatchObject({ reservedAt: null, language: null, digitalPost: null, mobile: null, email: { lastVerifiedAt: null } });
   });
 
+  it('reads empty strings where the register has nothing as absent', () => {
+    const r = record(
+      parseRegisterPerson(
+        active({
+          reservasjonstidspunkt: '',
+          kontaktinformasjon: { epostadresse: '', epostadresse_oppdatert: '', mobiltelefonnummer: '41514965', mobiltelefonnummer_oppdatert: '2024-01-01T00:00:00Z', mobiltelefonnummer_sist_verifisert: '' },
+          digital_post: { postkasseadresse: '', postkasseleverandoeradresse: '' },
+          sertifikat: '',
+          spraak: '',
+        }),
+        1,
+        NOW,
+      ),
+    );
+    expect(r).toMatchObject({ reservedAt: null, email: null, mobile: { address: '+4741514965', lastVerifiedAt: null }, digitalPost: null, language: null });
+    expect(record(parseRegisterPerson(active({ kontaktinformasjon: {}, digital_post: '' }), 1, NOW))).toMatchObject({ email: null, mobile: null, digitalPost: null });
+    expect(record(parseRegisterPerson(active({ kontaktinformasjon: '' }), 1, NOW))).toMatchObject({ email: null, mobile: null });
+  });
+
+  it.each([
+    [active({ sertifikat: ' ' }), 'sertifikat: is not a base64 certificate; sertifikat: is given without digital_post.postkasseadresse'],
+    [active({ digital_post: { postkasseadresse: 'ola#1', postkasseleverandoeradresse: '984661185' }, sertifikat: 'not base64!' }), 'sertifikat: is not a base64 certificate'],
+    [active({ digital_post: { postkasseadresse: ' ', postkasseleverandoeradresse: '984661185' } }), 'digital_post.postkasseadresse: is empty'],
+    [active({ personidentifikator: '' }), 'personidentifikator: is required'],
+  ])('still refuses a malformed value that is not empty, or a required one left empty: %#', (input, expected) => {
+    expect(reason(parseRegisterPerson(input, 1, NOW))).toBe(expected);
+  });
+
   it('ignores the computed fields varslingsstatus and _duplisert, whatever they say', () => {
     const result = parseRegisterPerson(active({ varslingsstatus: 'rubbish', kontaktinformasjon: { epostadresse_duplisert: 'maybe' } }), 1, NOW);
     expect(result.ok).toBe(true);

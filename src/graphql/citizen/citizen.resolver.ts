@@ -71,7 +71,7 @@ export class CitizenResolver {
   @Authorized(Role.CITIZEN)
   @Mutation(() => Person, {
     description:
-      'Prove an address with the code sent to it: stamps `lastValidatedAt` (email) or `lastVerifiedAt` (mobile). Codes are single-use, expire, and lock after 5 wrong attempts. Errors: CODE_INVALID, CODE_EXPIRED, CODE_LOCKED, CODE_NOT_FOUND.',
+      'Prove an address with the code sent to it: stamps `lastValidatedAt` on the channel, email and mobile alike (`confirmContactInfo` stamps `lastVerifiedAt`). Codes are single-use, expire, and lock after 5 wrong attempts. Errors: CODE_INVALID, CODE_EXPIRED, CODE_LOCKED, CODE_NOT_FOUND, CODE_ATTEMPTS_EXCEEDED (too many wrong codes today).',
   })
   async verifyContact(
     @Arg('channel', () => ContactChannel) channel: ContactChannel,

@@ -1,5 +1,5 @@
 import { Directive, Field, ObjectType, registerEnumType } from 'type-graphql';
-import type { DigitalPostRow, PersonRow } from '../../../db/schema';
+import type { DigitalPostRow, PersonRow } from '../../store/types';
 import { Scope } from '../../auth/scopes';
 import { duplicateFlagForOwner, isChannelUsable, notificationStatus } from '../../domain/contact-rules';
 import type { ContactPointWithDuplicate } from '../../store/types';

@@ -1,22 +1,33 @@
-import { and, eq, gt, lt, lte, sql } from 'drizzle-orm';
+import { and, eq, getTableColumns, gt, inArray, lt, or } from 'drizzle-orm';
 import type pg from 'pg';
-import { contactPoint, person, verificationCode } from '../../../db/schema.pg';
-import type { Channel } from '../../notify/notifier';
-import type { ChannelChange, CitizenWrites, PendingCode, StatementCounter } from '../types';
-import { channelRow, pendingCodeRow } from '../citizen-rows';
+import { codeLog, contactPoint, person, verificationCode } from '../../../db/schema.pg';
+import { CODE_LOG_WINDOW_MS, type CitizenPlan, type CitizenState } from '../../domain/citizen-plan';
+import type { Applied, CitizenWrites, StatementCounter } from '../types';
 import { recordChange } from './connection';
-import { CountingClient, drizzleOn, inTransaction, lockPerson, type Drizzle, type Tx } from './executor';
+import { CountingClient, drizzleOn, inTransaction, lockAddresses, lockPerson, type Drizzle } from './executor';
+
+// The columns of the planners' state: every column but the keys and bookkeeping.
+const { id: _id, updatedAt: _updatedAt, changeNumber: _changeNumber, ...PERSON_FIELDS } = getTableColumns(person);
+const { personId: _channelPerson, ...CHANNEL_FIELDS } = getTableColumns(contactPoint);
+const { personId: _codePerson, ...CODE_FIELDS } = getTableColumns(verificationCode);
+const { id: _logId, ...LOG_FIELDS } = getTableColumns(codeLog);
+
+/** Code-log rows past their window deleted per write. */
+const PRUNE_BATCH = 20;
 
 /**
- * The writes of citizen self-service over PostgreSQL, method for method the semantics of
- * the SQLite store. Each write is one READ COMMITTED transaction:
+ * The writes of citizen self-service over PostgreSQL: reads a person's state and persists
+ * what the planners (src/domain/citizen-plan.ts) decided, as the SQLite store does. Each
+ * write is one READ COMMITTED transaction:
  *
  * 1. first, the person's advisory lock (`lockPerson`): one writer per person across every
- *    process, so no write decides on a stale read (`setChannels` keeping the stamps of the
- *    same address) and no two writes of one person deadlock on each other's rows;
- * 2. the body, as in the SQLite store;
- * 3. last, the change number (`recordChange`: the change counter, held to the commit), then
- *    the person's `change_number` and `updated_at`.
+ *    process, so no plan is made on a stale read (`setChannels` keeping the stamps of the
+ *    same address, an attempt counted twice) and no two writes of one person deadlock;
+ * 2. the locks of the addresses the write sends codes to (`lockAddresses`), then the state
+ *    and the code log, so the limits per address hold across citizens and replicas;
+ * 3. the plan's rows;
+ * 4. last, the change number (`recordChange`: the change counter, held to the commit), then
+ *    the person's row with its `change_number` and `updated_at`.
  *
  * No network I/O and no scrypt inside: the callers hash and notify outside the store.
  */
@@ -28,164 +39,81 @@ export class PgCitizenWrites implements CitizenWrites {
     private readonly counters: readonly StatementCounter[],
   ) {}
 
-  private write<T>(id: string, body: (tx: Tx) => Promise<T>): Promise<T> {
-    return inTransaction(this.pool, this.counters, 'read committed', async (tx) => {
-      await lockPerson(tx.client, id);
-      return body(tx);
-    });
-  }
-
-  /** Creates the person as ACTIVE on their first write; re-activates a deleted entry. */
-  private async ensureActive(db: Drizzle, id: string, now: Date): Promise<void> {
-    await db
-      .insert(person)
-      .values({ id, status: 'ACTIVE', reserved: false, updatedAt: now, changeNumber: 0 })
-      .onConflictDoUpdate({ target: person.id, set: { status: 'ACTIVE' } });
-  }
-
-  /** Stamps the change on the person, last in the transaction: the next change number, then `updated_at`. */
-  private async touch(db: Drizzle, id: string, kind: string, now: Date, set: Partial<typeof person.$inferInsert> = {}): Promise<number> {
-    const changeNumber = await recordChange(db, id, kind, now);
-    await db
-      .update(person)
-      .set({ ...set, updatedAt: now, changeNumber })
-      .where(eq(person.id, id));
-    return changeNumber;
-  }
-
-  setChannels(id: string, changes: readonly ChannelChange[], now: Date, expiresAt: Date): Promise<number> {
-    return this.write(id, async ({ db }) => {
-      await this.ensureActive(db, id, now);
-      for (const change of changes) {
-        const [current] = await db
-          .select({ addressKey: contactPoint.addressKey })
-          .from(contactPoint)
-          .where(and(eq(contactPoint.personId, id), eq(contactPoint.channel, change.channel)));
-        const sameAddress = current?.addressKey === change.addressKey;
-        const values = channelRow(id, change, now, sameAddress);
-        await db
-          .insert(contactPoint)
-          .values(values)
-          .onConflictDoUpdate({ target: [contactPoint.personId, contactPoint.channel], set: values });
-        const code = pendingCodeRow(id, change.channel, change.address, change.codeHash, now, expiresAt);
-        await db
-          .insert(verificationCode)
-          .values(code)
-          .onConflictDoUpdate({ target: [verificationCode.personId, verificationCode.channel], set: code });
-      }
-      return this.touch(db, id, 'CONTACT_INFO_UPDATED', now);
-    });
-  }
-
-  /** One read in autocommit: no lock, no transaction. */
-  async pendingCode(id: string, channel: Channel): Promise<PendingCode | undefined> {
+  /** Reads in autocommit: no lock, no transaction. */
+  async state(id: string, now: Date, addressKeys: readonly string[] = []): Promise<CitizenState> {
     this.db ??= drizzleOn(new CountingClient(this.pool, this.counters));
-    const [row] = await this.db
-      .select()
-      .from(verificationCode)
-      .where(and(eq(verificationCode.personId, id), eq(verificationCode.channel, channel)));
-    return row;
+    const db = this.db;
+    const { row, channels, codes } = await readEntry(db, id);
+    return { id, person: row, channels, codes, codeLog: await readLog(db, id, now, keysOf(addressKeys, channels)) };
   }
 
-  /** Under the person lock; takes no change number (a code is not part of the entry). */
-  replaceCode(id: string, channel: Channel, codeHash: string, now: Date, expiresAt: Date): Promise<{ address: string } | null> {
-    return this.write(id, async ({ db }) => {
-      const [current] = await db
-        .select({ address: contactPoint.address })
-        .from(contactPoint)
-        .where(and(eq(contactPoint.personId, id), eq(contactPoint.channel, channel)));
-      if (!current) return null;
-      const code = pendingCodeRow(id, channel, current.address, codeHash, now, expiresAt);
-      await db
-        .insert(verificationCode)
-        .values(code)
-        .onConflictDoUpdate({ target: [verificationCode.personId, verificationCode.channel], set: code });
-      return current;
+  apply<T>(id: string, now: Date, addressKeys: readonly string[], plan: (state: CitizenState) => CitizenPlan<T>): Promise<Applied<T>> {
+    return inTransaction(this.pool, this.counters, 'read committed', async ({ db, client }) => {
+      await lockPerson(client, id);
+      // Only the addresses named: a write that sends no code counts nothing per address.
+      await lockAddresses(client, addressKeys);
+      const { row, channels, codes } = await readEntry(db, id);
+      const state: CitizenState = { id, person: row, channels, codes, codeLog: await readLog(db, id, now, keysOf(addressKeys, channels)) };
+      const planned = plan(state);
+      return { result: planned.result, changeNumber: await persist(db, state, planned, now) };
     });
   }
+}
 
-  /** Under the person lock; takes no change number. */
-  takeAttempt(id: string, channel: Channel, codeHash: string, maxAttempts: number): Promise<number | null> {
-    return this.write(id, async ({ db }) => {
-      const [row] = await db
-        .update(verificationCode)
-        .set({ failedAttempts: sql`${verificationCode.failedAttempts} + 1` })
-        .where(
-          and(
-            eq(verificationCode.personId, id),
-            eq(verificationCode.channel, channel),
-            eq(verificationCode.codeHash, codeHash),
-            lt(verificationCode.failedAttempts, maxAttempts),
-          ),
-        )
-        .returning({ failedAttempts: verificationCode.failedAttempts });
-      return row?.failedAttempts ?? null;
-    });
-  }
+const keysOf = (addressKeys: readonly string[], channels: readonly { addressKey: string }[]) => [...new Set([...addressKeys, ...channels.map((c) => c.addressKey)])];
 
-  /**
-   * As in the SQLite store: a code that matches, is within its attempts (this check's was
-   * taken already) and unexpired is used up even
-   * when its address is no longer the channel's (then false, and nothing is stamped).
-   */
-  consumeCode(id: string, channel: Channel, codeHash: string, maxAttempts: number, now: Date): Promise<boolean> {
-    return this.write(id, async ({ db }) => {
-      const [used] = await db
-        .delete(verificationCode)
-        .where(
-          and(
-            eq(verificationCode.personId, id),
-            eq(verificationCode.channel, channel),
-            eq(verificationCode.codeHash, codeHash),
-            lte(verificationCode.failedAttempts, maxAttempts),
-            gt(verificationCode.expiresAt, now),
-          ),
-        )
-        .returning({ address: verificationCode.address });
-      if (!used) return false;
-      const stamp = channel === 'EMAIL' ? { lastValidatedAt: now } : { lastVerifiedAt: now };
-      const [stamped] = await db
-        .update(contactPoint)
-        .set(stamp)
-        .where(and(eq(contactPoint.personId, id), eq(contactPoint.channel, channel), eq(contactPoint.address, used.address)))
-        .returning({ channel: contactPoint.channel });
-      if (!stamped) return false;
-      await this.touch(db, id, channel === 'EMAIL' ? 'EMAIL_VALIDATED' : 'MOBILE_VERIFIED', now);
-      return true;
-    });
-  }
+/** One statement after the other: inside a transaction they share one connection. */
+async function readEntry(db: Drizzle, id: string) {
+  const [row] = await db
+    .select(PERSON_FIELDS)
+    .from(person)
+    .where(eq(person.id, id));
+  const channels = await db
+    .select(CHANNEL_FIELDS)
+    .from(contactPoint)
+    .where(eq(contactPoint.personId, id));
+  const codes = await db
+    .select(CODE_FIELDS)
+    .from(verificationCode)
+    .where(eq(verificationCode.personId, id));
+  return { row: row ?? null, channels, codes };
+}
 
-  confirmChannels(id: string, now: Date): Promise<number> {
-    return this.write(id, async ({ db }) => {
-      const confirmed = (await db.update(contactPoint).set({ lastVerifiedAt: now }).where(eq(contactPoint.personId, id)).returning({ channel: contactPoint.channel })).length;
-      if (confirmed > 0) await this.touch(db, id, 'CONTACT_INFO_CONFIRMED', now);
-      return confirmed;
-    });
-  }
+function readLog(db: Drizzle, id: string, now: Date, keys: readonly string[]) {
+  const since = new Date(now.getTime() - CODE_LOG_WINDOW_MS);
+  return db
+    .select(LOG_FIELDS)
+    .from(codeLog)
+    .where(and(gt(codeLog.at, since), keys.length > 0 ? or(eq(codeLog.personId, id), inArray(codeLog.addressKey, [...keys])) : eq(codeLog.personId, id)));
+}
 
-  setReservation(id: string, reserved: boolean, now: Date): Promise<void> {
-    return this.write(id, async ({ db }) => {
-      await this.ensureActive(db, id, now);
-      const [current] = await db.select({ reserved: person.reserved, reservedAt: person.reservedAt }).from(person).where(eq(person.id, id));
-      // reservedAt says since when the person has been reserved: kept when already reserved.
-      const reservedAt = reserved ? (current?.reserved ? current.reservedAt : now) : null;
-      await this.touch(db, id, reserved ? 'RESERVED' : 'RESERVATION_LIFTED', now, { reserved, reservedAt, reservationUpdatedAt: now });
-    });
+/** Writes the plan; returns the change number it took. */
+async function persist<T>(db: Drizzle, state: CitizenState, plan: CitizenPlan<T>, now: Date): Promise<number | null> {
+  const id = state.id;
+  if (plan.change && !state.person) {
+    await db.insert(person).values({ id, ...plan.change.person, updatedAt: now, changeNumber: 0 });
   }
-
-  setLanguage(id: string, language: 'nb' | 'nn' | 'en' | 'se', now: Date): Promise<void> {
-    return this.write(id, async ({ db }) => {
-      await this.ensureActive(db, id, now);
-      await this.touch(db, id, 'LANGUAGE_SET', now, { language, languageUpdatedAt: now });
-    });
+  if (plan.removeCodes?.length) await db.delete(verificationCode).where(and(eq(verificationCode.personId, id), inArray(verificationCode.channel, [...plan.removeCodes])));
+  if (plan.removeChannels?.length) await db.delete(contactPoint).where(and(eq(contactPoint.personId, id), inArray(contactPoint.channel, [...plan.removeChannels])));
+  for (const channel of plan.putChannels ?? []) {
+    const values = { personId: id, ...channel };
+    await db.insert(contactPoint).values(values).onConflictDoUpdate({ target: [contactPoint.personId, contactPoint.channel], set: values });
   }
-
-  deleteChannels(id: string, now: Date): Promise<number> {
-    return this.write(id, async ({ db }) => {
-      await db.delete(verificationCode).where(eq(verificationCode.personId, id));
-      const removed = (await db.delete(contactPoint).where(eq(contactPoint.personId, id)).returning({ channel: contactPoint.channel })).length;
-      if (removed > 0) await this.touch(db, id, 'CONTACT_INFO_DELETED', now);
-      return removed;
-    });
+  for (const code of plan.putCodes ?? []) {
+    const values = { personId: id, ...code };
+    await db.insert(verificationCode).values(values).onConflictDoUpdate({ target: [verificationCode.personId, verificationCode.channel], set: values });
   }
+  if (plan.log?.length) await db.insert(codeLog).values(plan.log.map((e) => ({ personId: id, ...e })));
+  if (plan.pruneLogBefore) {
+    const old = db.select({ id: codeLog.id }).from(codeLog).where(lt(codeLog.at, plan.pruneLogBefore)).orderBy(codeLog.at).limit(PRUNE_BATCH).for('update', { skipLocked: true });
+    // (skip locked: two writes pruning at once must not wait for, or deadlock on, each other's rows)
+    await db.delete(codeLog).where(inArray(codeLog.id, old));
+  }
+  if (!plan.change) return null;
+  const changeNumber = await recordChange(db, id, plan.change.kind, now);
+  await db
+    .update(person)
+    .set({ ...plan.change.person, updatedAt: now, changeNumber })
+    .where(eq(person.id, id));
+  return changeNumber;
 }

@@ -13,6 +13,7 @@ import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
 import * as pgTables from '../../../db/schema.pg';
+import type { ChangeKind } from '../../domain/change-kind';
 import { projectRoot } from '../../paths';
 import { withSessionLock } from './executor';
 
@@ -132,7 +133,7 @@ async function applyMigrations(pool: pg.Pool, lockTimeoutMs: number): Promise<vo
  * READ or SERIALIZABLE a concurrent writer fails with a serialization error instead of
  * waiting.
  */
-export async function recordChange(tx: Pick<PgTx | PgDb, 'execute'>, personId: string, kind: string, at: Date): Promise<number> {
+export async function recordChange(tx: Pick<PgTx | PgDb, 'execute'>, personId: string, kind: ChangeKind, at: Date): Promise<number> {
   // Plain SQL: Drizzle cannot build an insert from a data-modifying CTE.
   const result = await tx.execute<{ change_number: string | number }>(sql`
     with taken as (

@@ -219,3 +219,16 @@ export async function lockPeople(client: pg.PoolClient, ids: readonly string[]):
 export async function lockBulk(client: pg.PoolClient): Promise<void> {
   await client.query(`select pg_advisory_xact_lock(${BULK_LOCK})`);
 }
+
+/**
+ * Locks addresses (`krr:address:<address key>`, exclusive, transaction-scoped), sorted, after
+ * the person's lock: writes that count what went to an address (the code limits) then
+ * count and append one after another, across people and replicas. Nothing takes a person's
+ * lock after an address lock, so this cannot deadlock with the person locks.
+ */
+export async function lockAddresses(client: pg.PoolClient, keys: readonly string[]): Promise<void> {
+  if (keys.length === 0) return;
+  await client.query(`select count(pg_advisory_xact_lock(hashtextextended('krr:address:' || k, 0))) from (select k from unnest($1::text[]) k order by k) ks`, [
+    [...new Set(keys)],
+  ]);
+}

@@ -8,18 +8,23 @@
  *   the change counter last;
  * - `replacePeople`: one READ COMMITTED transaction; every person's lock, sorted (or the
  *   exclusive bulk lock for a large batch); the numbers last, in one statement;
+ * - `startBulkImport` (`bulk-import.ts`): staged in a session temp table, then one READ
+ *   COMMITTED transaction under the exclusive bulk lock;
  * - `changePage`: one REPEATABLE READ READ ONLY transaction for the page and the newest number;
  * - the lookup log: group commit, one autocommit statement per batch;
  * - `seedIfEmpty`: a session advisory lock around the re-count and the seed, then one
  *   transaction per batch under the exclusive bulk lock.
  */
 import { count, sql } from 'drizzle-orm';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { RateLimiterMemory, RateLimiterPostgres, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { person } from '../../../db/schema.pg';
 import { generatePopulation } from '../../../db/seed/generate';
-import type { PersonRecord, ReadRouting, RegisterStore, RequestStore, SeedOptions, StoreKind } from '../types';
+import type { ChangeKind } from '../../domain/change-kind';
+import { UpstreamMismatchError, type BulkImport, type FollowerLock, type PersonRecord, type ReadRouting, type RegisterStore, type RequestStore, type SeedOptions, type StoreKind, type UpstreamPage, type UpstreamPosition } from '../types';
 import { StatementCounter } from '../types';
+import { PgBulkImport } from './bulk-import';
 import { PgCitizenWrites } from './citizen-writes';
 import { openPgStore, type PgStoreOptions } from './connection';
 import { CountingClient, drizzleOn, inTransaction, inTransactionOn, lockBulk, lockPeople, withSessionLock, type Drizzle } from './executor';
@@ -40,6 +45,9 @@ export interface PostgresStoreOptions extends PgStoreOptions {
    */
   readUrl?: string;
 }
+
+/** The follower's lock: session-scoped, held by the one replica that follows the upstream. */
+const FOLLOWER_LOCK = `hashtextextended('krr:follower', 0)`;
 
 /** The seed lock's key: session-scoped, held from the re-count to the last batch. */
 const SEED_LOCK = `hashtextextended('krr:seed', 0)`;
@@ -103,7 +111,7 @@ class PostgresRegisterStore implements RegisterStore {
     };
   }
 
-  replacePeople(records: readonly PersonRecord[], kind: string, at: Date): Promise<number[]> {
+  replacePeople(records: readonly PersonRecord[], kind: ChangeKind, at: Date): Promise<number[]> {
     if (records.length === 0) return Promise.resolve([]);
     return inTransaction(this.pool, [this.statements], 'read committed', async ({ q, client }) => {
       await lockPeople(
@@ -112,6 +120,81 @@ class PostgresRegisterStore implements RegisterStore {
       );
       return replacePeopleIn(q, records, kind, at);
     });
+  }
+
+  async upstreamPosition(): Promise<UpstreamPosition | null> {
+    const { rows } = await new CountingClient(this.pool, [this.statements]).query<UpstreamPosition>(
+      'select upstream, position, latest, last_success_at as "lastSuccessAt" from upstream_sync where id = 1',
+    );
+    return rows[0] ?? null;
+  }
+
+  /**
+   * The position row first (created at `page.after` if there is none, then locked FOR
+   * UPDATE), so a second follower's page waits and then finds the position moved; then the
+   * people as `replacePeople` writes them; then the new position, all in one transaction.
+   */
+  applyUpstreamPage(page: UpstreamPage): Promise<boolean> {
+    return inTransaction(this.pool, [this.statements], 'read committed', async ({ q, client }) => {
+      await q.query('insert into upstream_sync (id, upstream, position, latest) values (1, $1, $2, $2) on conflict (id) do nothing', [page.upstream, page.after]);
+      const { rows } = await q.query<{ upstream: string; position: number }>('select upstream, position from upstream_sync where id = 1 for update');
+      const row = rows[0];
+      if (row.upstream !== page.upstream) throw new UpstreamMismatchError(`this copy follows ${row.upstream}, not ${page.upstream}`);
+      if (row.position !== page.after) return false;
+      if (page.records.length > 0) {
+        await lockPeople(
+          client,
+          page.records.map((r) => r.id),
+        );
+        await replacePeopleIn(q, page.records, 'UPSTREAM', page.at);
+      }
+      await q.query('update upstream_sync set position = $1::bigint, latest = $2::bigint, last_success_at = case when $1::bigint >= $2::bigint then $3::timestamptz else last_success_at end where id = 1', [
+        page.to,
+        page.latest,
+        page.at.toISOString(),
+      ]);
+      return true;
+    });
+  }
+
+  /**
+   * A session advisory lock on a connection of its own (not the pool's): held while that
+   * connection lives, so when the holding process dies PostgreSQL drops the lock and the
+   * next replica's try succeeds. Tried once a second.
+   */
+  async followerLock(signal: AbortSignal): Promise<FollowerLock> {
+    if (!this.url) throw new Error('the follower lock needs the primary URL');
+    for (;;) {
+      signal.throwIfAborted();
+      const client = new pg.Client({ connectionString: this.url, application_name: 'krr-graphql-follower' });
+      let alive = true;
+      client.on('error', () => (alive = false));
+      client.on('end', () => (alive = false));
+      try {
+        await client.connect();
+        for (;;) {
+          const { rows } = await client.query<{ locked: boolean }>(`select pg_try_advisory_lock(${FOLLOWER_LOCK}) as locked`);
+          if (rows[0].locked) {
+            return {
+              held: () => alive,
+              release: async () => {
+                alive = false;
+                await client.end().catch(() => {});
+              },
+            };
+          }
+          await sleep(1000, undefined, { signal });
+        }
+      } catch (error) {
+        await client.end().catch(() => {});
+        if (signal.aborted) throw error;
+        await sleep(1000, undefined, { signal }); // the database is away: try again
+      }
+    }
+  }
+
+  startBulkImport(kind: string, at: Date): Promise<BulkImport> {
+    return PgBulkImport.start(this.pool, [this.statements], kind, at);
   }
 
   async countPeople(): Promise<number> {

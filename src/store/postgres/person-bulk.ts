@@ -3,6 +3,7 @@
  * `replacePerson` writes in the SQLite store, as a handful of multi-row statements over
  * `unnest` arrays instead of a handful per person.
  */
+import type { ChangeKind } from '../../domain/change-kind';
 import { addressKey } from '../../domain/contact-address';
 import type { PersonRecord } from '../types';
 import type { CountingClient } from './executor';
@@ -86,7 +87,7 @@ async function insertContactsAndPosts(q: CountingClient, c: Columns): Promise<vo
  * people's `change_number`, so the counter is held only from there to the commit.
  * Returns the numbers, in the order of `records`.
  */
-export async function replacePeopleIn(q: CountingClient, records: readonly PersonRecord[], kind: string, at: Date): Promise<number[]> {
+export async function replacePeopleIn(q: CountingClient, records: readonly PersonRecord[], kind: ChangeKind, at: Date): Promise<number[]> {
   if (records.length === 0) return [];
   const lastOf = new Map<string, PersonRecord>();
   for (const record of records) {
@@ -135,7 +136,7 @@ export async function replacePeopleIn(q: CountingClient, records: readonly Perso
  * else writes meanwhile), so each person row is written once, with its number. Returns the
  * first number.
  */
-export async function insertNewPeopleIn(q: CountingClient, records: readonly PersonRecord[], kind: string, at: Date): Promise<number> {
+export async function insertNewPeopleIn(q: CountingClient, records: readonly PersonRecord[], kind: ChangeKind, at: Date): Promise<number> {
   const c = toColumns(records);
   const ids = c.person.id;
   // The read model's triggers stand aside for this transaction; the batch derives it below, set-based.
@@ -159,24 +160,26 @@ export async function insertNewPeopleIn(q: CountingClient, records: readonly Per
     [...personValues(c.person), base],
   );
   await insertContactsAndPosts(q, c);
-  await deriveLookupModel(q, ids);
+  await deriveLookupModel(q, 'unnest($1::text[]) as ids(id)', [ids]);
   return base + 1;
 }
 
 /**
- * What the read model's triggers (migration 0005) would have done for new people `ids`,
- * set-based: their `person_lookup` rows, and their active addresses counted into
- * `address_use`. Only for people that were not there before (a bulk load under krr.bulk_load).
+ * What the read model's triggers (migration 0007) would have done for new people, set-based:
+ * their `person_lookup` rows, and their active addresses counted into `address_use`. Only
+ * for people that have no `person_lookup` row and are not counted (a bulk load under
+ * krr.bulk_load: new people, or people whose old state the caller took out first).
+ * `ids`: a FROM item naming the people as `ids(id)`, with its parameters.
  */
-async function deriveLookupModel(q: CountingClient, ids: readonly string[]): Promise<void> {
+export async function deriveLookupModel(q: CountingClient, ids: string, params: unknown[] = []): Promise<void> {
   await q.query(
     `insert into address_use (channel, address_key, active_people)
      select cp.channel, cp.address_key, count(*)
-     from unnest($1::text[]) as ids(id) join person p on p.id = ids.id join contact_point cp on cp.person_id = p.id
+     from ${ids} join person p on p.id = ids.id join contact_point cp on cp.person_id = p.id
      where p.status = 'ACTIVE' group by cp.channel, cp.address_key
      order by cp.channel, cp.address_key
      on conflict (channel, address_key) do update set active_people = address_use.active_people + excluded.active_people`,
-    [ids],
+    params,
   );
   await q.query(
     `insert into person_lookup
@@ -184,10 +187,29 @@ async function deriveLookupModel(q: CountingClient, ids: readonly string[]): Pro
        e.address, e.address_key, e.updated_at, e.last_verified_at, e.last_validated_at,
        m.address, m.address_key, m.updated_at, m.last_verified_at, m.last_validated_at,
        d.mailbox_address, d.provider_org_number, d.certificate
-     from unnest($1::text[]) as ids(id) join person p on p.id = ids.id
+     from ${ids} join person p on p.id = ids.id
        left join contact_point e on e.person_id = p.id and e.channel = 'EMAIL'
        left join contact_point m on m.person_id = p.id and m.channel = 'MOBILE'
        left join digital_post d on d.person_id = p.id`,
-    [ids],
+    params,
   );
+}
+
+/**
+ * Takes people out of the read model before a bulk load under krr.bulk_load rewrites them:
+ * their active addresses leave the counts of `address_use`, their `person_lookup` rows go.
+ * `deriveLookupModel` then puts their new state in. `ids` as there.
+ */
+export async function retractLookupModel(q: CountingClient, ids: string, params: unknown[] = []): Promise<void> {
+  await q.query(
+    `update address_use u set active_people = u.active_people - g.n
+     from (
+       select cp.channel, cp.address_key, count(*)::int as n
+       from ${ids} join person p on p.id = ids.id join contact_point cp on cp.person_id = p.id
+       where p.status = 'ACTIVE' group by cp.channel, cp.address_key
+     ) g
+     where u.channel = g.channel and u.address_key = g.address_key`,
+    params,
+  );
+  await q.query(`delete from person_lookup where id in (select ids.id from ${ids})`, params);
 }

@@ -1,6 +1,5 @@
 import type pg from 'pg';
-import type { DigitalPostRow, PersonRow } from '../../../db/schema';
-import type { ChangeFeedPage, ContactPointWithDuplicate, PersonEntry, PersonReads, StatementCounter } from '../types';
+import type { ChangeFeedPage, ContactPointWithDuplicate, DigitalPostRow, PersonEntry, PersonReads, PersonRow, StatementCounter } from '../types';
 import { CountingClient, inTransaction } from './executor';
 
 /**

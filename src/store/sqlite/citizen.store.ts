@@ -1,17 +1,27 @@
-import { and, eq, sql } from 'drizzle-orm';
-import { contactPoint, person, verificationCode } from '../../../db/schema';
-import type { Channel } from '../../notify/notifier';
-import type { ChannelChange, CitizenWrites, PendingCode } from '../types';
-import { channelRow, pendingCodeRow } from '../citizen-rows';
+import { and, eq, getTableColumns, gt, inArray, lt, or } from 'drizzle-orm';
+import { codeLog, contactPoint, person, verificationCode } from '../../../db/schema';
+import { CODE_LOG_WINDOW_MS, type CitizenPlan, type CitizenState } from '../../domain/citizen-plan';
+import type { Applied, CitizenWrites } from '../types';
 import type { Db } from './database';
 import { recordChange } from './person-writer';
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
+// The columns of the planners' state: every column but the keys and bookkeeping.
+const { id: _id, updatedAt: _updatedAt, changeNumber: _changeNumber, ...PERSON_FIELDS } = getTableColumns(person);
+const { personId: _channelPerson, ...CHANNEL_FIELDS } = getTableColumns(contactPoint);
+const { personId: _codePerson, ...CODE_FIELDS } = getTableColumns(verificationCode);
+const { id: _logId, ...LOG_FIELDS } = getTableColumns(codeLog);
+
+/** Code-log rows past their window deleted per write: the log shrinks faster than any write grows it. */
+const PRUNE_BATCH = 20;
+
 /**
- * The writes of citizen self-service on SQLite. Each method is one `BEGIN IMMEDIATE` transaction:
- * the change, the person's new change number and its change-log row commit together or
- * not at all, and a second process waits for the write lock instead of failing halfway.
+ * The writes of citizen self-service on SQLite: reads a person's state and persists what
+ * the planners (src/domain/citizen-plan.ts) decided. Each write is one `BEGIN IMMEDIATE`
+ * transaction: SQLite's one writer at a time is the person's (and the addresses') lock, the
+ * change and its change number commit together or not at all, and a second process waits
+ * for the write lock instead of failing halfway.
  */
 export class CitizenStore implements CitizenWrites {
   constructor(
@@ -20,173 +30,79 @@ export class CitizenStore implements CitizenWrites {
     private readonly measure: <T>(fn: () => T) => T = (fn) => fn(),
   ) {}
 
-  private write<T>(fn: (tx: Tx) => T): T {
-    return this.measure(() => this.db.transaction(fn, { behavior: 'immediate' }));
+  async state(id: string, now: Date, addressKeys: readonly string[] = []): Promise<CitizenState> {
+    return this.measure(() => this.read(this.db, id, now, addressKeys));
   }
 
-  /** Creates the person as ACTIVE on their first write; re-activates a deleted entry. */
-  private ensureActive(tx: Tx, id: string, now: Date): void {
-    tx.insert(person)
-      .values({ id, status: 'ACTIVE', reserved: false, updatedAt: now, changeNumber: 0 })
-      .onConflictDoUpdate({ target: person.id, set: { status: 'ACTIVE' } })
-      .run();
-  }
-
-  /** Stamps the change on the person: the next change number and `updated_at`. */
-  private touch(tx: Tx, id: string, kind: string, now: Date, set: Partial<typeof person.$inferInsert> = {}): number {
-    const changeNumber = recordChange(tx, id, kind, now);
-    tx.update(person)
-      .set({ ...set, updatedAt: now, changeNumber })
-      .where(eq(person.id, id))
-      .run();
-    return changeNumber;
-  }
-
-  /**
-   * Sets one or both channels. A new address starts unconfirmed and unproven; the same
-   * address again keeps its stamps. Either way `updated_at` is stamped and the channel's
-   * pending code is replaced by the new one.
-   */
-  async setChannels(id: string, changes: readonly ChannelChange[], now: Date, expiresAt: Date): Promise<number> {
-    return this.write((tx) => {
-      this.ensureActive(tx, id, now);
-      for (const change of changes) {
-        const current = tx
-          .select({ addressKey: contactPoint.addressKey })
-          .from(contactPoint)
-          .where(and(eq(contactPoint.personId, id), eq(contactPoint.channel, change.channel)))
-          .get();
-        const sameAddress = current?.addressKey === change.addressKey;
-        const values = channelRow(id, change, now, sameAddress);
-        tx.insert(contactPoint)
-          .values(values)
-          .onConflictDoUpdate({ target: [contactPoint.personId, contactPoint.channel], set: values })
-          .run();
-        const code = pendingCodeRow(id, change.channel, change.address, change.codeHash, now, expiresAt);
-        tx.insert(verificationCode)
-          .values(code)
-          .onConflictDoUpdate({ target: [verificationCode.personId, verificationCode.channel], set: code })
-          .run();
-      }
-      return this.touch(tx, id, 'CONTACT_INFO_UPDATED', now);
-    });
-  }
-
-  async pendingCode(id: string, channel: Channel): Promise<PendingCode | undefined> {
+  async apply<T>(id: string, now: Date, addressKeys: readonly string[], plan: (state: CitizenState) => CitizenPlan<T>): Promise<Applied<T>> {
     return this.measure(() =>
-      this.db
-        .select()
-        .from(verificationCode)
-        .where(and(eq(verificationCode.personId, id), eq(verificationCode.channel, channel)))
-        .get(),
+      this.db.transaction(
+        (tx) => {
+          const state = this.read(tx, id, now, addressKeys);
+          const planned = plan(state);
+          return { result: planned.result, changeNumber: this.persist(tx, state, planned, now) };
+        },
+        { behavior: 'immediate' },
+      ),
     );
   }
 
-  /** Replaces the pending code for the channel's current address; false when there is no such channel. */
-  async replaceCode(id: string, channel: Channel, codeHash: string, now: Date, expiresAt: Date): Promise<{ address: string } | null> {
-    return this.write((tx) => {
-      const current = tx
-        .select({ address: contactPoint.address })
-        .from(contactPoint)
-        .where(and(eq(contactPoint.personId, id), eq(contactPoint.channel, channel)))
-        .get();
-      if (!current) return null;
-      const code = pendingCodeRow(id, channel, current.address, codeHash, now, expiresAt);
-      tx.insert(verificationCode)
-        .values(code)
-        .onConflictDoUpdate({ target: [verificationCode.personId, verificationCode.channel], set: code })
+  private read(tx: Tx | Db, id: string, now: Date, addressKeys: readonly string[]): CitizenState {
+    const row = tx
+      .select(PERSON_FIELDS)
+      .from(person)
+      .where(eq(person.id, id))
+      .get();
+    const channels = tx
+      .select(CHANNEL_FIELDS)
+      .from(contactPoint)
+      .where(eq(contactPoint.personId, id))
+      .all();
+    const codes = tx
+      .select(CODE_FIELDS)
+      .from(verificationCode)
+      .where(eq(verificationCode.personId, id))
+      .all();
+    const keys = [...new Set([...addressKeys, ...channels.map((c) => c.addressKey)])];
+    const since = new Date(now.getTime() - CODE_LOG_WINDOW_MS);
+    const log = tx
+      .select(LOG_FIELDS)
+      .from(codeLog)
+      .where(and(gt(codeLog.at, since), keys.length > 0 ? or(eq(codeLog.personId, id), inArray(codeLog.addressKey, keys)) : eq(codeLog.personId, id)))
+      .all();
+    return { id, person: row ?? null, channels, codes, codeLog: log };
+  }
+
+  /** Writes the plan; returns the change number it took. */
+  private persist<T>(tx: Tx, state: CitizenState, plan: CitizenPlan<T>, now: Date): number | null {
+    const id = state.id;
+    // The person row first (the channels and codes refer to it); numbered last.
+    if (plan.change && !state.person) {
+      tx.insert(person)
+        .values({ id, ...plan.change.person, updatedAt: now, changeNumber: 0 })
         .run();
-      return current;
-    });
-  }
-
-  async takeAttempt(id: string, channel: Channel, codeHash: string, maxAttempts: number): Promise<number | null> {
-    return this.write((tx) => {
-      const row = tx
-        .update(verificationCode)
-        .set({ failedAttempts: sql`${verificationCode.failedAttempts} + 1` })
-        .where(
-          and(
-            eq(verificationCode.personId, id),
-            eq(verificationCode.channel, channel),
-            eq(verificationCode.codeHash, codeHash),
-            sql`${verificationCode.failedAttempts} < ${maxAttempts}`,
-          ),
-        )
-        .returning({ failedAttempts: verificationCode.failedAttempts })
-        .get();
-      return row?.failedAttempts ?? null;
-    });
-  }
-
-  /**
-   * Uses up the code (single use) and stamps the proof on the channel: `last_validated_at`
-   * for email, `last_verified_at` for mobile. Only if the code checked is still the pending
-   * one, within its attempts (this check's was taken already), unexpired, and its address
-   * is still the channel's: returns false otherwise.
-   */
-  async consumeCode(id: string, channel: Channel, codeHash: string, maxAttempts: number, now: Date): Promise<boolean> {
-    return this.write((tx) => {
-      const used = tx
-        .delete(verificationCode)
-        .where(
-          and(
-            eq(verificationCode.personId, id),
-            eq(verificationCode.channel, channel),
-            eq(verificationCode.codeHash, codeHash),
-            sql`${verificationCode.failedAttempts} <= ${maxAttempts}`,
-            sql`${verificationCode.expiresAt} > ${now.getTime()}`,
-          ),
-        )
-        .returning({ address: verificationCode.address })
-        .get();
-      if (!used) return false;
-      const stamp = channel === 'EMAIL' ? { lastValidatedAt: now } : { lastVerifiedAt: now };
-      const stamped = tx
-        .update(contactPoint)
-        .set(stamp)
-        .where(and(eq(contactPoint.personId, id), eq(contactPoint.channel, channel), eq(contactPoint.address, used.address)))
-        .returning({ channel: contactPoint.channel })
-        .get();
-      if (!stamped) return false;
-      this.touch(tx, id, channel === 'EMAIL' ? 'EMAIL_VALIDATED' : 'MOBILE_VERIFIED', now);
-      return true;
-    });
-  }
-
-  /** "My details are still right": stamps `last_verified_at` on every channel. Returns how many. */
-  async confirmChannels(id: string, now: Date): Promise<number> {
-    return this.write((tx) => {
-      const confirmed = tx.update(contactPoint).set({ lastVerifiedAt: now }).where(eq(contactPoint.personId, id)).returning().all().length;
-      if (confirmed > 0) this.touch(tx, id, 'CONTACT_INFO_CONFIRMED', now);
-      return confirmed;
-    });
-  }
-
-  async setReservation(id: string, reserved: boolean, now: Date): Promise<void> {
-    this.write((tx) => {
-      this.ensureActive(tx, id, now);
-      const current = tx.select({ reserved: person.reserved, reservedAt: person.reservedAt }).from(person).where(eq(person.id, id)).get();
-      // reservedAt says since when the person has been reserved: kept when already reserved.
-      const reservedAt = reserved ? (current?.reserved ? current.reservedAt : now) : null;
-      this.touch(tx, id, reserved ? 'RESERVED' : 'RESERVATION_LIFTED', now, { reserved, reservedAt, reservationUpdatedAt: now });
-    });
-  }
-
-  async setLanguage(id: string, language: 'nb' | 'nn' | 'en' | 'se', now: Date): Promise<void> {
-    this.write((tx) => {
-      this.ensureActive(tx, id, now);
-      this.touch(tx, id, 'LANGUAGE_SET', now, { language, languageUpdatedAt: now });
-    });
-  }
-
-  /** Removes both channels and their pending codes. Returns how many channels there were. */
-  async deleteChannels(id: string, now: Date): Promise<number> {
-    return this.write((tx) => {
-      tx.delete(verificationCode).where(eq(verificationCode.personId, id)).run();
-      const removed = tx.delete(contactPoint).where(eq(contactPoint.personId, id)).returning().all().length;
-      if (removed > 0) this.touch(tx, id, 'CONTACT_INFO_DELETED', now);
-      return removed;
-    });
+    }
+    if (plan.removeCodes?.length) tx.delete(verificationCode).where(and(eq(verificationCode.personId, id), inArray(verificationCode.channel, [...plan.removeCodes]))).run();
+    if (plan.removeChannels?.length) tx.delete(contactPoint).where(and(eq(contactPoint.personId, id), inArray(contactPoint.channel, [...plan.removeChannels]))).run();
+    for (const channel of plan.putChannels ?? []) {
+      const values = { personId: id, ...channel };
+      tx.insert(contactPoint).values(values).onConflictDoUpdate({ target: [contactPoint.personId, contactPoint.channel], set: values }).run();
+    }
+    for (const code of plan.putCodes ?? []) {
+      const values = { personId: id, ...code };
+      tx.insert(verificationCode).values(values).onConflictDoUpdate({ target: [verificationCode.personId, verificationCode.channel], set: values }).run();
+    }
+    if (plan.log?.length) tx.insert(codeLog).values(plan.log.map((e) => ({ personId: id, ...e }))).run();
+    if (plan.pruneLogBefore) {
+      const old = tx.select({ id: codeLog.id }).from(codeLog).where(lt(codeLog.at, plan.pruneLogBefore)).orderBy(codeLog.at).limit(PRUNE_BATCH);
+      tx.delete(codeLog).where(inArray(codeLog.id, old)).run();
+    }
+    if (!plan.change) return null;
+    const changeNumber = recordChange(tx, id, plan.change.kind, now);
+    tx.update(person)
+      .set({ ...plan.change.person, updatedAt: now, changeNumber })
+      .where(eq(person.id, id))
+      .run();
+    return changeNumber;
   }
 }

@@ -6,10 +6,12 @@
  */
 import { sql } from 'drizzle-orm';
 import { RateLimiterMemory, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { person } from '../../../db/schema';
+import { person, upstreamSync } from '../../../db/schema';
 import { seedPopulation } from '../../../db/seed/seed';
-import type { PersonRecord, RegisterStore, RequestStore, SeedOptions, StatementCounter } from '../types';
+import type { ChangeKind } from '../../domain/change-kind';
+import { UpstreamMismatchError, type BulkImport, type FollowerLock, type PersonRecord, type RegisterStore, type RequestStore, type SeedOptions, type StatementCounter, type UpstreamPage, type UpstreamPosition } from '../types';
 import { AuditStore } from './audit.store';
+import { startSqliteBulkImport } from './bulk-import';
 import { CitizenStore } from './citizen.store';
 import { countingInto, openSqliteDatabase, type Db, type SqliteDatabase } from './database';
 import { countPeople, replacePerson, syntheticSampleIds } from './person-writer';
@@ -60,8 +62,39 @@ export class SqliteRegisterStore implements RegisterStore {
     };
   }
 
-  async replacePeople(records: readonly PersonRecord[], kind: string, at: Date): Promise<number[]> {
+  async replacePeople(records: readonly PersonRecord[], kind: ChangeKind, at: Date): Promise<number[]> {
     return this.db.transaction((tx) => records.map((record) => replacePerson(tx, record, kind, at)), { behavior: 'immediate' });
+  }
+
+  async upstreamPosition(): Promise<UpstreamPosition | null> {
+    const row = this.db.select().from(upstreamSync).get();
+    return row ? { upstream: row.upstream, position: row.position, latest: row.latest, lastSuccessAt: row.lastSuccessAt } : null;
+  }
+
+  /** BEGIN IMMEDIATE: the position is checked under the write lock it is then moved under. */
+  async applyUpstreamPage(page: UpstreamPage): Promise<boolean> {
+    return this.db.transaction(
+      (tx) => {
+        const row = tx.select().from(upstreamSync).get();
+        if (row && row.upstream !== page.upstream) throw new UpstreamMismatchError(`this copy follows ${row.upstream}, not ${page.upstream}`);
+        if (row && row.position !== page.after) return false;
+        for (const record of page.records) replacePerson(tx, record, 'UPSTREAM', page.at);
+        const lastSuccessAt = page.to >= page.latest ? page.at : (row?.lastSuccessAt ?? null);
+        const values = { id: 1, upstream: page.upstream, position: page.to, latest: page.latest, lastSuccessAt };
+        tx.insert(upstreamSync).values(values).onConflictDoUpdate({ target: upstreamSync.id, set: values }).run();
+        return true;
+      },
+      { behavior: 'immediate' },
+    );
+  }
+
+  /** One file, one follower: main.ts runs it in one process only (the primary with KRR_WORKERS > 1). */
+  async followerLock(): Promise<FollowerLock> {
+    return { held: () => true, release: async () => {} };
+  }
+
+  async startBulkImport(kind: string, at: Date): Promise<BulkImport> {
+    return startSqliteBulkImport(this.sqlite, kind, at);
   }
 
   async countPeople(): Promise<number> {
@@ -85,7 +118,7 @@ export class SqliteRegisterStore implements RegisterStore {
   async seedIfEmpty(options: SeedOptions, onProgress?: (done: number, total: number) => void): Promise<number> {
     const seed = this.sqlite.transaction(() => {
       const any = this.db.select({ one: sql`1` }).from(person).limit(1).get();
-      return any ? 0 : seedPopulation(this.db, options, onProgress);
+      return any ? 0 : seedPopulation(this.sqlite, options, onProgress);
     });
     return seed.immediate();
   }

@@ -1,5 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import { changeLog, contactPoint, digitalPost, person } from '../../../db/schema';
+import type { ChangeKind } from '../../domain/change-kind';
 import { addressKey } from '../../domain/contact-address';
 import type { PersonRecord } from '../types';
 import type { Db } from './database';
@@ -11,7 +12,7 @@ type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
  * inside the transaction that makes the change, so the number and the change commit or
  * roll back together and the numbers have no gaps.
  */
-export function recordChange(tx: Tx | Db, personId: string, kind: string, at: Date): number {
+export function recordChange(tx: Tx | Db, personId: string, kind: ChangeKind, at: Date): number {
   const row = tx.insert(changeLog).values({ personId, changedAt: at, kind }).returning({ changeNumber: changeLog.changeNumber }).get();
   return row.changeNumber;
 }
@@ -20,7 +21,7 @@ export function recordChange(tx: Tx | Db, personId: string, kind: string, at: Da
  * Writes a person's whole entry, replacing what was there. Synchronous on purpose:
  * call it inside `db.transaction(tx => ...)` (better-sqlite3 transactions must not await).
  */
-export function replacePerson(tx: Tx | Db, record: PersonRecord, kind: string, at: Date): number {
+export function replacePerson(tx: Tx | Db, record: PersonRecord, kind: ChangeKind, at: Date): number {
   const changeNumber = recordChange(tx, record.id, kind, at);
   const row = {
     id: record.id,

@@ -1,6 +1,5 @@
 import type { Statement } from 'better-sqlite3';
-import type { DigitalPostRow, PersonRow } from '../../../db/schema';
-import type { ContactPointWithDuplicate, PersonEntry } from '../types';
+import type { ContactPointWithDuplicate, DigitalPostRow, PersonEntry, PersonRow } from '../types';
 import { ChangeFeedStore } from './change-feed.store';
 import type { SqliteDatabase } from './database';
 

@@ -4,12 +4,12 @@
  * PostgreSQL (KRR_DATABASE_URL): seeds N synthetic people into an empty register.
  */
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../../src/config';
-import { openRegisterStore } from '../../src/store/open';
-import { openSqliteDatabase } from '../../src/store/sqlite/database';
-import { countPeople } from '../../src/store/sqlite/person-writer';
-import { bulkSeed } from './bulk';
-import { DEFAULT_SEED, progressPrinter } from './seed';
+import { bulkSeed } from '../../db/seed/bulk';
+import { DEFAULT_SEED, progressPrinter } from '../../db/seed/seed';
+import { loadConfig } from '../config';
+import { openRegisterStore } from '../store/open';
+import { openSqliteDatabase } from '../store/sqlite/database';
+import { countPeople } from '../store/sqlite/person-writer';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

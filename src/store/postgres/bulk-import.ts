@@ -1,0 +1,167 @@
+/**
+ * The PostgreSQL store's bulk import (`RegisterStore.startBulkImport`): on a connection of
+ * its own, people are staged in a session TEMP table (not WAL-logged, never seen by another
+ * session, gone with the session) by multi-row `unnest` inserts; `commit` moves them into the
+ * register in one READ COMMITTED transaction holding the exclusive bulk lock, set-based,
+ * with one range of change numbers taken last. A client that dies at any moment (SIGKILL,
+ * Ctrl-C, a lost connection) leaves an aborted transaction at most: the register is as it was.
+ */
+import type pg from 'pg';
+import { STAGED_PERSON_COLUMNS, STAGING_COLUMNS, stagingRow } from '../bulk-rows';
+import type { BulkImport, BulkImportResult, StagedPerson, StatementCounter } from '../types';
+import { CountingClient, inTransactionOn, lockBulk, onConnectionLoss } from './executor';
+import { deriveLookupModel, retractLookupModel } from './person-bulk';
+
+const TYPES: Record<(typeof STAGING_COLUMNS)[number], string> = {
+  id: 'text',
+  status: 'text',
+  reserved: 'int',
+  reserved_at: 'bigint',
+  reservation_updated_at: 'bigint',
+  language: 'text',
+  language_updated_at: 'bigint',
+  updated_at: 'bigint',
+  email_address: 'text',
+  email_key: 'text',
+  email_updated_at: 'bigint',
+  email_verified_at: 'bigint',
+  email_validated_at: 'bigint',
+  mobile_address: 'text',
+  mobile_key: 'text',
+  mobile_updated_at: 'bigint',
+  mobile_verified_at: 'bigint',
+  mobile_validated_at: 'bigint',
+  mailbox_address: 'text',
+  provider_org_number: 'text',
+  certificate: 'text',
+};
+
+/** UTC milliseconds to timestamptz, exactly (integer arithmetic, no float seconds). */
+const ts = (column: string) => `(timestamptz 'epoch' + ${column} * interval '1 millisecond')`;
+
+const PERSON_SELECT = STAGED_PERSON_COLUMNS.map((c) => (TYPES[c] === 'bigint' ? ts(`s.${c}`) : c === 'reserved' ? 's.reserved = 1' : `s.${c}`)).join(', ');
+
+export class PgBulkImport implements BulkImport {
+  private readonly q: CountingClient;
+  private seq = 0;
+  private done = false;
+  private broken: Error | undefined;
+  private readonly stopListening: () => void;
+
+  private constructor(
+    private readonly client: pg.PoolClient,
+    counters: readonly StatementCounter[],
+    private readonly kind: string,
+    private readonly at: Date,
+  ) {
+    this.q = new CountingClient(client, counters);
+    this.stopListening = onConnectionLoss(client, (error) => (this.broken ??= error));
+  }
+
+  static async start(pool: pg.Pool, counters: readonly StatementCounter[], kind: string, at: Date): Promise<PgBulkImport> {
+    const bulk = new PgBulkImport(await pool.connect(), counters, kind, at);
+    try {
+      await bulk.q.query(`create temp table import_staging (seq bigint not null, ${STAGING_COLUMNS.map((c) => `${c} ${TYPES[c]}`).join(', ')})`);
+    } catch (error) {
+      bulk.broken = error as Error;
+      await bulk.abort();
+      throw error;
+    }
+    return bulk;
+  }
+
+  async stage(people: readonly StagedPerson[]): Promise<void> {
+    if (this.done) throw new Error('this bulk import has ended');
+    if (people.length === 0) return;
+    const columns: unknown[][] = STAGING_COLUMNS.map(() => []);
+    const seqs: number[] = [];
+    for (const person of people) {
+      seqs.push(++this.seq);
+      const row = stagingRow(person);
+      for (let i = 0; i < row.length; i++) columns[i].push(row[i]);
+    }
+    const arrays = STAGING_COLUMNS.map((c, i) => `$${i + 2}::${TYPES[c]}[]`).join(', ');
+    await this.q.query(`insert into import_staging select * from unnest($1::bigint[], ${arrays})`, [seqs, ...columns]);
+  }
+
+  async commit(): Promise<BulkImportResult> {
+    if (this.done) throw new Error('this bulk import has ended');
+    try {
+      await this.q.query('analyze import_staging');
+      return await inTransactionOn(this.client, [], 'read committed', async ({ q }) => {
+        await lockBulk(this.client);
+        // The last record of each person; those saying "not registered" are not written.
+        await q.query(`create temp table import_numbered on commit drop as
+          select s.seq, s.id, row_number() over (order by s.seq) as n
+          from (select max(seq) as seq from import_staging group by id) last join import_staging s using (seq)
+          where s.status is not null`);
+        const counts = await q.query<{ people: number; distinct: number; staged: number }>(
+          `select (select count(*)::int from import_numbered) as people, (select count(distinct id)::int from import_staging) as distinct,
+             (select count(*)::int from import_staging) as staged`,
+        );
+        const { people, distinct, staged } = counts.rows[0];
+        const taken = await q.query<{ base: number }>(
+          'update change_counter set last_change_number = last_change_number + $1 where id = 1 returning last_change_number - $1 as base',
+          [people],
+        );
+        const base = taken.rows[0]?.base;
+        if (base === undefined) throw new Error('change_counter has no row: the PostgreSQL migrations (db/migrations-pg) were not applied');
+        const from = 'import_numbered n join import_staging s on s.seq = n.seq';
+        // The lookup read model's row triggers stand aside for this transaction: the people's
+        // old state leaves it here and their new state is derived below, set-based.
+        const imported = '(select id from import_numbered) as ids(id)';
+        await q.query(`select set_config('krr.bulk_load', 'on', true)`);
+        await retractLookupModel(q, imported);
+        await q.query('delete from contact_point where person_id in (select id from import_numbered)');
+        await q.query('delete from digital_post where person_id in (select id from import_numbered)');
+        await q.query(`insert into change_log (change_number, person_id, changed_at, kind) select $1::bigint + n.n, n.id, $2::timestamptz, $3::text from import_numbered n order by n.n`, [
+          base,
+          this.at.toISOString(),
+          this.kind,
+        ]);
+        const set = [...STAGED_PERSON_COLUMNS.slice(1), 'change_number'].map((c) => `${c} = excluded.${c}`).join(', ');
+        await q.query(
+          `insert into person (${STAGED_PERSON_COLUMNS.join(', ')}, change_number)
+           select ${PERSON_SELECT}, $1::bigint + n.n from ${from} order by s.id
+           on conflict (id) do update set ${set}`,
+          [base],
+        );
+        await q.query(
+          `insert into contact_point (person_id, channel, address, address_key, updated_at, last_verified_at, last_validated_at)
+           select * from (
+             select s.id, 'EMAIL', s.email_address, s.email_key, ${ts('s.email_updated_at')}, ${ts('s.email_verified_at')}, ${ts('s.email_validated_at')}
+               from ${from} where s.email_address is not null
+             union all
+             select s.id, 'MOBILE', s.mobile_address, s.mobile_key, ${ts('s.mobile_updated_at')}, ${ts('s.mobile_verified_at')}, ${ts('s.mobile_validated_at')}
+               from ${from} where s.mobile_address is not null
+           ) as points order by 1, 2`,
+        );
+        await q.query(
+          `insert into digital_post (person_id, mailbox_address, provider_org_number, certificate)
+           select s.id, s.mailbox_address, s.provider_org_number, s.certificate from ${from} where s.mailbox_address is not null order by s.id`,
+        );
+        await deriveLookupModel(q, imported);
+        return {
+          written: people,
+          overridden: staged - distinct,
+          notRegistered: distinct - people,
+          changeNumbers: people > 0 ? { first: Number(base) + 1, last: Number(base) + people } : null,
+        };
+      });
+    } catch (error) {
+      this.broken ??= error as Error;
+      throw error;
+    } finally {
+      await this.abort();
+    }
+  }
+
+  /** Ends the session's use: the connection is closed (never pooled with a temp table in it). */
+  async abort(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    this.stopListening();
+    // Destroyed, not returned to the pool: that drops the temp table with the session.
+    this.client.release(this.broken ?? true);
+  }
+}
