@@ -16,6 +16,8 @@ const ON_BOTH_STORES = [
   'test/integration/citizen.test.ts',
   'test/integration/ownership.test.ts',
   'test/integration/change-feed.test.ts',
+  'test/integration/audit-log.test.ts',
+  'test/integration/duplicate-flag.test.ts',
   'test/integration/released-data.test.ts',
   'test/integration/import-export.test.ts',
   'test/http/server.test.ts',

@@ -1,102 +1,137 @@
 /**
- * What both limit servers share (bench/limit-server.ts over better-sqlite3,
+ * What both floor servers share (bench/limit-server.ts over better-sqlite3,
  * bench/limit-server-pg.ts over node-postgres): the HTTP server, the agency JWT check with
- * the dev key, the request checks, and the answer for one person built from plain rows with
- * the domain rules. Each server brings only its database part (`LimitDatabase`).
+ * the dev key, the request checks, and the answer for one person built from one row of the
+ * floor's own answer table with the domain rules. Each server brings only its database part
+ * (`FloorDatabase`).
  *
- * The rows use the PostgreSQL store's column names (camelCase); the SQLite server aliases
- * its columns to them. Times are epoch milliseconds (SQLite) or `Date` (node-postgres);
- * flags are 0/1 (SQLite) or booleans (node-postgres).
+ * The floor is independent of the service's storage design: it reads nothing through the
+ * service's tables or statements on the request path. Its table (`bench_floor_answer`) has
+ * one row per person holding everything a lookup returns, instants already in the served
+ * ISO form and the duplicate flags decided when the table is written; its audit log
+ * (`bench_floor_audit`) is one durable append per request. Both are built by the floor
+ * itself when it starts (from the service's tables, once per state of the register: the
+ * floor's "write time").
  */
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import http from 'node:http';
 import { loadOrCreateDevKey } from '../src/auth/keys';
 import { Scope } from '../src/auth/scopes';
 import { loadConfig, type Config } from '../src/config';
-import { isChannelUsable, notificationStatus } from '../src/domain/contact-rules';
+import { staleBefore } from '../src/domain/contact-rules';
 import { isValidIdentityNumber } from '../src/domain/identity-number';
-import { LOOKUP_PEOPLE } from './queries';
+import { LOOKUP_PEOPLE, LOOKUP_PERSON } from './queries';
 
-export type Stamp = number | Date | null;
 export type Flag = number | boolean;
 
-export interface LimitPersonRow {
+/** One row of `bench_floor_answer`: a person's whole answer, instants as ISO 8601 UTC strings. */
+export interface FloorRow {
   id: string;
   status: 'ACTIVE' | 'DELETED';
   reserved: Flag;
-  reservedAt: Stamp;
-  reservationUpdatedAt: Stamp;
+  reservedAt: string | null;
+  reservationUpdatedAt: string | null;
+  /** As served: NB, NN, EN, SE. */
   language: string | null;
-  languageUpdatedAt: Stamp;
-  updatedAt: Stamp;
-}
-export interface LimitPointRow {
-  personId: string;
-  channel: 'EMAIL' | 'MOBILE';
-  address: string;
-  updatedAt: Stamp;
-  lastVerifiedAt: Stamp;
-  lastValidatedAt: Stamp;
-  duplicated: Flag;
-}
-export interface LimitPostRow {
-  personId: string;
-  mailboxAddress: string;
-  providerOrgNumber: string;
+  languageUpdatedAt: string | null;
+  updatedAt: string;
+  emailAddress: string | null;
+  emailUpdatedAt: string | null;
+  emailVerifiedAt: string | null;
+  emailValidatedAt: string | null;
+  emailDuplicated: Flag | null;
+  mobileNumber: string | null;
+  mobileUpdatedAt: string | null;
+  mobileVerifiedAt: string | null;
+  mobileValidatedAt: string | null;
+  mobileDuplicated: Flag | null;
+  mailboxAddress: string | null;
+  providerOrgNumber: string | null;
   certificate: string | null;
 }
 
-/** One request's rows: people, contact points and digital post of the distinct ids. */
-export interface LimitRows {
-  people: LimitPersonRow[];
-  points: LimitPointRow[];
-  posts: LimitPostRow[];
+/** One request's audit record: who, when, with which scopes, whom. */
+export interface FloorAudit {
+  agency: string;
+  supplier: string | null;
+  at: string;
+  scopes: string;
+  /** The distinct ids, as a JSON array. */
+  ids: string;
 }
 
-/** A limit server's database part. */
-export interface LimitDatabase {
-  /** The three reads for the distinct ids. */
-  read(uniqueIds: string[]): LimitRows | Promise<LimitRows>;
-  /** The audit insert: one row per distinct id, durably, before the answer leaves. */
-  audit(uniqueIds: string[], org: string, now: Date, scopes: string): void | Promise<void>;
-  /** SQL statements per request (reads and the audit insert). */
+/** A floor server's database part. */
+export interface FloorDatabase {
+  /** One statement: the rows of the distinct ids. */
+  read(uniqueIds: string[]): FloorRow[] | Promise<FloorRow[]>;
+  /** One statement: the request's audit record, durably, before the answer leaves. */
+  append(record: FloorAudit): void | Promise<void>;
+  /** SQL statements per request (the read and the append). */
   statementsPerRequest: number;
 }
 
-const iso = (t: Stamp) => (t === null ? null : typeof t === 'number' ? new Date(t).toISOString() : t.toISOString());
-const date = (t: Stamp) => (t === null ? null : typeof t === 'number' ? new Date(t) : t);
-const yes = (f: Flag) => f === true || f === 1;
+const yes = (f: Flag | null) => f === true || f === 1;
 
-function channel(point: LimitPointRow | undefined, now: Date, addressField: 'address' | 'number') {
-  if (!point) return null;
-  return {
-    [addressField]: point.address,
-    updatedAt: iso(point.updatedAt),
-    lastVerifiedAt: iso(point.lastVerifiedAt),
-    lastValidatedAt: iso(point.lastValidatedAt),
-    duplicated: yes(point.duplicated),
-    usableForNotification: isChannelUsable({ updatedAt: date(point.updatedAt), lastVerifiedAt: date(point.lastVerifiedAt) }, now),
-  };
-}
+/**
+ * The 18-month rule on served instants: ISO 8601 UTC strings of one fixed format compare as
+ * the instants do, so the newer of `_oppdatert` and `_sist_verifisert` is held against the
+ * domain's `staleBefore(now)` in the same form.
+ */
+const usable = (updatedAt: string | null, verifiedAt: string | null, limit: string) =>
+  (updatedAt !== null && updatedAt >= limit) || (verifiedAt !== null && verifiedAt >= limit);
 
 /** One person as the service answers the LookUpPeople selection, in its field order. */
-function personJson(id: string, row: LimitPersonRow | undefined, points: LimitPointRow[], post: LimitPostRow | undefined, now: Date) {
-  const active = row?.status === 'ACTIVE';
-  const channels = points.map((p) => ({ updatedAt: date(p.updatedAt), lastVerifiedAt: date(p.lastVerifiedAt) }));
+function personJson(id: string, row: FloorRow | undefined, limit: string) {
+  if (!row) {
+    return {
+      id,
+      status: 'NOT_REGISTERED',
+      reservation: null,
+      notificationStatus: 'CANNOT_BE_NOTIFIED',
+      contactInfo: null,
+      digitalMailbox: null,
+      certificate: null,
+      language: null,
+      languageUpdatedAt: null,
+      updatedAt: null,
+    };
+  }
+  const active = row.status === 'ACTIVE';
+  const reserved = yes(row.reserved);
+  const email =
+    active && row.emailAddress !== null
+      ? {
+          address: row.emailAddress,
+          updatedAt: row.emailUpdatedAt,
+          lastVerifiedAt: row.emailVerifiedAt,
+          lastValidatedAt: row.emailValidatedAt,
+          duplicated: yes(row.emailDuplicated),
+          usableForNotification: usable(row.emailUpdatedAt, row.emailVerifiedAt, limit),
+        }
+      : null;
+  const mobile =
+    active && row.mobileNumber !== null
+      ? {
+          number: row.mobileNumber,
+          updatedAt: row.mobileUpdatedAt,
+          lastVerifiedAt: row.mobileVerifiedAt,
+          lastValidatedAt: row.mobileValidatedAt,
+          duplicated: yes(row.mobileDuplicated),
+          usableForNotification: usable(row.mobileUpdatedAt, row.mobileVerifiedAt, limit),
+        }
+      : null;
   return {
     id,
-    status: row?.status ?? 'NOT_REGISTERED',
+    status: row.status,
     // Also for a deleted person, as last recorded (src/graphql/person/person.types.ts).
-    reservation: row ? { reserved: yes(row.reserved), reservedAt: iso(row.reservedAt), updatedAt: iso(row.reservationUpdatedAt) } : null,
-    notificationStatus: active ? notificationStatus({ status: 'ACTIVE', reserved: yes(row.reserved), channels }, now) : 'CANNOT_BE_NOTIFIED',
-    contactInfo: active
-      ? { email: channel(points.find((p) => p.channel === 'EMAIL'), now, 'address'), mobile: channel(points.find((p) => p.channel === 'MOBILE'), now, 'number') }
-      : null,
-    digitalMailbox: active && post ? { address: post.mailboxAddress, providerOrgNumber: post.providerOrgNumber } : null,
-    certificate: active ? (post?.certificate ?? null) : null,
-    language: active && row.language ? row.language.toUpperCase() : null,
-    languageUpdatedAt: active ? iso(row.languageUpdatedAt) : null,
-    updatedAt: row ? iso(row.updatedAt) : null,
+    reservation: { reserved, reservedAt: row.reservedAt, updatedAt: row.reservationUpdatedAt },
+    notificationStatus: active && !reserved && (email?.usableForNotification || mobile?.usableForNotification) ? 'CAN_BE_NOTIFIED' : 'CANNOT_BE_NOTIFIED',
+    contactInfo: active ? { email, mobile } : null,
+    digitalMailbox: active && row.mailboxAddress !== null ? { address: row.mailboxAddress, providerOrgNumber: row.providerOrgNumber } : null,
+    certificate: active ? row.certificate : null,
+    language: active ? row.language : null,
+    languageUpdatedAt: active ? row.languageUpdatedAt : null,
+    updatedAt: row.updatedAt,
   };
 }
 
@@ -115,18 +150,18 @@ class HttpError extends Error {
 }
 
 /**
- * Serves `POST /graphql` (the benchmark's LookUpPeople only) and `GET /stats` on
+ * Serves `POST /graphql` (the benchmark's LookUpPeople and LookUpPerson only) and `GET /stats` on
  * config.host:config.port; prints `listening http://HOST:PORT/graphql`; stops on SIGTERM/SIGINT
  * (then calls `onStop`).
  */
-export async function serveLimit(config: Config, db: LimitDatabase, onStop: () => Promise<void> = async () => {}): Promise<void> {
+export async function serveLimit(config: Config, db: FloorDatabase, onStop: () => Promise<void> = async () => {}): Promise<void> {
   if (config.auth.mode !== 'development') throw new Error('the limit server uses the development key only');
   const auth = config.auth;
   const keys = createLocalJWKSet((await loadOrCreateDevKey(auth.keyFile)).publicJwks);
   let statements = 0;
   let requests = 0;
 
-  async function agencyOrg(header: string | undefined): Promise<string> {
+  async function agency(header: string | undefined): Promise<{ org: string; supplier: string | null }> {
     const token = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1];
     if (!token) throw new HttpError(401, 'UNAUTHENTICATED', 'Authentication required');
     let payload;
@@ -144,32 +179,28 @@ export async function serveLimit(config: Config, db: LimitDatabase, onStop: () =
     const org = ORG_CONSUMER.exec(String((payload.consumer as { ID?: unknown } | undefined)?.ID ?? ''))?.[1];
     const scopes = new Set(typeof payload.scope === 'string' ? payload.scope.split(' ') : []);
     if (!org) throw new HttpError(401, 'UNAUTHENTICATED', 'no consumer.ID');
+    const supplier = ORG_CONSUMER.exec(String((payload.supplier as { ID?: unknown } | undefined)?.ID ?? ''))?.[1] ?? null;
     if (!scopes.has(Scope.CONTACT_INFO) || !scopes.has(Scope.DIGITAL_POST)) throw new HttpError(403, 'FORBIDDEN', 'the limit server needs both scopes');
-    return org;
+    return { org, supplier };
   }
 
   async function answer(body: string, authorization: string | undefined): Promise<string> {
-    const org = await agencyOrg(authorization);
-    const request = JSON.parse(body) as { query?: string; variables?: { ids?: unknown } };
-    if (request.query !== LOOKUP_PEOPLE) throw new HttpError(400, 'BAD_REQUEST', 'the limit server answers the benchmark LookUpPeople query only');
-    const ids = request.variables?.ids;
+    const { org, supplier } = await agency(authorization);
+    const request = JSON.parse(body) as { query?: string; variables?: { ids?: unknown; id?: unknown } };
+    const single = request.query === LOOKUP_PERSON;
+    if (!single && request.query !== LOOKUP_PEOPLE) throw new HttpError(400, 'BAD_REQUEST', 'the floor answers the benchmark LookUpPeople and LookUpPerson queries only');
+    const ids = single ? [request.variables?.id] : request.variables?.ids;
     if (!Array.isArray(ids) || ids.length < 1 || ids.length > 1000) throw new HttpError(400, 'BAD_USER_INPUT', 'ids must hold 1 to 1000 identity numbers');
     if (!ids.every((id) => typeof id === 'string' && isValidIdentityNumber(id))) throw new HttpError(400, 'BAD_USER_INPUT', 'Not valid identity numbers');
     const now = new Date();
+    const limit = staleBefore(now).toISOString();
     const unique = [...new Set(ids as string[])];
-    const rows = await db.read(unique);
-    const people = new Map(rows.people.map((row) => [row.id, row]));
-    const points = new Map<string, LimitPointRow[]>();
-    for (const point of rows.points) {
-      const list = points.get(point.personId);
-      if (list) list.push(point);
-      else points.set(point.personId, [point]);
-    }
-    const posts = new Map(rows.posts.map((row) => [row.personId, row]));
-    const persons = (ids as string[]).map((id) => personJson(id, people.get(id), points.get(id) ?? [], posts.get(id), now));
-    await db.audit(unique, org, now, USED_SCOPES);
+    const byId = new Map<string, FloorRow>();
+    for (const row of await db.read(unique)) byId.set(row.id, row);
+    const persons = (ids as string[]).map((id) => personJson(id, byId.get(id), limit));
+    await db.append({ agency: org, supplier, at: now.toISOString(), scopes: USED_SCOPES, ids: JSON.stringify(unique) });
     statements += db.statementsPerRequest;
-    return JSON.stringify({ data: { persons } });
+    return JSON.stringify(single ? { data: { person: persons[0] } } : { data: { persons } });
   }
 
   const server = http.createServer((req, res) => {

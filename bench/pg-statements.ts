@@ -1,7 +1,7 @@
 /**
  * The PostgreSQL store's statements for a W1 lookup, captured from the store's own classes
  * (`PgPersonReads`, `GroupCommitLookups`) run against a recording stand-in for the pool: the
- * PostgreSQL limit server runs exactly these, and the report times them with EXPLAIN ANALYZE.
+ * report times the reads with EXPLAIN ANALYZE. (The floor, bench/limit-server-pg.ts, shares none of them.)
  */
 import type pg from 'pg';
 import { GroupCommitLookups } from '../src/store/postgres/lookup-log';
@@ -26,20 +26,17 @@ async function captured(use: (pool: pg.Pool) => Promise<unknown>): Promise<State
   return seen;
 }
 
-/** The store's statements for a lookup: people, contact points, digital post, and the audit insert. */
-export async function storeLookupStatements(): Promise<{ people: Statement; points: Statement; posts: Statement; audit: Statement }> {
-  const [people, points, posts] = await captured(async (pool) => {
-    const reads = new PgPersonReads(pool, []);
-    await reads.people(['x']);
-    await reads.contactPoints(['x']);
-    await reads.digitalPost(['x']);
+/** The store's statements for a lookup: the read of the read model, and the audit append. */
+export async function storeLookupStatements(): Promise<{ read: Statement; audit: Statement }> {
+  const [read] = await captured(async (pool) => {
+    await new PgPersonReads(pool, []).entries(['x']);
   });
   const [audit] = await captured((pool) =>
     new GroupCommitLookups(pool, new StatementCounter()).record({ agencyOrgNumber: '0', personIds: ['x'], scopes: [], at: new Date() }),
   );
-  for (const [what, s] of Object.entries({ people, points, posts, audit })) {
+  for (const [what, s] of Object.entries({ read, audit })) {
     if (!s?.text) throw new Error(`could not capture the store's ${what} statement`);
   }
-  if (!/insert into lookup_audit/i.test(audit.text)) throw new Error(`unexpected audit statement: ${audit.text}`);
-  return { people, points, posts, audit };
+  if (!/insert into lookup_request/i.test(audit.text)) throw new Error(`unexpected audit statement: ${audit.text}`);
+  return { read, audit };
 }

@@ -23,7 +23,7 @@
  *   the values, and one schema shape keeps both migration histories alike.
  */
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, check, index, integer, pgTable, primaryKey, smallint, text, timestamp, varchar } from 'drizzle-orm/pg-core';
+import { bigint, boolean, check, index, integer, jsonb, pgTable, primaryKey, smallint, text, timestamp, varchar } from 'drizzle-orm/pg-core';
 import type { ChangeKind } from '../src/domain/change-kind';
 
 /** `timestamp with time zone`, read and written as a JS `Date`. */
@@ -84,6 +84,54 @@ export const digitalPost = pgTable('digital_post', {
   /** `postkasseleverandoeradresse`: the provider's 9-digit organisation number. */
   providerOrgNumber: text('provider_org_number').notNull(),
   /** `sertifikat`: base64 X.509 certificate for encrypting secure digital post. */
+  certificate: text('certificate'),
+});
+
+/**
+ * How many ACTIVE people hold an address on a channel (by `address_key`): the duplicate
+ * flag (`_duplisert`) decided when addresses and statuses change, never per read. Kept by
+ * triggers (migration 0007) in the same transaction as every write.
+ */
+export const addressUse = pgTable(
+  'address_use',
+  {
+    channel: text('channel', { enum: ['EMAIL', 'MOBILE'] }).notNull(),
+    addressKey: text('address_key').notNull(),
+    activePeople: integer('active_people').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.channel, t.addressKey] })],
+);
+
+/**
+ * The lookup's read model: one row per person holding everything a lookup returns (the
+ * person, both channels, the mailbox), kept by triggers on `person`, `contact_point` and
+ * `digital_post` (migration 0007) in the same transaction as every write. Unlike SQLite's,
+ * it holds no duplicate flags: a lookup joins `address_use` for them (two primary-key
+ * probes), so a write never rewrites another person's row, and writers of two people who
+ * share an address do not lock each other's rows (no deadlock between replicas).
+ */
+export const personLookup = pgTable('person_lookup', {
+  id: text('id').primaryKey(),
+  status: text('status', { enum: ['ACTIVE', 'DELETED'] }).notNull(),
+  reserved: boolean('reserved').notNull(),
+  reservedAt: at('reserved_at'),
+  reservationUpdatedAt: at('reservation_updated_at'),
+  language: text('language', { enum: ['nb', 'nn', 'en', 'se'] }),
+  languageUpdatedAt: at('language_updated_at'),
+  updatedAt: at('updated_at').notNull(),
+  changeNumber: bigint('change_number', { mode: 'number' }).notNull(),
+  emailAddress: text('email_address'),
+  emailAddressKey: text('email_address_key'),
+  emailUpdatedAt: at('email_updated_at'),
+  emailLastVerifiedAt: at('email_last_verified_at'),
+  emailLastValidatedAt: at('email_last_validated_at'),
+  mobileAddress: text('mobile_address'),
+  mobileAddressKey: text('mobile_address_key'),
+  mobileUpdatedAt: at('mobile_updated_at'),
+  mobileLastVerifiedAt: at('mobile_last_verified_at'),
+  mobileLastValidatedAt: at('mobile_last_validated_at'),
+  mailboxAddress: text('mailbox_address'),
+  providerOrgNumber: text('provider_org_number'),
   certificate: text('certificate'),
 });
 
@@ -172,24 +220,45 @@ export const verificationCode = pgTable(
 );
 
 /**
- * Who looked up whom: one row per person per agency request, written in one statement at
- * the end of the request. Kept apart from `change_log`: a lookup changes nothing. The id
- * is an identity column (gaps on rollback do not matter here: it only orders a person's
- * lookups); by default, not always, so a copy from SQLite can keep its ids.
+ * The lookup audit log as an append, as in `db/schema.ts`: one row per agency request,
+ * committed (synchronous_commit=on) before the answer leaves. `lookup_person` is derived
+ * from it by a background indexer. Ids come from an identity column, handed out outside
+ * transactions and so committed out of order across connections and replicas: instead of
+ * a high-water mark, each request carries `indexed` (false until the indexer has derived
+ * its `lookup_person` rows, in the same transaction), and the partial index on the
+ * unindexed requests finds the tail cheaply, for the indexer and for reads. The view
+ * `lookup_audit` (migration 0006) shows the log flattened, one row per person looked up.
  */
-export const lookupAudit = pgTable(
-  'lookup_audit',
+export const lookupRequest = pgTable(
+  'lookup_request',
   {
     id: bigint('id', { mode: 'number' }).primaryKey().generatedByDefaultAsIdentity(),
-    personId: text('person_id').notNull(),
-    agencyOrgNumber: text('agency_org_number').notNull(),
-    /** Delegation: the vendor that asked on the agency's behalf (token `supplier`); null when the agency asked itself. */
-    supplierOrgNumber: text('supplier_org_number'),
     lookedUpAt: at('looked_up_at').notNull(),
-    /** The scopes the request actually used, space-separated (may be empty). */
+    agencyOrgNumber: text('agency_org_number').notNull(),
+    /** The supplier that called on the agency's behalf (delegation); null when the agency called itself. */
+    supplierOrgNumber: text('supplier_org_number'),
+    /** The scopes the request used, sorted, space-separated (may be empty). */
     scopes: text('scopes').notNull(),
+    /** The people looked up, distinct. */
+    personIds: text('person_ids').array().notNull(),
+    /** Where the scopes released differ per person: id -> space-separated scopes; null when all got `scopes`. */
+    personScopes: jsonb('person_scopes').$type<Record<string, string>>(),
+    /** Whether `lookup_person` holds this request's rows yet. */
+    indexed: boolean('indexed').notNull().default(false),
   },
-  (t) => [index('lookup_audit_person_idx').on(t.personId, t.id)],
+  (t) => [index('lookup_request_unindexed_idx').on(t.id).where(sql`not ${t.indexed}`)],
+);
+
+/** Derived from `lookup_request` (see there): a person's lookups, by request. */
+export const lookupPerson = pgTable(
+  'lookup_person',
+  {
+    personId: text('person_id').notNull(),
+    requestId: bigint('request_id', { mode: 'number' }).notNull(),
+    /** The scopes released for this person where they differ from the request's; null otherwise. */
+    scopes: text('scopes'),
+  },
+  (t) => [primaryKey({ columns: [t.personId, t.requestId] })],
 );
 
 /**

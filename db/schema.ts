@@ -67,6 +67,56 @@ export const digitalPost = sqliteTable('digital_post', {
 });
 
 /**
+ * How many ACTIVE people hold an address on a channel (by `address_key`): the duplicate
+ * flag (`_duplisert`) decided when addresses and statuses change, never per read.
+ * Kept by triggers (migration 0006) in the same transaction as every write.
+ */
+export const addressUse = sqliteTable(
+  'address_use',
+  {
+    channel: text('channel', { enum: ['EMAIL', 'MOBILE'] }).notNull(),
+    addressKey: text('address_key').notNull(),
+    activePeople: integer('active_people').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.channel, t.addressKey] })],
+);
+
+/**
+ * The lookup's read model: one row per person (WITHOUT ROWID, keyed by id) holding
+ * everything a lookup returns: the person, both channels with their duplicate flags, and
+ * the digital mailbox. Derived: triggers on `person`, `contact_point`, `digital_post` and
+ * `address_use` (migration 0006) rewrite it in the same transaction as every write, whatever
+ * the write path; a bulk load that drops the triggers rebuilds it (db/seed/bulk.ts).
+ * Columns as in the source tables, `email_`/`mobile_` for the channels.
+ */
+export const personLookup = sqliteTable('person_lookup', {
+  id: text('id').primaryKey(),
+  status: text('status', { enum: ['ACTIVE', 'DELETED'] }).notNull(),
+  reserved: integer('reserved', { mode: 'boolean' }).notNull(),
+  reservedAt: integer('reserved_at', { mode: 'timestamp_ms' }),
+  reservationUpdatedAt: integer('reservation_updated_at', { mode: 'timestamp_ms' }),
+  language: text('language', { enum: ['nb', 'nn', 'en', 'se'] }),
+  languageUpdatedAt: integer('language_updated_at', { mode: 'timestamp_ms' }),
+  updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+  changeNumber: integer('change_number').notNull(),
+  emailAddress: text('email_address'),
+  emailAddressKey: text('email_address_key'),
+  emailUpdatedAt: integer('email_updated_at', { mode: 'timestamp_ms' }),
+  emailLastVerifiedAt: integer('email_last_verified_at', { mode: 'timestamp_ms' }),
+  emailLastValidatedAt: integer('email_last_validated_at', { mode: 'timestamp_ms' }),
+  emailDuplicated: integer('email_duplicated', { mode: 'boolean' }),
+  mobileAddress: text('mobile_address'),
+  mobileAddressKey: text('mobile_address_key'),
+  mobileUpdatedAt: integer('mobile_updated_at', { mode: 'timestamp_ms' }),
+  mobileLastVerifiedAt: integer('mobile_last_verified_at', { mode: 'timestamp_ms' }),
+  mobileLastValidatedAt: integer('mobile_last_validated_at', { mode: 'timestamp_ms' }),
+  mobileDuplicated: integer('mobile_duplicated', { mode: 'boolean' }),
+  mailboxAddress: text('mailbox_address'),
+  providerOrgNumber: text('provider_org_number'),
+  certificate: text('certificate'),
+});
+
+/**
  * One row per change to a person, numbered without gaps: the number is the SQLite rowid,
  * taken inside the same transaction as the change, so a rolled-back change leaves no number.
  */
@@ -106,24 +156,50 @@ export const verificationCode = sqliteTable(
 );
 
 /**
- * Who looked up whom: one row per person per agency request, written in one statement at
- * the end of the request. Kept apart from `change_log`: a lookup changes nothing.
+ * The lookup audit log, written as an append: one row per agency request (who, on whose
+ * behalf, when, with which scopes, whom), committed durably before the answer leaves. The
+ * request pays for this one row whatever the number of people looked up.
+ *
+ * `lookup_person` is derived from it: one row per person per request, for a citizen's
+ * `me { lookups }`. An indexer fills it in the background from `lookup_index_state`
+ * onwards (in request-id order, in sorted batches), so a crash loses nothing: it catches up
+ * from the durable log at the next start. Reads take the not-yet-indexed tail from the log
+ * itself, so a citizen sees every committed lookup. The view `lookup_audit` (created by
+ * migration 0005) shows the log flattened to one row per person looked up, for operators.
  */
-export const lookupAudit = sqliteTable(
-  'lookup_audit',
-  {
-    id: integer('id').primaryKey(),
-    personId: text('person_id').notNull(),
-    agencyOrgNumber: text('agency_org_number').notNull(),
-    /** Delegation: the vendor that asked on the agency's behalf (token `supplier`); null when the agency asked itself. */
-    supplierOrgNumber: text('supplier_org_number'),
+export const lookupRequest = sqliteTable('lookup_request', {
+    /** AUTOINCREMENT: an id is never used twice, even after retention has emptied the table (the index mark relies on it). */
+    id: integer('id').primaryKey({ autoIncrement: true }),
     lookedUpAt: integer('looked_up_at', { mode: 'timestamp_ms' }).notNull(),
-    /** The scopes the request actually used, space-separated (may be empty). */
+    agencyOrgNumber: text('agency_org_number').notNull(),
+    /** The supplier that called on the agency's behalf (delegation); null when the agency called itself. */
+    supplierOrgNumber: text('supplier_org_number'),
+    /** The scopes the request used, sorted, space-separated (may be empty). */
     scopes: text('scopes').notNull(),
+    /** The people looked up: a JSON array of distinct identity numbers. */
+    personIds: text('person_ids').notNull(),
+    /** Where the scopes released differ per person: a JSON object id -> space-separated scopes; null when all got `scopes`. */
+    personScopes: text('person_scopes'),
+});
+
+/** Derived from `lookup_request` (see there): a person's lookups, by request. */
+export const lookupPerson = sqliteTable(
+  'lookup_person',
+  {
+    personId: text('person_id').notNull(),
+    requestId: integer('request_id').notNull(),
+    /** The scopes released for this person where they differ from the request's; null otherwise. */
+    scopes: text('scopes'),
   },
-  (t) => [index('lookup_audit_person_idx').on(t.personId, t.id)],
+  (t) => [primaryKey({ columns: [t.personId, t.requestId] })],
 );
 
+/** How far the indexer has derived `lookup_person`: one row (id 1). */
+export const lookupIndexState = sqliteTable('lookup_index_state', {
+  id: integer('id').primaryKey(),
+  /** Every request up to this id is in `lookup_person`. */
+  indexedThrough: integer('indexed_through').notNull(),
+});
 
 /**
  * What happened to one-time codes (sent to an address, checked, proven), kept apart from

@@ -169,6 +169,11 @@ export interface Config {
   loaderMode: 'batched' | 'naive';
   /** `jit`: operations compiled by graphql-jit (default); `graphql-js`: the reference executor. */
   executor: 'jit' | 'graphql-js';
+  /**
+   * KRR_AUDIT_RETENTION_DAYS: lookup records older than this are deleted in the background
+   * (docs/operations.md); 0 keeps them forever. Default 730 (two years).
+   */
+  auditRetentionDays: number;
 }
 
 export interface CorsConfig {
@@ -529,6 +534,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workers: integer(env, 'KRR_WORKERS', 1, 1, 64, problems),
     loaderMode: env.KRR_LOADER_MODE === 'naive' ? 'naive' : 'batched',
     executor: env.KRR_EXECUTOR === 'graphql-js' ? 'graphql-js' : 'jit',
+    auditRetentionDays: integer(env, 'KRR_AUDIT_RETENTION_DAYS', 730, 0, 36_500, problems),
   };
   config.metrics = metricsListener(env, nodeEnv === 'production', config.port, problems);
   if (env.KRR_EXECUTOR && !['jit', 'graphql-js'].includes(env.KRR_EXECUTOR)) problems.push(`KRR_EXECUTOR must be jit or graphql-js, got "${env.KRR_EXECUTOR}"`);

@@ -93,6 +93,7 @@ function startFollower(config: Config, store: RegisterStore, logger: Logger): Up
 
 export async function start(config: Config, logger: Logger) {
   const store = await prepareDatabase(config, logger);
+  store.startAuditMaintenance(config.auditRetentionDays, (err) => logger.error({ err }, 'audit log maintenance failed; retried in a second'));
 
   const verifier = await createTokenVerifier(config.auth);
   const samples = await store.syntheticSampleIds(995);

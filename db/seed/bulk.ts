@@ -11,7 +11,9 @@
  *   random order by then (`DEFERRED_INDEXES`) are dropped at its start and rebuilt, sorted,
  *   at its end; commits are not fsynced (`synchronous=OFF`) and foreign keys are not checked
  *   (every row's person is written in the same transaction). A seed that dies half-way
- *   leaves the database as empty as it was, indexes included. Afterwards `synchronous=FULL`
+ *   leaves the database as empty as it was, indexes included. The lookup read model's
+ *   triggers are dropped too, and the read model is derived once at the end, in the same
+ *   transaction (db/lookup-model.sqlite.ts). Afterwards `synchronous=FULL`
  *   is restored and a final `wal_checkpoint(TRUNCATE)` writes everything into the database
  *   file and fsyncs it.
  * - Into a database that already holds people it replaces like `replacePerson` (old contact
@@ -22,6 +24,7 @@ import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { LOOKUP_MODEL_TRIGGERS, REBUILD_LOOKUP_MODEL } from '../lookup-model.sqlite';
 import type { WorkerInput, WorkerMessage } from './bulk-worker';
 import { generatePopulation, type PopulationOptions } from './generate';
 import { PersonRowWriter, StagedLoader, toTuple, type PersonTuple } from './rows';
@@ -138,12 +141,19 @@ export async function bulkSeed(
           .prepare(`select name, sql from sqlite_master where type = 'index' and name in (${DEFERRED_INDEXES.map(() => '?').join(', ')})`)
           .all(...DEFERRED_INDEXES) as { name: string; sql: string }[])
       : [];
+    // Into an empty register the read model is derived once at the end instead of row by row.
+    const triggers = empty
+      ? (sqlite
+          .prepare(`select name, sql from sqlite_master where type = 'trigger' and name in (${LOOKUP_MODEL_TRIGGERS.map(() => '?').join(', ')})`)
+          .all(...LOOKUP_MODEL_TRIGGERS) as { name: string; sql: string }[])
+      : [];
 
     let done = 0;
     let sinceCommit = 0;
     sqlite.exec('begin immediate');
     try {
       for (const index of deferred) sqlite.exec(`drop index "${index.name}"`);
+      for (const trigger of triggers) sqlite.exec(`drop trigger "${trigger.name}"`);
       const writer = empty ? new StagedLoader(sqlite, 'SEED', options.now) : new PersonRowWriter(sqlite, 'SEED', options.now);
       // The temp database (staging tables, sorts) exists once the staging tables do.
       if (empty) sqlite.pragma(`temp.cache_size = -${TEMP_CACHE_KIB}`);
@@ -165,6 +175,11 @@ export async function bulkSeed(
       }
       for (const index of deferred) sqlite.exec(index.sql);
       phase('indexes');
+      if (empty) {
+        sqlite.exec(REBUILD_LOOKUP_MODEL);
+        for (const trigger of triggers) sqlite.exec(trigger.sql);
+        phase('read model');
+      }
       sqlite.exec('commit');
       phase('commit');
     } catch (error) {

@@ -51,18 +51,6 @@ export interface DigitalPostRow {
   certificate: string | null;
 }
 
-/** One person looked up by one agency request. */
-export interface LookupAuditRow {
-  id: number;
-  personId: string;
-  agencyOrgNumber: string;
-  /** The supplier that called on the agency's behalf (delegation), if any. */
-  supplierOrgNumber: string | null;
-  lookedUpAt: Date;
-  /** Space-separated. */
-  scopes: string;
-}
-
 export interface ContactPointWithDuplicate {
   personId: string;
   channel: 'EMAIL' | 'MOBILE';
@@ -82,12 +70,21 @@ export interface ChangeFeedPage {
   latestChangeNumber: number;
 }
 
+/** Everything a lookup shows of one person, as one read gives it. */
+export interface PersonEntry {
+  row: PersonRow;
+  contactPoints: ContactPointWithDuplicate[];
+  digitalPost: DigitalPostRow | null;
+}
+
 /**
- * Batch reads of the person aggregate: one SQL statement per table whatever the number of
+ * Batch reads of the person aggregate: one SQL statement per call whatever the number of
  * ids, results in key order with `null` (or an empty list) for ids without a row (the
  * DataLoader contract).
  */
 export interface PersonReads {
+  /** The whole entry of each person in one statement (the lookup's read model): what `people`, `contactPoints` and `digitalPost` give together. */
+  entries(ids: readonly string[]): Promise<(PersonEntry | null)[]>;
   people(ids: readonly string[]): Promise<(PersonRow | null)[]>;
   contactPoints(personIds: readonly string[]): Promise<ContactPointWithDuplicate[][]>;
   digitalPost(personIds: readonly string[]): Promise<(DigitalPostRow | null)[]>;
@@ -128,24 +125,44 @@ export interface CitizenWrites {
   apply<T>(id: string, now: Date, addressKeys: readonly string[], plan: (state: CitizenState) => CitizenPlan<T>): Promise<Applied<T>>;
 }
 
+/** One agency request's lookups: what the audit log appends, as one record, before the answer leaves. */
 export interface LookupRecord {
   agencyOrgNumber: string;
-  /** Delegation: the vendor acting for the agency; null when the agency asked itself. */
+  /** The supplier calling on the agency's behalf (delegation); absent or null when the agency called itself. */
   supplierOrgNumber?: string | null;
+  /** The people looked up (each once). */
   personIds: readonly string[];
+  /** The scopes the request used. */
   scopes: readonly string[];
+  /** Where the scopes released for a person differ from `scopes`: that person's. */
+  scopesByPerson?: ReadonlyMap<string, readonly string[]>;
   at: Date;
 }
 
-/** The lookup audit log: written once per agency request, read by the citizen looked up. */
+/** One lookup of one person, as the citizen looked up sees it. */
+export interface LookupEntry {
+  /** The request's id: orders a person's lookups (newer is larger) and pages them. */
+  id: number;
+  personId: string;
+  agencyOrgNumber: string;
+  supplierOrgNumber: string | null;
+  lookedUpAt: Date;
+  /** The scopes released for this person, sorted, space-separated (may be empty). */
+  scopes: string;
+}
+
+/** The lookup audit log: one durable append per agency request, read by the citizen looked up. */
 export interface LookupLog {
   /**
    * Records one request's lookups durably: resolves once committed, rejects if they could
    * not be (the caller then withholds the answer). Concurrent requests may share a commit.
    */
   record(record: LookupRecord): Promise<void>;
-  /** The newest lookups of a person first; `beforeId` pages back in time. */
-  lookupsOf(personId: string, limit: number, beforeId?: number): Promise<LookupAuditRow[]>;
+  /**
+   * The newest lookups of a person first; `beforeId` pages back in time. Every committed
+   * record counts, indexed yet or not.
+   */
+  lookupsOf(personId: string, limit: number, beforeId?: number): Promise<LookupEntry[]>;
   countLookupsOf(personId: string): Promise<number>;
 }
 
@@ -288,6 +305,13 @@ export interface RegisterStore {
    * PostgreSQL in the database, shared by every replica; on SQLite in this process's memory.
    */
   rateLimiter(points: number, durationSeconds: number): RateLimiterAbstract;
+  /**
+   * Starts this process's share of the audit log's background work: deriving the per-person
+   * index behind `lookupsOf` from the log (every second, catching up first: after a crash it
+   * finds where it was), and deleting records older than `retentionDays` (0: never) a few at
+   * a time. Safe with several processes on one database. Stopped by `close`.
+   */
+  startAuditMaintenance(retentionDays: number, onError?: (error: unknown) => void): void;
   /** Resolves when the database answers (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -62,14 +62,14 @@ describe('gateway mode', () => {
   });
 
   it('masks an unexpected error of the register as in normal mode: no SQL reaches the client', async () => {
-    await register.database.query('alter table digital_post rename to digital_post_away');
+    await register.database.query('alter table person_lookup rename to person_lookup_away');
     try {
       const { body } = await post(`{ persons(ids: ["${people[0]}"]) { id digitalMailbox { address } } }`, await register.agencyToken());
       expect(body.errors?.[0].extensions).toMatchObject({ code: 'INTERNAL_SERVER_ERROR' });
       expect(body.errors?.[0].message).toMatch(/^Internal server error \(error id [0-9a-f-]{36}\)$/);
-      expect(JSON.stringify(body)).not.toMatch(/digital_post|no such table|does not exist/);
+      expect(JSON.stringify(body)).not.toMatch(/person_lookup|no such table|does not exist/);
     } finally {
-      await register.database.query('alter table digital_post_away rename to digital_post');
+      await register.database.query('alter table person_lookup_away rename to person_lookup');
     }
   });
 

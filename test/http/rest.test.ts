@@ -220,7 +220,7 @@ describe('POST /rest/v2/personer', () => {
   });
 
   it('withholds the answer with 500 when the lookups cannot be written to the audit log', async () => {
-    await register.database.query('alter table lookup_audit rename to lookup_audit_away');
+    await register.database.query('alter table lookup_request rename to lookup_request_away');
     try {
       const res = await post('personer', { personidentifikatorer: [personer[0].personidentifikator] }, await register.agencyToken());
       expect(res.status).toBe(500);
@@ -228,7 +228,7 @@ describe('POST /rest/v2/personer', () => {
       expect(text).not.toContain('ola.nordmann');
       expect(JSON.parse(text).error).toEqual({ code: 'INTERNAL_SERVER_ERROR', message: expect.stringMatching(/error id [0-9a-f-]{36}/) });
     } finally {
-      await register.database.query('alter table lookup_audit_away rename to lookup_audit');
+      await register.database.query('alter table lookup_request_away rename to lookup_request');
     }
   });
 });

@@ -26,6 +26,8 @@ function spyOnReads(store: RegisterStore) {
     const request = forRequest(counter);
     const reads = request.people;
     const people: PersonReads = {
+      // The whole entry is a read of the person too.
+      entries: (ids) => (calls.people.push(ids.length), reads.entries(ids)),
       people: (ids) => (calls.people.push(ids.length), reads.people(ids)),
       contactPoints: (ids) => (calls.contactPoints.push(ids.length), reads.contactPoints(ids)),
       digitalPost: (ids) => (calls.digitalPost.push(ids.length), reads.digitalPost(ids)),

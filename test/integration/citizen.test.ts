@@ -324,7 +324,7 @@ describe('lookup audit log', () => {
     const before = await register.database.number('select count(*) n from lookup_audit');
     const statements = register.store.statements.count;
     await register.execute(ReservationOnlyDocument, { ids: manyIds }, agency);
-    // One read of person, one insert into lookup_audit.
+    // One read of person, one insert into lookup_request (the whole request as one record).
     expect(register.store.statements.count - statements).toBe(2);
     expect(await register.database.number('select count(*) n from lookup_audit')).toBe(before + 500);
   });
@@ -450,14 +450,14 @@ describe('when things fail', () => {
   it('withholds an agency answer whose lookup could not be written to the audit log', async () => {
     const [someone] = syntheticIds(1, 4242);
     await register.put(aPerson(someone));
-    await register.database.query('alter table lookup_audit rename to lookup_audit_away');
+    await register.database.query('alter table lookup_request rename to lookup_request_away');
     try {
       const { data, errors } = await register.execute(ReservationOnlyDocument, { ids: [someone] }, await register.agencyToken());
       expect(data).toBeUndefined();
       expect(errors?.[0].extensions?.code).toBe('INTERNAL_SERVER_ERROR');
       expect(errors?.[0].extensions?.errorId).toMatch(/^[0-9a-f-]{36}$/);
     } finally {
-      await register.database.query('alter table lookup_audit_away rename to lookup_audit');
+      await register.database.query('alter table lookup_request_away rename to lookup_request');
     }
   });
 });

@@ -297,7 +297,14 @@ describeWithPostgres('PostgreSQL register store', () => {
       expect(await lookups.countLookupsOf(target)).toBe(10);
       const newest = await lookups.lookupsOf(target, 4);
       expect(newest).toHaveLength(4);
-      expect(newest[0]).toEqual({ id: expect.any(Number), personId: target, agencyOrgNumber: expect.stringMatching(/^99182582\d$/), lookedUpAt: expect.any(Date), scopes: 'krr:person.contact krr:person.reservation', supplierOrgNumber: null });
+      expect(newest[0]).toEqual({
+        id: expect.any(Number),
+        personId: target,
+        agencyOrgNumber: expect.stringMatching(/^99182582\d$/),
+        supplierOrgNumber: null,
+        lookedUpAt: expect.any(Date),
+        scopes: 'krr:person.contact krr:person.reservation',
+      });
       const ids = newest.map((r) => r.id);
       expect([...ids].sort((a, b) => b - a)).toEqual(ids);
       const older = await lookups.lookupsOf(target, 100, ids[3]);
@@ -400,17 +407,19 @@ describeWithPostgres('PostgreSQL register store: seeding', () => {
     expect(strip(await seededReads.people(ids))).toEqual(strip(await refReads.people(ids)));
   });
 
-  it('writes in batches, reporting progress after each, and is fast enough for 20 000 people', async () => {
+  // How fast is the benchmark's business (npm run bench), not a test's: no time bound here.
+  it('writes in batches, reporting progress after each', async () => {
     const scratch = await createScratchDatabase(postgresUrl!, 'krr_pgseed');
     scratches.push(scratch);
     const s = await open(scratch.url, { seedBatchSize: 3000 });
     const progress: number[] = [];
-    const started = Date.now();
     expect(await s.seedIfEmpty({ count: 20_000, seed: 1, now: T0 }, (done, total) => progress.push(total === 20_000 ? done : -1))).toBe(20_000);
-    const seconds = (Date.now() - started) / 1000;
     expect(progress).toEqual([3000, 6000, 9000, 12000, 15000, 18000, 20000]);
     expect(await s.countPeople()).toBe(20_000);
-    expect(seconds).toBeLessThan(20);
+    // The read model was derived for the seeded people (set-based, under krr.bulk_load).
+    const sample = await s.syntheticSampleIds(50);
+    const entries = await s.forRequest(new StatementCounter()).people.entries(sample);
+    expect(entries.every((e, i) => e?.row.id === sample[i])).toBe(true);
     // A register that is not empty is left alone.
     expect(await s.seedIfEmpty({ count: 5, seed: 2, now: T0 })).toBe(0);
     expect(await s.countPeople()).toBe(20_000);

@@ -129,7 +129,7 @@ describe('the lookup audit log records per person what was released (finding 9)'
       expect(await recorded()).toEqual([[b, CONTACT]]);
 
       // If the batch's record cannot be written, no operation of it answers with data.
-      await batched.database.query('alter table lookup_audit rename to lookup_audit_away');
+      await batched.database.query('alter table lookup_request rename to lookup_request_away');
       try {
         const withheld = await fetch(`${base}/graphql`, {
           method: 'POST',
@@ -142,7 +142,7 @@ describe('the lookup audit log records per person what was released (finding 9)'
           [undefined, 'INTERNAL_SERVER_ERROR'],
         ]);
       } finally {
-        await batched.database.query('alter table lookup_audit_away rename to lookup_audit');
+        await batched.database.query('alter table lookup_request_away rename to lookup_request');
       }
     } finally {
       await batched.close();

@@ -10,6 +10,7 @@ import type pg from 'pg';
 import { STAGED_PERSON_COLUMNS, STAGING_COLUMNS, stagingRow } from '../bulk-rows';
 import type { BulkImport, BulkImportResult, StagedPerson, StatementCounter } from '../types';
 import { CountingClient, inTransactionOn, lockBulk, onConnectionLoss } from './executor';
+import { deriveLookupModel, retractLookupModel } from './person-bulk';
 
 const TYPES: Record<(typeof STAGING_COLUMNS)[number], string> = {
   id: 'text',
@@ -106,6 +107,11 @@ export class PgBulkImport implements BulkImport {
         const base = taken.rows[0]?.base;
         if (base === undefined) throw new Error('change_counter has no row: the PostgreSQL migrations (db/migrations-pg) were not applied');
         const from = 'import_numbered n join import_staging s on s.seq = n.seq';
+        // The lookup read model's row triggers stand aside for this transaction: the people's
+        // old state leaves it here and their new state is derived below, set-based.
+        const imported = '(select id from import_numbered) as ids(id)';
+        await q.query(`select set_config('krr.bulk_load', 'on', true)`);
+        await retractLookupModel(q, imported);
         await q.query('delete from contact_point where person_id in (select id from import_numbered)');
         await q.query('delete from digital_post where person_id in (select id from import_numbered)');
         await q.query(`insert into change_log (change_number, person_id, changed_at, kind) select $1::bigint + n.n, n.id, $2::timestamptz, $3::text from import_numbered n order by n.n`, [
@@ -134,6 +140,7 @@ export class PgBulkImport implements BulkImport {
           `insert into digital_post (person_id, mailbox_address, provider_org_number, certificate)
            select s.id, s.mailbox_address, s.provider_org_number, s.certificate from ${from} where s.mailbox_address is not null order by s.id`,
         );
+        await deriveLookupModel(q, imported);
         return {
           written: people,
           overridden: staged - distinct,

@@ -109,9 +109,16 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
  * migrations in one transaction and records them in `drizzle.__drizzle_migrations`.
  */
 async function applyMigrations(pool: pg.Pool, lockTimeoutMs: number): Promise<void> {
-  await withSessionLock(pool, MIGRATION_LOCK, lockTimeoutMs, 'another process has held the migration lock', (client) =>
-    migrate(drizzle(client, { schema: pgTables }), { migrationsFolder: pgMigrationsFolder }),
-  );
+  await withSessionLock(pool, MIGRATION_LOCK, lockTimeoutMs, 'another process has held the migration lock', async (client) => {
+    // A migration that derives data (0005 backfills the read model) runs for minutes on a
+    // national register: no statement timeout for it; the pool's settings come back after.
+    await client.query('set statement_timeout = 0');
+    try {
+      await migrate(drizzle(client, { schema: pgTables }), { migrationsFolder: pgMigrationsFolder });
+    } finally {
+      await client.query('reset statement_timeout');
+    }
+  });
 }
 
 /**

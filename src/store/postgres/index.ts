@@ -28,7 +28,7 @@ import { PgBulkImport } from './bulk-import';
 import { PgCitizenWrites } from './citizen-writes';
 import { openPgStore, type PgStoreOptions } from './connection';
 import { CountingClient, drizzleOn, inTransaction, inTransactionOn, lockBulk, lockPeople, withSessionLock, type Drizzle } from './executor';
-import { GroupCommitLookups, PgLookupLog } from './lookup-log';
+import { GroupCommitLookups, LookupMaintenance, PgLookupLog } from './lookup-log';
 import { insertNewPeopleIn, replacePeopleIn } from './person-bulk';
 import { PgPersonReads } from './person-reads';
 
@@ -81,6 +81,8 @@ class PostgresRegisterStore implements RegisterStore {
   readonly kind: StoreKind = 'postgres';
   readonly statements = new StatementCounter();
   private readonly lookups: GroupCommitLookups;
+  /** The audit log's indexing and retention (`startAuditMaintenance`). */
+  readonly auditLog: LookupMaintenance;
   /** Drizzle for the store's own (not per-request) statements: they count into `statements` only. */
   private readonly db: Drizzle;
   private closing: Promise<void> | undefined;
@@ -96,6 +98,7 @@ class PostgresRegisterStore implements RegisterStore {
     private readonly url?: string,
   ) {
     this.lookups = new GroupCommitLookups(pool, this.statements);
+    this.auditLog = new LookupMaintenance(pool, this.statements);
     this.db = drizzleOn(new CountingClient(pool, [this.statements]));
   }
 
@@ -299,6 +302,10 @@ class PostgresRegisterStore implements RegisterStore {
     });
   }
 
+  startAuditMaintenance(retentionDays: number, onError?: (error: unknown) => void): void {
+    this.auditLog.start(retentionDays, 1000, onError);
+  }
+
   async ping(): Promise<void> {
     const timeoutMs = this.options.pingTimeoutMs ?? 2000;
     let timer: NodeJS.Timeout | undefined;
@@ -322,6 +329,7 @@ class PostgresRegisterStore implements RegisterStore {
   /** Waits for queued lookups to be written, then ends the pool (after in-flight queries). */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      await this.auditLog.stop();
       await this.lookups.drain();
       await Promise.all([this.pool.end(), this.replicaPool?.end(), this.rateLimitPool?.end()]);
     })();

@@ -1,19 +1,73 @@
-import { and, count, desc, eq, lt } from 'drizzle-orm';
 import type pg from 'pg';
-import type { LookupAuditRow } from '../types';
-import { lookupAudit } from '../../../db/schema.pg';
-import type { LookupLog, LookupRecord, StatementCounter } from '../types';
-import { CountingClient, drizzleOn, type Drizzle } from './executor';
+import { personScopes, scopeList } from '../audit-record';
+import type { LookupEntry, LookupLog, LookupRecord, StatementCounter } from '../types';
+import { CountingClient, inTransaction } from './executor';
 
 /**
- * A whole batch of lookups, from any number of requests, in one statement: five parallel
- * arrays, one element per person looked up. Autocommit: one round trip, one WAL flush.
+ * A whole batch of requests, from any number of callers, in one statement: one row per
+ * request (the ids as one text[] each, sent as a JSON array of arrays, as node-postgres
+ * cannot bind an array of arrays of different lengths). Autocommit: one round trip, one WAL flush.
  */
-const INSERT_LOOKUPS: pg.QueryConfig = {
+const INSERT_REQUESTS: pg.QueryConfig = {
   name: 'krr-record-lookups',
-  text: `insert into lookup_audit (person_id, agency_org_number, supplier_org_number, looked_up_at, scopes)
-    select * from unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[])`,
+  text: `insert into lookup_request (looked_up_at, agency_org_number, supplier_org_number, scopes, person_ids, person_scopes)
+    select r.at, r.agency, r.supplier, r.scopes, array(select jsonb_array_elements_text(r.ids)), r.per_person
+    from jsonb_to_recordset($1::jsonb) as r(at timestamptz, agency text, supplier text, scopes text, ids jsonb, per_person jsonb)`,
 };
+
+/** A person's entries, newest first: the indexed ones and the not-yet-indexed requests straight from the log. */
+const ENTRIES = `
+  select r.id, lp.person_id as "personId", r.agency_org_number as "agencyOrgNumber", r.supplier_org_number as "supplierOrgNumber",
+    r.looked_up_at as "lookedUpAt", coalesce(lp.scopes, r.scopes) as scopes
+  from lookup_person lp join lookup_request r on r.id = lp.request_id
+  where lp.person_id = $1 and lp.request_id < $2
+  union all
+  select r.id, $1, r.agency_org_number, r.supplier_org_number, r.looked_up_at, coalesce(r.person_scopes ->> $1, r.scopes)
+  from lookup_request r
+  where not r.indexed and r.id < $2 and $1 = any (r.person_ids)`;
+
+const LOOKUPS_OF: pg.QueryConfig = { name: 'krr-lookups-of', text: `${ENTRIES} order by 1 desc limit $3` };
+const COUNT_LOOKUPS_OF: pg.QueryConfig = { name: 'krr-count-lookups-of', text: `select count(*)::int as n from (${ENTRIES}) e` };
+
+/**
+ * Derives `lookup_person` for up to $1 unindexed requests, oldest first, and marks them
+ * indexed, in one statement (so in one transaction). `skip locked`: indexers of several
+ * replicas take different requests instead of waiting for each other.
+ */
+const INDEX_PENDING: pg.QueryConfig = {
+  name: 'krr-index-lookups',
+  text: `with batch as (
+      update lookup_request set indexed = true
+      where id in (select id from lookup_request where not indexed order by id limit $1 for update skip locked)
+      returning id, person_ids, person_scopes
+    ), derived as (
+      insert into lookup_person (person_id, request_id, scopes)
+      select p.id, b.id, b.person_scopes ->> p.id from batch b, unnest(b.person_ids) as p(id)
+      order by 1, 2
+      on conflict do nothing
+    )
+    select count(*)::int as n from batch`,
+};
+
+/** Deletes up to $2 of the oldest indexed requests made before $1, with their `lookup_person` rows. */
+const DELETE_EXPIRED: pg.QueryConfig = {
+  name: 'krr-delete-expired-lookups',
+  text: `with old as (
+      select id, person_ids from lookup_request
+      where id in (select id from lookup_request where indexed order by id limit $2) and looked_up_at < $1
+      for update skip locked
+    ), people as (
+      delete from lookup_person lp using (select o.id, p.id as person_id from old o, unnest(o.person_ids) as p(id)) g
+      where lp.person_id = g.person_id and lp.request_id = g.id
+    ), gone as (
+      delete from lookup_request where id in (select id from old) returning 1
+    )
+    select count(*)::int as n from gone`,
+};
+
+/** Requests per indexing statement, and per retention statement. */
+const INDEX_BATCH = 50;
+const DELETE_BATCH = 20;
 
 interface Waiting {
   record: LookupRecord;
@@ -86,55 +140,96 @@ export class GroupCommitLookups {
   }
 
   private async write(batch: readonly Waiting[]): Promise<void> {
-    const personIds: string[] = [];
-    const agencies: string[] = [];
-    const suppliers: (string | null)[] = [];
-    const times: string[] = [];
-    const scopes: string[] = [];
-    for (const { record } of batch) {
-      const at = record.at.toISOString();
-      const scope = [...record.scopes].sort().join(' ');
-      for (const id of record.personIds) {
-        personIds.push(id);
-        agencies.push(record.agencyOrgNumber);
-        suppliers.push(record.supplierOrgNumber ?? null);
-        times.push(at);
-        scopes.push(scope);
+    const rows = batch.map(({ record: r }) => {
+      const scopes = scopeList(r.scopes);
+      return { at: r.at.toISOString(), agency: r.agencyOrgNumber, supplier: r.supplierOrgNumber ?? null, scopes, ids: r.personIds, per_person: personScopes(r, scopes) };
+    });
+    await this.q.query(INSERT_REQUESTS, [JSON.stringify(rows)]);
+  }
+}
+
+/**
+ * The audit log's background work on PostgreSQL (see `RegisterStore.startAuditMaintenance`):
+ * indexing and retention, each a single statement, on the store's pool. The indexer's
+ * commits need no WAL flush of their own (`synchronous_commit = off` for its
+ * transaction): what it derives is marked in the same transaction, so a crash loses both
+ * and the next run derives them again.
+ */
+export class LookupMaintenance {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly statements: StatementCounter,
+  ) {}
+
+  /** Indexes up to `maxRequests` unindexed requests. Returns how many it indexed. */
+  indexPending(maxRequests = INDEX_BATCH): Promise<number> {
+    return inTransaction(this.pool, [this.statements], 'read committed', async ({ q }) => {
+      await q.query('set local synchronous_commit = off');
+      const { rows } = await q.query<{ n: number }>(INDEX_PENDING, [maxRequests]);
+      return rows[0]?.n ?? 0;
+    });
+  }
+
+  /** Deletes up to `maxRequests` of the oldest indexed requests made before `cutoff`. */
+  async deleteExpired(cutoff: Date, maxRequests = DELETE_BATCH): Promise<number> {
+    const { rows } = await new CountingClient(this.pool, [this.statements]).query<{ n: number }>(DELETE_EXPIRED, [cutoff.toISOString(), maxRequests]);
+    return rows[0]?.n ?? 0;
+  }
+
+  start(retentionDays: number, everyMs = 1000, onError: (error: unknown) => void = () => {}): void {
+    this.stop();
+    const tick = async () => {
+      for (let i = 0; i < 20 && (await this.indexPending()) > 0; i++);
+      if (retentionDays > 0) {
+        const cutoff = new Date(Date.now() - retentionDays * 86_400_000);
+        for (let i = 0; i < 5 && (await this.deleteExpired(cutoff)) > 0; i++);
       }
-    }
-    await this.q.query(INSERT_LOOKUPS, [personIds, agencies, suppliers, times, scopes]);
+    };
+    const run = () => {
+      if (this.running) return;
+      this.running = tick()
+        .catch(onError)
+        .finally(() => (this.running = undefined));
+    };
+    run();
+    this.timer = setInterval(run, everyMs);
+    this.timer.unref();
+  }
+
+  /** Stops the timer and waits for a round in progress. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
   }
 }
 
 /** A request's view of the lookup log: its reads count into its counter; `record` joins the shared group commit. */
 export class PgLookupLog implements LookupLog {
-  private db: Drizzle | undefined;
+  private readonly q: CountingClient;
 
   constructor(
     private readonly group: GroupCommitLookups,
-    private readonly pool: pg.Pool,
-    private readonly counters: readonly StatementCounter[],
-  ) {}
+    pool: pg.Pool,
+    counters: readonly StatementCounter[],
+  ) {
+    this.q = new CountingClient(pool, counters);
+  }
 
   record(record: LookupRecord): Promise<void> {
     return this.group.record(record);
   }
 
-  private drizzle(): Drizzle {
-    return (this.db ??= drizzleOn(new CountingClient(this.pool, this.counters)));
-  }
-
-  async lookupsOf(personId: string, limit: number, beforeId?: number): Promise<LookupAuditRow[]> {
-    return this.drizzle()
-      .select()
-      .from(lookupAudit)
-      .where(and(eq(lookupAudit.personId, personId), beforeId === undefined ? undefined : lt(lookupAudit.id, beforeId)))
-      .orderBy(desc(lookupAudit.id))
-      .limit(limit);
+  async lookupsOf(personId: string, limit: number, beforeId?: number): Promise<LookupEntry[]> {
+    const { rows } = await this.q.query<LookupEntry>(LOOKUPS_OF, [personId, beforeId ?? Number.MAX_SAFE_INTEGER, limit]);
+    return rows;
   }
 
   async countLookupsOf(personId: string): Promise<number> {
-    const [row] = await this.drizzle().select({ n: count() }).from(lookupAudit).where(eq(lookupAudit.personId, personId));
-    return row?.n ?? 0;
+    const { rows } = await this.q.query<{ n: number }>(COUNT_LOOKUPS_OF, [personId, Number.MAX_SAFE_INTEGER]);
+    return rows[0]?.n ?? 0;
   }
 }

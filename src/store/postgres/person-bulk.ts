@@ -139,6 +139,8 @@ export async function replacePeopleIn(q: CountingClient, records: readonly Perso
 export async function insertNewPeopleIn(q: CountingClient, records: readonly PersonRecord[], kind: ChangeKind, at: Date): Promise<number> {
   const c = toColumns(records);
   const ids = c.person.id;
+  // The read model's triggers stand aside for this transaction; the batch derives it below, set-based.
+  await q.query(`select set_config('krr.bulk_load', 'on', true)`);
   const { rows } = await q.query<{ base: number }>(
     'update change_counter set last_change_number = last_change_number + $1 where id = 1 returning last_change_number - $1 as base',
     [ids.length],
@@ -158,5 +160,56 @@ export async function insertNewPeopleIn(q: CountingClient, records: readonly Per
     [...personValues(c.person), base],
   );
   await insertContactsAndPosts(q, c);
+  await deriveLookupModel(q, 'unnest($1::text[]) as ids(id)', [ids]);
   return base + 1;
+}
+
+/**
+ * What the read model's triggers (migration 0007) would have done for new people, set-based:
+ * their `person_lookup` rows, and their active addresses counted into `address_use`. Only
+ * for people that have no `person_lookup` row and are not counted (a bulk load under
+ * krr.bulk_load: new people, or people whose old state the caller took out first).
+ * `ids`: a FROM item naming the people as `ids(id)`, with its parameters.
+ */
+export async function deriveLookupModel(q: CountingClient, ids: string, params: unknown[] = []): Promise<void> {
+  await q.query(
+    `insert into address_use (channel, address_key, active_people)
+     select cp.channel, cp.address_key, count(*)
+     from ${ids} join person p on p.id = ids.id join contact_point cp on cp.person_id = p.id
+     where p.status = 'ACTIVE' group by cp.channel, cp.address_key
+     order by cp.channel, cp.address_key
+     on conflict (channel, address_key) do update set active_people = address_use.active_people + excluded.active_people`,
+    params,
+  );
+  await q.query(
+    `insert into person_lookup
+     select p.id, p.status, p.reserved, p.reserved_at, p.reservation_updated_at, p.language, p.language_updated_at, p.updated_at, p.change_number,
+       e.address, e.address_key, e.updated_at, e.last_verified_at, e.last_validated_at,
+       m.address, m.address_key, m.updated_at, m.last_verified_at, m.last_validated_at,
+       d.mailbox_address, d.provider_org_number, d.certificate
+     from ${ids} join person p on p.id = ids.id
+       left join contact_point e on e.person_id = p.id and e.channel = 'EMAIL'
+       left join contact_point m on m.person_id = p.id and m.channel = 'MOBILE'
+       left join digital_post d on d.person_id = p.id`,
+    params,
+  );
+}
+
+/**
+ * Takes people out of the read model before a bulk load under krr.bulk_load rewrites them:
+ * their active addresses leave the counts of `address_use`, their `person_lookup` rows go.
+ * `deriveLookupModel` then puts their new state in. `ids` as there.
+ */
+export async function retractLookupModel(q: CountingClient, ids: string, params: unknown[] = []): Promise<void> {
+  await q.query(
+    `update address_use u set active_people = u.active_people - g.n
+     from (
+       select cp.channel, cp.address_key, count(*)::int as n
+       from ${ids} join person p on p.id = ids.id join contact_point cp on cp.person_id = p.id
+       where p.status = 'ACTIVE' group by cp.channel, cp.address_key
+     ) g
+     where u.channel = g.channel and u.address_key = g.address_key`,
+    params,
+  );
+  await q.query(`delete from person_lookup where id in (select ids.id from ${ids})`, params);
 }

@@ -1,6 +1,5 @@
 import type pg from 'pg';
-import type { DigitalPostRow, PersonRow } from '../types';
-import type { ChangeFeedPage, ContactPointWithDuplicate, PersonReads, StatementCounter } from '../types';
+import type { ChangeFeedPage, ContactPointWithDuplicate, DigitalPostRow, PersonEntry, PersonReads, PersonRow, StatementCounter } from '../types';
 import { CountingClient, inTransaction } from './executor';
 
 /**
@@ -23,25 +22,88 @@ const PERSON_COLUMNS = `person.id, status, reserved, reserved_at as "reservedAt"
  */
 const IDS = `unnest($1::text[]) as ids(id)`;
 
-const PEOPLE: pg.QueryConfig = { name: 'krr-people', text: `select ${PERSON_COLUMNS} from ${IDS} join person on person.id = ids.id` };
-
-/** The duplicate flag exactly as the SQLite store has it: another ACTIVE person with the same channel and address key. */
-const CONTACT_POINTS: pg.QueryConfig = {
-  name: 'krr-contact-points',
-  text: `select cp.person_id as "personId", cp.channel, cp.address, cp.address_key as "addressKey", cp.updated_at as "updatedAt",
-      cp.last_verified_at as "lastVerifiedAt", cp.last_validated_at as "lastValidatedAt",
-      exists (
-        select 1 from contact_point other join person other_person on other_person.id = other.person_id
-        where other.channel = cp.channel and other.address_key = cp.address_key
-          and other.person_id <> cp.person_id and other_person.status = 'ACTIVE') as duplicated
-    from ${IDS} join contact_point cp on cp.person_id = ids.id`,
+/**
+ * Everything a lookup shows, from the read model `person_lookup` (one row per person, kept
+ * by triggers) and the two duplicate counts from `address_use`: primary-key probes only.
+ * A flag: another ACTIVE person holds the key (the count, less the person if active).
+ */
+const ENTRIES: pg.QueryConfig = {
+  name: 'krr-person-entries',
+  text: `select l.id, l.status, l.reserved, l.reserved_at as "reservedAt", l.reservation_updated_at as "reservationUpdatedAt",
+      l.language, l.language_updated_at as "languageUpdatedAt", l.updated_at as "updatedAt", l.change_number as "changeNumber",
+      l.email_address as "emailAddress", l.email_address_key as "emailAddressKey", l.email_updated_at as "emailUpdatedAt",
+      l.email_last_verified_at as "emailLastVerifiedAt", l.email_last_validated_at as "emailLastValidatedAt",
+      coalesce(ue.active_people, 0) - (l.status = 'ACTIVE')::int > 0 as "emailDuplicated",
+      l.mobile_address as "mobileAddress", l.mobile_address_key as "mobileAddressKey", l.mobile_updated_at as "mobileUpdatedAt",
+      l.mobile_last_verified_at as "mobileLastVerifiedAt", l.mobile_last_validated_at as "mobileLastValidatedAt",
+      coalesce(um.active_people, 0) - (l.status = 'ACTIVE')::int > 0 as "mobileDuplicated",
+      l.mailbox_address as "mailboxAddress", l.provider_org_number as "providerOrgNumber", l.certificate
+    from ${IDS} join person_lookup l on l.id = ids.id
+      left join address_use ue on ue.channel = 'EMAIL' and ue.address_key = l.email_address_key
+      left join address_use um on um.channel = 'MOBILE' and um.address_key = l.mobile_address_key`,
 };
 
-const DIGITAL_POST: pg.QueryConfig = {
-  name: 'krr-digital-post',
-  text: `select person_id as "personId", mailbox_address as "mailboxAddress", provider_org_number as "providerOrgNumber", certificate
-    from ${IDS} join digital_post on digital_post.person_id = ids.id`,
-};
+interface LookupRow extends PersonRow {
+  emailAddress: string | null;
+  emailAddressKey: string | null;
+  emailUpdatedAt: Date | null;
+  emailLastVerifiedAt: Date | null;
+  emailLastValidatedAt: Date | null;
+  emailDuplicated: boolean;
+  mobileAddress: string | null;
+  mobileAddressKey: string | null;
+  mobileUpdatedAt: Date | null;
+  mobileLastVerifiedAt: Date | null;
+  mobileLastValidatedAt: Date | null;
+  mobileDuplicated: boolean;
+  mailboxAddress: string | null;
+  providerOrgNumber: string | null;
+  certificate: string | null;
+}
+
+const personRowOf = (r: LookupRow): PersonRow => ({
+  id: r.id,
+  status: r.status,
+  reserved: r.reserved,
+  reservedAt: r.reservedAt,
+  reservationUpdatedAt: r.reservationUpdatedAt,
+  language: r.language,
+  languageUpdatedAt: r.languageUpdatedAt,
+  updatedAt: r.updatedAt,
+  changeNumber: r.changeNumber,
+});
+
+function contactPointsOf(r: LookupRow): ContactPointWithDuplicate[] {
+  const points: ContactPointWithDuplicate[] = [];
+  if (r.emailAddress !== null) {
+    points.push({
+      personId: r.id,
+      channel: 'EMAIL',
+      address: r.emailAddress,
+      addressKey: r.emailAddressKey!,
+      updatedAt: r.emailUpdatedAt!,
+      lastVerifiedAt: r.emailLastVerifiedAt,
+      lastValidatedAt: r.emailLastValidatedAt,
+      duplicated: r.emailDuplicated,
+    });
+  }
+  if (r.mobileAddress !== null) {
+    points.push({
+      personId: r.id,
+      channel: 'MOBILE',
+      address: r.mobileAddress,
+      addressKey: r.mobileAddressKey!,
+      updatedAt: r.mobileUpdatedAt!,
+      lastVerifiedAt: r.mobileLastVerifiedAt,
+      lastValidatedAt: r.mobileLastValidatedAt,
+      duplicated: r.mobileDuplicated,
+    });
+  }
+  return points;
+}
+
+const digitalPostOf = (r: LookupRow): DigitalPostRow | null =>
+  r.mailboxAddress === null ? null : { personId: r.id, mailboxAddress: r.mailboxAddress, providerOrgNumber: r.providerOrgNumber!, certificate: r.certificate };
 
 const CHANGED_AFTER: pg.QueryConfig = {
   name: 'krr-changed-after',
@@ -59,8 +121,8 @@ function distinct(ids: readonly string[]): readonly string[] {
 
 /**
  * Batch reads of the person aggregate (the hot path of every lookup): plain SQL, one
- * statement per table whatever the number of ids, results in key order with `null` (or an
- * empty list) for ids without a row.
+ * statement per call whatever the number of ids, from the read model; results in key order
+ * with `null` (or an empty list) for ids without a row.
  */
 export class PgPersonReads implements PersonReads {
   private readonly q: CountingClient;
@@ -72,30 +134,43 @@ export class PgPersonReads implements PersonReads {
     this.q = new CountingClient(pool, counters);
   }
 
-  async people(ids: readonly string[]): Promise<(PersonRow | null)[]> {
-    const { rows } = await this.q.query<PersonRow>(PEOPLE, [distinct(ids)]);
-    const byId = new Map<string, PersonRow>();
+  private async read(ids: readonly string[]): Promise<Map<string, LookupRow>> {
+    const { rows } = await this.q.query<LookupRow>(ENTRIES, [distinct(ids)]);
+    const byId = new Map<string, LookupRow>();
     for (const row of rows) byId.set(row.id, row);
-    return ids.map((id) => byId.get(id) ?? null);
+    return byId;
+  }
+
+  async entries(ids: readonly string[]): Promise<(PersonEntry | null)[]> {
+    const byId = await this.read(ids);
+    return ids.map((id) => {
+      const r = byId.get(id);
+      return r ? { row: personRowOf(r), contactPoints: contactPointsOf(r), digitalPost: digitalPostOf(r) } : null;
+    });
+  }
+
+  async people(ids: readonly string[]): Promise<(PersonRow | null)[]> {
+    const byId = await this.read(ids);
+    return ids.map((id) => {
+      const r = byId.get(id);
+      return r ? personRowOf(r) : null;
+    });
   }
 
   async contactPoints(personIds: readonly string[]): Promise<ContactPointWithDuplicate[][]> {
-    const { rows } = await this.q.query<ContactPointWithDuplicate>(CONTACT_POINTS, [distinct(personIds)]);
-    const byPerson = new Map<string, ContactPointWithDuplicate[]>();
-    for (const row of rows) {
-      const list = byPerson.get(row.personId);
-      if (list) list.push(row);
-      else byPerson.set(row.personId, [row]);
-    }
-    // The same list object for an id asked twice, as the SQLite store gives.
-    return personIds.map((id) => byPerson.get(id) ?? []);
+    const byId = await this.read(personIds);
+    return personIds.map((id) => {
+      const r = byId.get(id);
+      return r ? contactPointsOf(r) : [];
+    });
   }
 
   async digitalPost(personIds: readonly string[]): Promise<(DigitalPostRow | null)[]> {
-    const { rows } = await this.q.query<DigitalPostRow>(DIGITAL_POST, [distinct(personIds)]);
-    const byPerson = new Map<string, DigitalPostRow>();
-    for (const row of rows) byPerson.set(row.personId, row);
-    return personIds.map((id) => byPerson.get(id) ?? null);
+    const byId = await this.read(personIds);
+    return personIds.map((id) => {
+      const r = byId.get(id);
+      return r ? digitalPostOf(r) : null;
+    });
   }
 
   /**

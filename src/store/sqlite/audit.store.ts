@@ -1,37 +1,91 @@
-import { and, desc, eq, lt, sql } from 'drizzle-orm';
-import { lookupAudit } from '../../../db/schema';
-import type { LookupAuditRow } from '../types';
-import type { LookupRecord } from '../types';
-import type { Db, SqliteDatabase } from './database';
+import type { Statement } from 'better-sqlite3';
+import { personScopes, scopeList } from '../audit-record';
+import type { LookupEntry, LookupRecord } from '../types';
+import type { SqliteDatabase } from './database';
 
-/** The lookup audit log: written once per agency request, read by the citizen looked up. */
+interface RawEntry {
+  id: number;
+  person_id: string;
+  agency_org_number: string;
+  supplier_org_number: string | null;
+  looked_up_at: number;
+  scopes: string;
+}
+
+/** Requests per indexing transaction: about 50 000 person rows, a few tens of ms. */
+const INDEX_BATCH = 50;
+/** Requests per retention transaction: short, so lookups never wait long for the write lock. */
+const DELETE_BATCH = 20;
+
+/** A person's entries, newest first: the indexed ones and the not-yet-indexed tail of the log. */
+const ENTRIES = `
+  select r.id, lp.person_id, r.agency_org_number, r.supplier_org_number, r.looked_up_at, coalesce(lp.scopes, r.scopes) as scopes
+  from lookup_person lp join lookup_request r on r.id = lp.request_id
+  where lp.person_id = $person and lp.request_id < $before
+  union all
+  select r.id, j.value, r.agency_org_number, r.supplier_org_number, r.looked_up_at,
+    coalesce(json_extract(r.person_scopes, '$."' || j.value || '"'), r.scopes)
+  from lookup_request r, json_each(r.person_ids) j
+  where r.id > (select indexed_through from lookup_index_state where id = 1) and r.id < $before and j.value = $person`;
+
+/**
+ * The lookup audit log on SQLite, as an append (db/schema.ts, `lookup_request`).
+ *
+ * - `record`: one row per request, group-committed: the requests that arrive in the same
+ *   turn of the event loop share one fsynced transaction (synchronous=FULL).
+ * - `indexPending`: derives `lookup_person` for the requests after `lookup_index_state`,
+ *   sorted by (person, request) so the rows go into the WITHOUT ROWID key in order, and
+ *   moves the mark, in one transaction. Not fsynced on its own (synchronous=NORMAL for it):
+ *   it is derived, and a crash that loses it loses the mark with it, so the next run
+ *   derives those requests again. Runs on a timer (`startMaintenance`) and at start.
+ * - `deleteExpired`: retention, oldest requests first, a few per transaction.
+ * - reads: the index, plus the not-yet-indexed tail straight from the log, so a citizen
+ *   sees every committed lookup whether the indexer has caught up or not.
+ */
 export class AuditStore {
-  private readonly insertLookups;
-  private readonly db: Db;
+  private readonly insertRequest: Statement;
+  private readonly mark: Statement<[], { n: number }>;
+  private readonly pending: Statement<[number, number], { last: number | null; n: number }>;
+  private readonly indexRange: Statement<[number, number]>;
+  private readonly markIndexed: Statement<[number]>;
+  private readonly oldest: Statement<[number], { id: number }>;
+  private readonly deletePeople: Statement<[number, number]>;
+  private readonly deleteRequests: Statement<[number, number]>;
+  private readonly entries: Statement<{ person: string; before: number; limit: number }, RawEntry>;
+  private readonly countEntries: Statement<{ person: string; before: number }, { n: number }>;
   private readonly sqlite: SqliteDatabase['sqlite'];
   private queue: { record: LookupRecord; done: (error?: unknown) => void }[] = [];
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(store: SqliteDatabase) {
-    this.db = store.db;
-    this.sqlite = store.sqlite;
-    // One statement for the whole request, whatever the number of people. Plain SQL:
-    // Drizzle has no insert ... select from json_each.
-    this.insertLookups = store.sqlite.prepare(
-      `insert into lookup_audit (person_id, agency_org_number, supplier_org_number, looked_up_at, scopes)
-       select value, ?, ?, ?, ? from json_each(?)`,
+    const sqlite = (this.sqlite = store.sqlite);
+    this.insertRequest = sqlite.prepare(
+      `insert into lookup_request (looked_up_at, agency_org_number, supplier_org_number, scopes, person_ids, person_scopes) values (?, ?, ?, ?, ?, ?)`,
     );
-  }
-
-  recordLookups(agencyOrgNumber: string, supplierOrgNumber: string | null, personIds: readonly string[], scopes: readonly string[], at: Date): void {
-    if (personIds.length === 0) return;
-    this.insertLookups.run(agencyOrgNumber, supplierOrgNumber, at.getTime(), [...scopes].sort().join(' '), JSON.stringify(personIds));
+    this.mark = sqlite.prepare('select indexed_through as n from lookup_index_state where id = 1');
+    this.pending = sqlite.prepare('select max(id) as last, count(*) as n from (select id from lookup_request where id > ? order by id limit ?)');
+    this.indexRange = sqlite.prepare(
+      `insert or ignore into lookup_person (person_id, request_id, scopes)
+       select j.value, r.id, json_extract(r.person_scopes, '$."' || j.value || '"')
+       from lookup_request r, json_each(r.person_ids) j
+       where r.id > ? and r.id <= ?
+       order by j.value, r.id`,
+    );
+    this.markIndexed = sqlite.prepare('update lookup_index_state set indexed_through = ? where id = 1');
+    this.oldest = sqlite.prepare('select id from lookup_request where id <= (select indexed_through from lookup_index_state where id = 1) order by id limit ?');
+    this.deletePeople = sqlite.prepare(
+      `delete from lookup_person where (person_id, request_id) in (
+         select j.value, r.id from lookup_request r, json_each(r.person_ids) j where r.id <= ? and r.looked_up_at < ?)`,
+    );
+    this.deleteRequests = sqlite.prepare('delete from lookup_request where id <= ? and looked_up_at < ?');
+    this.entries = sqlite.prepare(`${ENTRIES} order by 1 desc limit $limit`);
+    this.countEntries = sqlite.prepare(`select count(*) as n from (${ENTRIES})`);
   }
 
   /**
-   * Records one request's lookups durably: resolves once they are committed (and fsynced),
-   * rejects if they could not be. Group commit: the requests that arrive in the same turn
-   * of the event loop are written in one transaction, one statement each, so concurrent
-   * lookups share one fsync instead of queueing for one each.
+   * Records one request's lookups durably: resolves once committed (and fsynced), rejects
+   * if they could not be. Group commit: the requests that arrive in the same turn of the
+   * event loop are written in one transaction, one row each.
    */
   record(record: LookupRecord): Promise<void> {
     if (record.personIds.length === 0) return Promise.resolve();
@@ -46,7 +100,11 @@ export class AuditStore {
     this.queue = [];
     try {
       this.sqlite.transaction(() => {
-        for (const { record: r } of batch) this.recordLookups(r.agencyOrgNumber, r.supplierOrgNumber ?? null, r.personIds, r.scopes, r.at);
+        for (const { record: r } of batch) {
+          const scopes = scopeList(r.scopes);
+          const perPerson = personScopes(r, scopes);
+          this.insertRequest.run(r.at.getTime(), r.agencyOrgNumber, r.supplierOrgNumber ?? null, scopes, JSON.stringify(r.personIds), perPerson && JSON.stringify(perPerson));
+        }
       })();
     } catch (error) {
       for (const entry of batch) entry.done(error);
@@ -55,18 +113,95 @@ export class AuditStore {
     for (const entry of batch) entry.done();
   }
 
+  /** Derives `lookup_person` for up to `maxRequests` requests after the mark. Returns how many requests it indexed. */
+  indexPending(maxRequests = INDEX_BATCH): number {
+    return this.relaxed(() =>
+      this.sqlite
+        .transaction(() => {
+          const mark = this.mark.get()?.n ?? 0;
+          const pending = this.pending.get(mark, maxRequests);
+          if (!pending || pending.last === null) return 0;
+          this.indexRange.run(mark, pending.last);
+          this.markIndexed.run(pending.last);
+          return pending.n;
+        })
+        .immediate(),
+    );
+  }
+
+  /** Indexes until nothing is pending. */
+  indexAll(): void {
+    while (this.indexPending() > 0);
+  }
+
+  /**
+   * Deletes up to `maxRequests` of the oldest indexed requests made before `cutoff`, with
+   * their `lookup_person` rows, in one transaction. Returns how many requests it deleted.
+   */
+  deleteExpired(cutoff: Date, maxRequests = DELETE_BATCH): number {
+    return this.relaxed(() =>
+      this.sqlite
+        .transaction(() => {
+          const ids = this.oldest.all(maxRequests);
+          if (ids.length === 0) return 0;
+          const upTo = ids[ids.length - 1].id;
+          this.deletePeople.run(upTo, cutoff.getTime());
+          return this.deleteRequests.run(upTo, cutoff.getTime()).changes;
+        })
+        .immediate(),
+    );
+  }
+
+  /**
+   * Indexes every second and deletes expired records (older than `retentionDays`; 0: never)
+   * in small batches, on timers that do not keep the process alive. Catches up first.
+   */
+  startMaintenance(retentionDays: number, everyMs = 1000, onError: (error: unknown) => void = () => {}): void {
+    this.stopMaintenance();
+    const tick = () => {
+      try {
+        for (let i = 0; i < 20 && this.indexPending() > 0; i++);
+        if (retentionDays > 0) {
+          const cutoff = new Date(Date.now() - retentionDays * 86_400_000);
+          for (let i = 0; i < 5 && this.deleteExpired(cutoff) > 0; i++);
+        }
+      } catch (error) {
+        onError(error);
+      }
+    };
+    tick();
+    this.timer = setInterval(tick, everyMs);
+    this.timer.unref();
+  }
+
+  stopMaintenance(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Runs a derived-data transaction without an fsync of its own (WAL keeps it atomic; a crash undoes it whole). */
+  private relaxed<T>(fn: () => T): T {
+    this.sqlite.pragma('synchronous = NORMAL');
+    try {
+      return fn();
+    } finally {
+      this.sqlite.pragma('synchronous = FULL');
+    }
+  }
+
   /** The newest lookups of a person first; `beforeId` pages back in time. */
-  lookupsOf(personId: string, limit: number, beforeId?: number): LookupAuditRow[] {
-    return this.db
-      .select()
-      .from(lookupAudit)
-      .where(and(eq(lookupAudit.personId, personId), beforeId === undefined ? undefined : lt(lookupAudit.id, beforeId)))
-      .orderBy(desc(lookupAudit.id))
-      .limit(limit)
-      .all();
+  lookupsOf(personId: string, limit: number, beforeId?: number): LookupEntry[] {
+    return this.entries.all({ person: personId, before: beforeId ?? Number.MAX_SAFE_INTEGER, limit }).map((r) => ({
+      id: r.id,
+      personId: r.person_id,
+      agencyOrgNumber: r.agency_org_number,
+      supplierOrgNumber: r.supplier_org_number,
+      lookedUpAt: new Date(r.looked_up_at),
+      scopes: r.scopes,
+    }));
   }
 
   countLookupsOf(personId: string): number {
-    return this.db.select({ n: sql<number>`count(*)` }).from(lookupAudit).where(eq(lookupAudit.personId, personId)).get()?.n ?? 0;
+    return this.countEntries.get({ person: personId, before: Number.MAX_SAFE_INTEGER })?.n ?? 0;
   }
 }

@@ -7,6 +7,7 @@
  * tail that SQLite ignores. Either way the register is as it was.
  */
 import Database from 'better-sqlite3';
+import { LOOKUP_MODEL_TRIGGERS, REBUILD_LOOKUP_MODEL } from '../../../db/lookup-model.sqlite';
 import { STAGED_PERSON_COLUMNS, STAGING_COLUMNS, stagingRow } from '../bulk-rows';
 import type { BulkImport, BulkImportResult, StagedPerson } from '../types';
 
@@ -84,6 +85,15 @@ export class SqliteBulkImport implements BulkImport {
             }[])
           : [];
         for (const index of deferred) sqlite.exec(`drop index "${index.name}"`);
+        // Into an empty register the lookup read model (person_lookup, address_use) is derived
+        // once at the end, as the seed does, instead of by its triggers row by row.
+        const triggers = empty
+          ? (sqlite.prepare(`select name, sql from sqlite_master where type = 'trigger' and name in (${LOOKUP_MODEL_TRIGGERS.map(() => '?').join(', ')})`).all(...LOOKUP_MODEL_TRIGGERS) as {
+              name: string;
+              sql: string;
+            }[])
+          : [];
+        for (const trigger of triggers) sqlite.exec(`drop trigger "${trigger.name}"`);
         // The last record of each person; those saying "not registered" are not written.
         sqlite.exec(`drop table if exists temp.import_last; drop table if exists temp.import_numbered;
           create temp table import_last (seq integer primary key);
@@ -118,6 +128,10 @@ export class SqliteBulkImport implements BulkImport {
           insert into digital_post (person_id, mailbox_address, provider_org_number, certificate)
             select s.id, s.mailbox_address, s.provider_org_number, s.certificate from ${staged} where s.mailbox_address is not null order by s.id;`);
         for (const index of deferred) sqlite.exec(index.sql);
+        if (empty) {
+          sqlite.exec(REBUILD_LOOKUP_MODEL);
+          for (const trigger of triggers) sqlite.exec(trigger.sql);
+        }
         return {
           written: people,
           overridden: this.staged - distinct,

@@ -46,6 +46,7 @@ export class SqliteRegisterStore implements RegisterStore {
     const { reads, audit } = this;
     return {
       people: {
+        entries: async (ids) => measure(() => reads.entries(ids)),
         people: async (ids) => measure(() => reads.people(ids)),
         contactPoints: async (ids) => measure(() => reads.contactPoints(ids)),
         digitalPost: async (ids) => measure(() => reads.digitalPost(ids)),
@@ -127,11 +128,21 @@ export class SqliteRegisterStore implements RegisterStore {
     return new RateLimiterMemory({ points, duration: durationSeconds });
   }
 
+  startAuditMaintenance(retentionDays: number, onError?: (error: unknown) => void): void {
+    this.audit.startMaintenance(retentionDays, 1000, onError);
+  }
+
+  /** The audit log's own operations (the benchmark, tests): index now, delete expired now. */
+  get auditLog(): AuditStore {
+    return this.audit;
+  }
+
   async ping(): Promise<void> {
     this.sqlite.prepare('select 1').get();
   }
 
   async close(): Promise<void> {
+    this.audit.stopMaintenance();
     this.database.close();
   }
 }

@@ -1,6 +1,5 @@
 import type { Statement } from 'better-sqlite3';
-import type { DigitalPostRow, PersonRow } from '../types';
-import type { ContactPointWithDuplicate } from '../types';
+import type { ContactPointWithDuplicate, DigitalPostRow, PersonEntry, PersonRow } from '../types';
 import { ChangeFeedStore } from './change-feed.store';
 import type { SqliteDatabase } from './database';
 
@@ -33,88 +32,113 @@ export function toPersonRow(r: RawPerson): PersonRow {
   };
 }
 
-interface RawContactPoint {
-  person_id: string;
-  channel: 'EMAIL' | 'MOBILE';
-  address: string;
-  address_key: string;
-  updated_at: number;
-  last_verified_at: number | null;
-  last_validated_at: number | null;
-  duplicated: number;
-}
-
-interface RawDigitalPost {
-  person_id: string;
-  mailbox_address: string;
-  provider_org_number: string;
+/** A row of `person_lookup` as SQLite returns it. */
+interface RawLookup extends RawPerson {
+  email_address: string | null;
+  email_address_key: string | null;
+  email_updated_at: number | null;
+  email_last_verified_at: number | null;
+  email_last_validated_at: number | null;
+  email_duplicated: number | null;
+  mobile_address: string | null;
+  mobile_address_key: string | null;
+  mobile_updated_at: number | null;
+  mobile_last_verified_at: number | null;
+  mobile_last_validated_at: number | null;
+  mobile_duplicated: number | null;
+  mailbox_address: string | null;
+  provider_org_number: string | null;
   certificate: string | null;
 }
+
+function contactPointsOf(r: RawLookup): ContactPointWithDuplicate[] {
+  const points: ContactPointWithDuplicate[] = [];
+  if (r.email_address !== null) {
+    points.push({
+      personId: r.id,
+      channel: 'EMAIL',
+      address: r.email_address,
+      addressKey: r.email_address_key!,
+      updatedAt: new Date(r.email_updated_at!),
+      lastVerifiedAt: date(r.email_last_verified_at),
+      lastValidatedAt: date(r.email_last_validated_at),
+      duplicated: r.email_duplicated === 1,
+    });
+  }
+  if (r.mobile_address !== null) {
+    points.push({
+      personId: r.id,
+      channel: 'MOBILE',
+      address: r.mobile_address,
+      addressKey: r.mobile_address_key!,
+      updatedAt: new Date(r.mobile_updated_at!),
+      lastVerifiedAt: date(r.mobile_last_verified_at),
+      lastValidatedAt: date(r.mobile_last_validated_at),
+      duplicated: r.mobile_duplicated === 1,
+    });
+  }
+  return points;
+}
+
+const digitalPostOf = (r: RawLookup): DigitalPostRow | null =>
+  r.mailbox_address === null ? null : { personId: r.id, mailboxAddress: r.mailbox_address, providerOrgNumber: r.provider_org_number!, certificate: r.certificate };
 
 /** All ids of a batch as one JSON array parameter: one prepared statement serves every batch size. */
 const IN_BATCH = '(select value from json_each(?))';
 
 /**
- * Batch reads of the person aggregate, one SQL statement per table whatever the number of
- * ids. Results come back in key order, with `null` (or an empty list) for ids that have no
- * row: the DataLoader contract.
- *
- * This is the hot path of every lookup, so it is plain prepared SQL over the tables Drizzle
- * declares (db/schema.ts), with the rows mapped by hand: Drizzle's generic row mapping
+ * Batch reads of the person aggregate, ONE SQL statement whatever the number of ids, from
+ * the read model `person_lookup` (one row per person, WITHOUT ROWID: one index probe per
+ * id; the duplicate flags kept there at write time, see db/schema.ts). Results come back
+ * in key order, with `null` (or an empty list) for ids that have no row: the DataLoader
+ * contract. Plain prepared SQL with the rows mapped by hand: Drizzle's generic row mapping
  * cost about as much as the queries themselves.
  */
 export class PersonStore {
-  private readonly peopleById: Statement<[string], RawPerson>;
-  private readonly contactPointsByPerson: Statement<[string], RawContactPoint>;
-  private readonly digitalPostByPerson: Statement<[string], RawDigitalPost>;
+  private readonly byId: Statement<[string], RawLookup>;
   /** The same person rows in change-number order; reached through `Loaders.changePage`. */
   readonly changeFeed: ChangeFeedStore;
 
   constructor(store: SqliteDatabase) {
     this.changeFeed = new ChangeFeedStore(store.db);
-    const { sqlite } = store;
-    this.peopleById = sqlite.prepare(`select * from person where id in ${IN_BATCH}`);
-    this.contactPointsByPerson = sqlite.prepare(
-      `select cp.*, exists (
-         select 1 from contact_point other join person other_person on other_person.id = other.person_id
-         where other.channel = cp.channel and other.address_key = cp.address_key
-           and other.person_id <> cp.person_id and other_person.status = 'ACTIVE') as duplicated
-       from contact_point cp where cp.person_id in ${IN_BATCH}`,
-    );
-    this.digitalPostByPerson = sqlite.prepare(`select * from digital_post where person_id in ${IN_BATCH}`);
+    this.byId = store.sqlite.prepare(`select * from person_lookup where id in ${IN_BATCH}`);
+  }
+
+  private read(ids: readonly string[]): Map<string, RawLookup> {
+    const byId = new Map<string, RawLookup>();
+    for (const raw of this.byId.all(JSON.stringify(ids))) byId.set(raw.id, raw);
+    return byId;
+  }
+
+  entries(ids: readonly string[]): (PersonEntry | null)[] {
+    const byId = this.read(ids);
+    return ids.map((id) => {
+      const r = byId.get(id);
+      return r ? { row: toPersonRow(r), contactPoints: contactPointsOf(r), digitalPost: digitalPostOf(r) } : null;
+    });
   }
 
   people(ids: readonly string[]): (PersonRow | null)[] {
-    const byId = new Map<string, PersonRow>();
-    for (const raw of this.peopleById.all(JSON.stringify(ids))) byId.set(raw.id, toPersonRow(raw));
-    return ids.map((id) => byId.get(id) ?? null);
+    const byId = this.read(ids);
+    return ids.map((id) => {
+      const r = byId.get(id);
+      return r ? toPersonRow(r) : null;
+    });
   }
 
   contactPoints(personIds: readonly string[]): ContactPointWithDuplicate[][] {
-    const byPerson = new Map<string, ContactPointWithDuplicate[]>();
-    for (const r of this.contactPointsByPerson.all(JSON.stringify(personIds))) {
-      const point: ContactPointWithDuplicate = {
-        personId: r.person_id,
-        channel: r.channel,
-        address: r.address,
-        addressKey: r.address_key,
-        updatedAt: new Date(r.updated_at),
-        lastVerifiedAt: date(r.last_verified_at),
-        lastValidatedAt: date(r.last_validated_at),
-        duplicated: r.duplicated === 1,
-      };
-      const list = byPerson.get(r.person_id);
-      if (list) list.push(point);
-      else byPerson.set(r.person_id, [point]);
-    }
-    return personIds.map((id) => byPerson.get(id) ?? []);
+    const byId = this.read(personIds);
+    return personIds.map((id) => {
+      const r = byId.get(id);
+      return r ? contactPointsOf(r) : [];
+    });
   }
 
   digitalPost(personIds: readonly string[]): (DigitalPostRow | null)[] {
-    const byPerson = new Map<string, DigitalPostRow>();
-    for (const r of this.digitalPostByPerson.all(JSON.stringify(personIds))) {
-      byPerson.set(r.person_id, { personId: r.person_id, mailboxAddress: r.mailbox_address, providerOrgNumber: r.provider_org_number, certificate: r.certificate });
-    }
-    return personIds.map((id) => byPerson.get(id) ?? null);
+    const byId = this.read(personIds);
+    return personIds.map((id) => {
+      const r = byId.get(id);
+      return r ? digitalPostOf(r) : null;
+    });
   }
 }

@@ -1,0 +1,153 @@
+/**
+ * The duplicate flag (`_duplisert`) and the lookup's read model are kept at write time, on
+ * both stores: after every kind of write (whole entries, citizen writes, a person deleted
+ * and re-activated) what a lookup reads equals what the tables say, recomputed here from
+ * scratch: another ACTIVE person holds the same address key on the same channel.
+ */
+import type { NewAddress } from '../../src/domain/citizen-plan';
+import { StatementCounter, type RegisterStore } from '../../src/store/types';
+import type { PersonRecord } from '../../src/domain/person-record';
+import { change, planned } from '../support/citizen-writes';
+import { aChannel, aPerson, NOW, syntheticIds } from '../support/people';
+import { createTestRegister, type TestRegister } from '../support/register';
+
+let register: TestRegister;
+let store: RegisterStore;
+
+beforeAll(async () => {
+  register = await createTestRegister();
+  store = register.store;
+});
+
+afterAll(async () => {
+  await register.close();
+});
+
+const citizen = () => planned(store.forRequest(new StatementCounter()).citizen);
+const email = (address: string): NewAddress => change('EMAIL', address, 'salt:hash');
+
+/** Every person's flags as the read model has them, and as the tables say they should be. */
+async function flags(ids: readonly string[], on: TestRegister = register) {
+  const entries = await on.store.forRequest(new StatementCounter()).people.entries(ids);
+  const actual = entries.map((e) => e?.contactPoints.map((p) => `${p.channel}:${p.duplicated}`).sort() ?? null);
+  const points = await on.database.query<{ person_id: string; channel: string; address_key: string }>('select person_id, channel, address_key from contact_point');
+  const status = new Map((await on.database.query<{ id: string; status: string }>('select id, status from person')).map((r) => [r.id, r.status]));
+  const expected = ids.map((id) => {
+    if (!status.has(id)) return null;
+    const mine = points.filter((p) => p.person_id === id);
+    return mine
+      .map((p) => {
+        const other = points.some((o) => o.person_id !== id && o.channel === p.channel && o.address_key === p.address_key && status.get(o.person_id) === 'ACTIVE');
+        return `${p.channel}:${other}`;
+      })
+      .sort();
+  });
+  return { actual, expected };
+}
+
+it('keeps every flag right through whole-entry writes, citizen writes, deletion and re-activation', async () => {
+  const [a, b, c, d] = syntheticIds(4, 5151);
+  const check = async (when: string) => {
+    const { actual, expected } = await flags([a, b, c, d]);
+    expect({ when, flags: actual }).toEqual({ when, flags: expected });
+    return actual;
+  };
+  await register.put(
+    aPerson(a, { email: aChannel('Shared@Example.com'), mobile: aChannel('+4791000001') }),
+    aPerson(b, { email: aChannel('shared@example.com'), mobile: aChannel('+4791000002') }),
+    aPerson(c, { email: aChannel('own@example.com'), mobile: aChannel('+4791000001') }),
+  );
+  expect(await check('a and b share an email, a and c a mobile')).toEqual([
+    ['EMAIL:true', 'MOBILE:true'],
+    ['EMAIL:true', 'MOBILE:false'],
+    ['EMAIL:false', 'MOBILE:true'],
+    null,
+  ]);
+
+  await citizen().setChannels(b, [email('b@example.com')], NOW, new Date(NOW.getTime() + 600_000));
+  expect((await check('b moved away from the shared email'))[0]).toEqual(['EMAIL:false', 'MOBILE:true']);
+
+  await register.put(aPerson(c, { status: 'DELETED', email: aChannel('own@example.com'), mobile: aChannel('+4791000001') }));
+  // c's row keeps its mobile, still held by the active a: c's own flag says so; a's no longer counts c.
+  expect(await check('c deleted')).toEqual([['EMAIL:false', 'MOBILE:false'], ['EMAIL:false', 'MOBILE:false'], ['EMAIL:false', 'MOBILE:true'], null]);
+
+  // A first citizen write creates d (active) with a's email; then c comes back the same way.
+  await citizen().setChannels(d, [email('SHARED@example.com')], NOW, new Date(NOW.getTime() + 600_000));
+  await citizen().setReservation(c, true, NOW);
+  await check('d shares a email; c active again');
+
+  await citizen().deleteChannels(a, NOW);
+  expect(await check('a removed both channels')).toEqual([[], ['EMAIL:false', 'MOBILE:false'], ['EMAIL:false', 'MOBILE:false'], ['EMAIL:false']]);
+});
+
+it('takes a deleted person row out of the read model and out of the counts', async () => {
+  const [e, f] = syntheticIds(2, 6262);
+  await register.put(aPerson(e, { email: aChannel('pair@example.com'), mobile: null }), aPerson(f, { email: aChannel('pair@example.com'), mobile: null }));
+  expect((await flags([e, f])).actual).toEqual([['EMAIL:true'], ['EMAIL:true']]);
+  await register.database.query('delete from person where id = ?', e);
+  expect(await flags([e, f])).toEqual({ actual: [null, ['EMAIL:false']], expected: [null, ['EMAIL:false']] });
+});
+
+/** Bulk imports the records (`startBulkImport`, the path of `npm run import`) into `into`. */
+async function bulkImport(into: RegisterStore, ...records: PersonRecord[]) {
+  const bulk = await into.startBulkImport('IMPORT', NOW);
+  await bulk.stage(records);
+  return bulk.commit();
+}
+
+it('keeps the flags right through a bulk import, into an empty register and over people already there', async () => {
+  const fresh = await createTestRegister();
+  try {
+    const [g, h, i, j] = syntheticIds(4, 7373);
+    const flagsIn = (ids: readonly string[]) => flags(ids, fresh);
+    // Empty register: the read model is derived once at the end (SQLite) or set-based (PostgreSQL).
+    await bulkImport(
+      fresh.store,
+      aPerson(g, { email: aChannel('Same@Example.com'), mobile: aChannel('+4792000001') }),
+      aPerson(h, { email: aChannel('same@example.com'), mobile: aChannel('+4792000002') }),
+      aPerson(i, { status: 'DELETED', email: aChannel('same@example.com'), mobile: aChannel('+4792000002') }),
+    );
+    let now = await flagsIn([g, h, i, j]);
+    expect(now.actual).toEqual(now.expected);
+    expect(now.actual).toEqual([['EMAIL:true', 'MOBILE:false'], ['EMAIL:true', 'MOBILE:false'], ['EMAIL:true', 'MOBILE:true'], null]);
+
+    // Over people already there: h moves away, i comes back with g's mobile, j is new with h's old mobile.
+    await bulkImport(
+      fresh.store,
+      aPerson(h, { email: aChannel('h@example.com'), mobile: aChannel('+4792000002') }),
+      aPerson(i, { email: aChannel('i@example.com'), mobile: aChannel('+4792000001') }),
+      aPerson(j, { email: null, mobile: aChannel('+4792000002') }),
+    );
+    now = await flagsIn([g, h, i, j]);
+    expect(now.actual).toEqual(now.expected);
+    expect(now.actual).toEqual([['EMAIL:false', 'MOBILE:true'], ['EMAIL:false', 'MOBILE:true'], ['EMAIL:false', 'MOBILE:true'], ['MOBILE:true']]);
+
+    // The counts behind the flags: active people per address.
+    const counts = await fresh.database.query<{ channel: string; address_key: string; active_people: number }>(
+      "select channel, address_key, active_people from address_use where active_people > 0 order by channel, address_key",
+    );
+    expect(counts.map((c) => `${c.channel}:${c.address_key}:${Number(c.active_people)}`)).toEqual([
+      'EMAIL:h@example.com:1',
+      'EMAIL:i@example.com:1',
+      'EMAIL:same@example.com:1',
+      'MOBILE:+4792000001:2',
+      'MOBILE:+4792000002:2',
+    ]);
+  } finally {
+    await fresh.close();
+  }
+});
+
+it('keeps the flags right through pages applied from the upstream feed (follower mode)', async () => {
+  const [k, l] = syntheticIds(2, 8484);
+  await register.put(aPerson(k, { email: aChannel('feed@example.com'), mobile: null }));
+  const before = await store.upstreamPosition();
+  const at = before?.position ?? 0;
+  const upstream = before?.upstream ?? 'http://upstream.test';
+  expect(await store.applyUpstreamPage({ upstream, after: at, to: at + 1, latest: at + 1, records: [aPerson(l, { email: aChannel('FEED@example.com'), mobile: null })], at: NOW })).toBe(true);
+  let now = await flags([k, l]);
+  expect(now).toEqual({ actual: [['EMAIL:true'], ['EMAIL:true']], expected: [['EMAIL:true'], ['EMAIL:true']] });
+  expect(await store.applyUpstreamPage({ upstream, after: at + 1, to: at + 2, latest: at + 2, records: [aPerson(l, { status: 'DELETED', email: aChannel('feed@example.com'), mobile: null })], at: NOW })).toBe(true);
+  now = await flags([k, l]);
+  expect(now).toEqual({ actual: [['EMAIL:false'], ['EMAIL:true']], expected: [['EMAIL:false'], ['EMAIL:true']] });
+});
