@@ -1,4 +1,4 @@
-/** Maskinporten scopes that decide what an agency sees (DOMAIN.md, "Scopes"). */
+/** Maskinporten scopes that decide what an agency sees (docs/domain.md, "Scopes"). */
 export const Scope = {
   /** Email, mobile and their timestamps, notification status and language. */
   CONTACT_INFO: 'krr:global/kontaktinformasjon.read',

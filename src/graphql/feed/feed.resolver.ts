@@ -8,7 +8,7 @@ import { loadPeople, personWants } from '../person/person.loading';
 import { Person } from '../person/person.types';
 import { ChangeEntry, ChangePage } from './feed.types';
 
-/** A page holds at most this many people (DOMAIN.md, "Change feed"). */
+/** A page holds at most this many people (docs/domain.md, "Change feed"). */
 export const MAX_CHANGES_PER_PAGE = 1000;
 
 @Resolver(() => ChangeEntry)
