@@ -8,7 +8,7 @@ import { createTestRegister, type TestRegister } from '../support/register';
 
 /**
  * The register as one source in an agency's federated graph: composed with the agency's own
- * "letters" subgraph and run through @apollo/gateway in-process, the way the README shows.
+ * "letters" subgraph and run through @apollo/gateway in-process, the way docs/federation.md shows.
  * The caller's token is forwarded to the register only, whose rules hold exactly as without the gateway.
  */
 let register: TestRegister;
