@@ -37,7 +37,8 @@ export interface RunningSubgraph {
   stop(): Promise<void>;
 }
 
-export async function startLettersSubgraph(recipients: readonly string[]): Promise<RunningSubgraph> {
+/** `port`: 0 picks a free one; a given one starts the source again where it was. */
+export async function startLettersSubgraph(recipients: readonly string[], port = 0): Promise<RunningSubgraph> {
   const letters = recipients.map((id, i) => ({ id: String(i + 1), title: `Decision ${i + 1}`, recipient: { __typename: 'Person', id } }));
   const authorizations: (string | undefined)[] = [];
   let held: Promise<void> | null = null;
@@ -56,7 +57,7 @@ export async function startLettersSubgraph(recipients: readonly string[]): Promi
     }),
   });
   const { url } = await startStandaloneServer(server, {
-    listen: { port: 0, host: '127.0.0.1' },
+    listen: { port, host: '127.0.0.1' },
     context: async ({ req }) => {
       authorizations.push(req.headers.authorization);
       return { authorization: req.headers.authorization };
