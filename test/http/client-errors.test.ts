@@ -78,6 +78,36 @@ describe('the mapping of an error to what a client sees', () => {
   });
 });
 
+describe('the HTTP status of GraphQL errors', () => {
+  let register: TestRegister;
+  let base: string;
+  beforeAll(async () => {
+    register = await createTestRegister();
+    base = await register.listen();
+  });
+  afterAll(() => register.close());
+
+  const post = async (query: string, token?: string) => {
+    const res = await fetch(`${base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify({ query }),
+    });
+    return { status: res.status, authenticate: res.headers.get('www-authenticate'), body: await res.json() };
+  };
+
+  it('is 401 with WWW-Authenticate for a field that needs a token, and 200 beside the data for a field refused to a token', async () => {
+    const anonymous = await post(`{ persons(ids: ["${pid}"]) { id } }`);
+    expect(anonymous).toMatchObject({ status: 401, authenticate: 'Bearer' });
+    expect(anonymous.body.errors).toEqual([
+      expect.objectContaining({ path: ['persons'], extensions: { code: 'UNAUTHENTICATED' }, message: 'Authentication required: send "Authorization: Bearer <token>"' }),
+    ]);
+    const citizen = await post('{ changes(after: 0) { latestChangeNumber } }', await register.citizenToken(pid));
+    expect(citizen).toMatchObject({ status: 200, authenticate: null });
+    expect(citizen.body.errors).toEqual([expect.objectContaining({ path: ['changes'], extensions: { code: 'FORBIDDEN' } })]);
+  });
+});
+
 describe('a body the server cannot read', () => {
   let register: TestRegister;
   let base: string;
