@@ -78,37 +78,7 @@ describe('the mapping of an error to what a client sees', () => {
   });
 });
 
-describe('the HTTP status of GraphQL errors', () => {
-  let register: TestRegister;
-  let base: string;
-  beforeAll(async () => {
-    register = await createTestRegister();
-    base = await register.listen();
-  });
-  afterAll(() => register.close());
-
-  const post = async (query: string, token?: string) => {
-    const res = await fetch(`${base}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify({ query }),
-    });
-    return { status: res.status, authenticate: res.headers.get('www-authenticate'), body: await res.json() };
-  };
-
-  it('is 401 with WWW-Authenticate for a field that needs a token, and 200 beside the data for a field refused to a token', async () => {
-    const anonymous = await post(`{ persons(ids: ["${pid}"]) { id } }`);
-    expect(anonymous).toMatchObject({ status: 401, authenticate: 'Bearer' });
-    expect(anonymous.body.errors).toEqual([
-      expect.objectContaining({ path: ['persons'], extensions: { code: 'UNAUTHENTICATED' }, message: 'Authentication required: send "Authorization: Bearer <token>"' }),
-    ]);
-    const citizen = await post('{ changes(after: 0) { latestChangeNumber } }', await register.citizenToken(pid));
-    expect(citizen).toMatchObject({ status: 200, authenticate: null });
-    expect(citizen.body.errors).toEqual([expect.objectContaining({ path: ['changes'], extensions: { code: 'FORBIDDEN' } })]);
-  });
-});
-
-describe('a body the server cannot read', () => {
+describe('over HTTP', () => {
   let register: TestRegister;
   let base: string;
   beforeAll(async () => {
@@ -118,28 +88,42 @@ describe('a body the server cannot read', () => {
   afterAll(() => register.close());
 
   const send = async (path: string, body: string, headers: Record<string, string> = {}) => {
-    const res = await fetch(`${base}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${await register.agencyToken()}`, ...headers },
-      body,
-    });
-    return { status: res.status, text: await res.text() };
+    const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+    return { status: res.status, authenticate: res.headers.get('www-authenticate'), text: await res.text() };
+  };
+  const query = async (text: string, token?: string) => {
+    const { text: body, ...rest } = await send('/graphql', JSON.stringify({ query: text }), token ? { authorization: `Bearer ${token}` } : {});
+    return { ...rest, body: JSON.parse(body) };
   };
 
-  it('is answered alike on /graphql and /rest, each in its own shape', async () => {
-    expect(await send('/graphql', '{"query": ')).toEqual({ status: 400, text: '{"errors":[{"message":"The request body is not valid JSON","extensions":{"code":"BAD_REQUEST"}}]}' });
-    expect(await send('/rest/v2/personer', '{"personidentifikatorer": ')).toEqual({
-      status: 400,
-      text: '{"error":{"code":"BAD_REQUEST","message":"The request body is not valid JSON"}}',
-    });
-    // An encoding the parser does not know: /graphql answered 415, /rest a masked 500 before.
-    expect(await send('/graphql', '{}', { 'content-encoding': 'x-unknown' })).toEqual({
-      status: 415,
-      text: '{"errors":[{"message":"The request could not be read","extensions":{"code":"BAD_REQUEST"}}]}',
-    });
-    expect(await send('/rest/v2/personer', '{}', { 'content-encoding': 'x-unknown' })).toEqual({
-      status: 415,
-      text: '{"error":{"code":"BAD_REQUEST","message":"The request could not be read"}}',
-    });
+  it('answers 401 with WWW-Authenticate for a GraphQL field that needs a token, and 200 beside the data for one refused to a token', async () => {
+    const anonymous = await query(`{ persons(ids: ["${pid}"]) { id } }`);
+    expect(anonymous).toMatchObject({ status: 401, authenticate: 'Bearer' });
+    expect(anonymous.body.errors).toEqual([
+      expect.objectContaining({ path: ['persons'], extensions: { code: 'UNAUTHENTICATED' }, message: 'Authentication required: send "Authorization: Bearer <token>"' }),
+    ]);
+    const citizen = await query('{ changes(after: 0) { latestChangeNumber } }', await register.citizenToken(pid));
+    expect(citizen).toMatchObject({ status: 200, authenticate: null });
+    expect(citizen.body.errors).toEqual([expect.objectContaining({ path: ['changes'], extensions: { code: 'FORBIDDEN' } })]);
+  });
+
+  it('answers a body it cannot read alike on /graphql and /rest, each in its own shape', async () => {
+    const agency = { authorization: `Bearer ${await register.agencyToken()}` };
+    const unknownEncoding = { ...agency, 'content-encoding': 'x-unknown' };
+    const graphql = (message: string) => `{"errors":[{"message":"${message}","extensions":{"code":"BAD_REQUEST"}}]}`;
+    const rest = (message: string) => `{"error":{"code":"BAD_REQUEST","message":"${message}"}}`;
+    const answers = [
+      await send('/graphql', '{"query": ', agency),
+      await send('/rest/v2/personer', '{"personidentifikatorer": ', agency),
+      // An encoding the parser does not know: /graphql answered 415, /rest a masked 500 before.
+      await send('/graphql', '{}', unknownEncoding),
+      await send('/rest/v2/personer', '{}', unknownEncoding),
+    ];
+    expect(answers.map(({ status, text }) => ({ status, text }))).toEqual([
+      { status: 400, text: graphql('The request body is not valid JSON') },
+      { status: 400, text: rest('The request body is not valid JSON') },
+      { status: 415, text: graphql('The request could not be read') },
+      { status: 415, text: rest('The request could not be read') },
+    ]);
   });
 });
