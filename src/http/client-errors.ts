@@ -220,8 +220,10 @@ export function errorStatusPlugin(): ApolloServerPlugin {
       return {
         async didEncounterErrors({ errors }) {
           for (const error of errors) {
-            const extensions = error.extensions as Record<string, unknown>;
-            if (extensions.code === ErrorCode.UNAUTHENTICATED && extensions.http === undefined && thrownByUs(error)) {
+            // Not every error here is a whole GraphQLError (graphql-js reports an operation type
+            // the schema lacks with no extensions): throwing here would make a 400 a 500.
+            const extensions = error.extensions as Record<string, unknown> | undefined;
+            if (extensions?.code === ErrorCode.UNAUTHENTICATED && extensions.http === undefined && thrownByUs(error)) {
               extensions.http = graphqlHttpOf(ErrorCode.UNAUTHENTICATED, {});
             }
           }
