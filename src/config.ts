@@ -162,11 +162,6 @@ export interface Config {
   cors: CorsConfig;
   /** Worker processes sharing the port and the database (node:cluster); 1: no cluster. */
   workers: number;
-  /**
-   * `naive` turns DataLoader batching and caching off (one SQL statement per person and
-   * field): only for the benchmark's comparison, never for service.
-   */
-  loaderMode: 'batched' | 'naive';
   /** `jit`: operations compiled by graphql-jit (default); `graphql-js`: the reference executor. */
   executor: 'jit' | 'graphql-js';
   /**
@@ -532,18 +527,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ? { origins: corsOrigins(env.KRR_CORS_ORIGINS, nodeEnv === 'production', problems), loopbackAnyPort: false }
       : { origins: [], loopbackAnyPort: nodeEnv !== 'production' },
     workers: integer(env, 'KRR_WORKERS', 1, 1, 64, problems),
-    loaderMode: env.KRR_LOADER_MODE === 'naive' ? 'naive' : 'batched',
     executor: env.KRR_EXECUTOR === 'graphql-js' ? 'graphql-js' : 'jit',
     auditRetentionDays: integer(env, 'KRR_AUDIT_RETENTION_DAYS', 730, 0, 36_500, problems),
   };
   config.metrics = metricsListener(env, nodeEnv === 'production', config.port, problems);
   if (env.KRR_EXECUTOR && !['jit', 'graphql-js'].includes(env.KRR_EXECUTOR)) problems.push(`KRR_EXECUTOR must be jit or graphql-js, got "${env.KRR_EXECUTOR}"`);
-  if (env.KRR_LOADER_MODE && !['naive', 'batched'].includes(env.KRR_LOADER_MODE)) problems.push(`KRR_LOADER_MODE must be batched or naive, got "${env.KRR_LOADER_MODE}"`);
   if (!LOG_LEVELS.includes(config.logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${config.logLevel}"`);
-  // Only the development outbox exists so far: production must say it knows (README: Notifier).
+  // Only the development outbox exists so far: production must say it knows (docs/api.md: Messages with codes).
   if (env.KRR_NOTIFIER !== undefined && env.KRR_NOTIFIER !== 'outbox') problems.push(`KRR_NOTIFIER must be outbox (the only notifier so far), got "${env.KRR_NOTIFIER}"`);
   if (nodeEnv === 'production' && env.KRR_NOTIFIER !== 'outbox') {
-    problems.push('no SMS or email gateway is plugged in: codes would only be written to KRR_OUTBOX_FILE. Set KRR_NOTIFIER=outbox to run so anyway (README: Messages with codes)');
+    problems.push('no SMS or email gateway is plugged in: codes would only be written to KRR_OUTBOX_FILE. Set KRR_NOTIFIER=outbox to run so anyway (docs/api.md: Messages with codes)');
   }
   if (config.answerSigning.mode === 'file' && !existsSync(config.answerSigning.keyFile)) problems.push(`KRR_SIGNING_KEY_FILE: no such file ${config.answerSigning.keyFile}`);
   // A key made on the spot would sign answers no agency can tie to the register's published keys.

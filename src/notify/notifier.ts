@@ -12,7 +12,7 @@ export interface OutgoingMessage {
 
 /**
  * Sends messages to citizens: the one-time codes that prove an address. A production
- * deployment implements this against its SMS and email gateways (see the README); the
+ * deployment implements this against its SMS and email gateways (see docs/api.md, "Messages with codes"); the
  * promise resolves once the gateway has accepted the message.
  */
 export interface Notifier {

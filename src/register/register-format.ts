@@ -169,7 +169,7 @@ function isObject(value: unknown): value is JsonObject {
 
 /**
  * Absent, `null` and `""` are the same thing in the register's JSON: the register writes
- * `"postkasseadresse": ""` or `"sertifikat": ""` where it has nothing (DOMAIN.md).
+ * `"postkasseadresse": ""` or `"sertifikat": ""` where it has nothing (docs/domain.md).
  */
 const isAbsent = (value: unknown): boolean => value === undefined || value === null || value === '';
 

@@ -3,7 +3,7 @@ import { createTestRegister, type TestRegister } from '../support/register';
 
 /**
  * The GraphQL-over-HTTP spec audits of `graphql-http`, against the started server.
- * No audit may end in error; the warnings that remain are listed and explained in the README.
+ * No audit may end in error; the warnings that remain are listed and explained in docs/api.md ("GraphQL over HTTP").
  */
 let register: TestRegister;
 let url: string;
@@ -14,7 +14,7 @@ beforeAll(async () => {
 afterAll(() => register.close());
 
 /**
- * The warnings we know of and accept, by audit id (README: "GraphQL over HTTP"). All three
+ * The warnings we know of and accept, by audit id (docs/api.md: "GraphQL over HTTP"). All three
  * are the same choice of Apollo Server's: a request that fails before execution (parse,
  * validation, variable coercion) is answered 400 even when the client accepts only the
  * legacy `application/json`, where the spec says SHOULD 200. For

@@ -198,9 +198,18 @@ describe('rate limits', () => {
   });
 
   it('counts refusals in /metrics', async () => {
-    const text = await (await fetch(`${ctx.base}/metrics`)).text();
-    expect(text).toMatch(/krr_rate_limit_refusals_total\{kind="agency"\} [1-9]/);
-    expect(text).toMatch(/krr_rate_limit_refusals_total\{kind="citizen"\} [1-9]/);
+    const refusals = async () => {
+      const text = await (await fetch(`${ctx.base}/metrics`)).text();
+      const of = (kind: string) => Number(new RegExp(`^krr_rate_limit_refusals_total\\{kind="${kind}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+      return { agency: of('agency'), citizen: of('citizen') };
+    };
+    const before = await refusals();
+    // An agency and a citizen of this test's own, each one request past the limit of 3.
+    const agency = await ctx.register.agencyToken([], '971526920');
+    const citizen = await ctx.register.citizenToken(syntheticIds(1, 2001)[0]);
+    for (let i = 0; i < 4; i++) await ctx.post({ query: '{ __typename }' }, agency);
+    for (let i = 0; i < 4; i++) await ctx.post({ query: '{ me { id } }' }, citizen);
+    expect(await refusals()).toEqual({ agency: before.agency + 1, citizen: before.citizen + 1 });
   });
 });
 

@@ -1,8 +1,6 @@
-import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { parse } from 'graphql';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { LookUpPeopleDocument } from '../generated/graphql';
+import { LookUpPeopleDocument, MyLookupSourcesDocument, SetLanguageDocument } from '../generated/graphql';
 import { Scope, UserScope } from '../../src/auth/scopes';
 import { normaliseMobile } from '../../src/domain/contact-address';
 import { projectRoot } from '../../src/paths';
@@ -382,8 +380,8 @@ describe('delegation (consumer and supplier)', () => {
     const rows = await register.database.query('select agency_org_number a, supplier_org_number s from lookup_audit where person_id = ? and agency_org_number = ?', id, agency);
     expect(rows).toEqual([{ a: agency, s: vendor }]);
     await post('personer', { personidentifikatorer: [id] }, await register.agencyToken([], agency));
-    const { data } = await register.execute(MY_LOOKUPS, {}, await register.citizenToken(id));
-    const nodes = (data as { me: { lookups: { edges: { node: Json }[] } } }).me.lookups.edges.map((e) => e.node).filter((n) => n.agencyOrgNumber === agency);
+    const { data } = await register.execute(MyLookupSourcesDocument, {}, await register.citizenToken(id));
+    const nodes = data!.me!.lookups!.edges.map((e) => e.node).filter((n) => n.agencyOrgNumber === agency);
     expect(nodes.map((n) => n.supplierOrgNumber)).toEqual([null, vendor]);
   });
 
@@ -394,7 +392,6 @@ describe('delegation (consumer and supplier)', () => {
   });
 });
 
-const MY_LOOKUPS = parse('{ me { lookups(first: 100) { edges { node { agencyOrgNumber supplierOrgNumber } } } } }') as TypedDocumentNode<unknown, Record<string, never>>;
 
 async function mintDelegated(agency: string, vendor: string): Promise<string> {
   const { mintDevToken } = await import('../../src/auth/tokens');
@@ -415,7 +412,15 @@ async function mintDelegated(agency: string, vendor: string): Promise<string> {
 }
 
 describe('the citizen\u2019s own entry: GET and PATCH /rest/v1/person', () => {
-  const id = () => personer[0].personidentifikator as string;
+  // A person of this block's own (the register file's first person under another id and
+  // mobile, which one other person shares), so its writes touch nobody the other blocks read.
+  const [own, sharer] = syntheticIds(2, 417);
+  const id = () => own;
+  beforeAll(async () => {
+    const first = personer[0] as { kontaktinformasjon: Json };
+    await importText(JSON.stringify({ personer: [{ ...first, personidentifikator: own, kontaktinformasjon: { ...first.kontaktinformasjon, mobiltelefonnummer: '+4741514977' } }] }));
+    await register.put(aPerson(sharer, { mobile: aChannel('+4741514977') }));
+  });
   const call = (method: string, token: string, body?: unknown) =>
     fetch(`${base}/rest/v1/person`, {
       method,
@@ -466,14 +471,13 @@ describe('the citizen\u2019s own entry: GET and PATCH /rest/v1/person', () => {
   });
 
   it('holds a scoped citizen token to its scopes on GraphQL too; a token without user scopes keeps full self-service', async () => {
-    const limited = await register.execute(SET_LANGUAGE_EN, {}, await scoped([UserScope.CONTACT_INFO]));
+    const limited = await register.execute(SetLanguageDocument, { language: 'EN' }, await scoped([UserScope.CONTACT_INFO]));
     expect(limited.errors?.[0].extensions?.code).toBe('FORBIDDEN');
-    const full = await register.execute(SET_LANGUAGE_EN, {}, await register.citizenToken(id()));
+    const full = await register.execute(SetLanguageDocument, { language: 'EN' }, await register.citizenToken(id()));
     expect(full.errors).toBeUndefined();
   });
 });
 
-const SET_LANGUAGE_EN = parse('mutation { setLanguage(language: EN) { id } }') as TypedDocumentNode<unknown, Record<string, never>>;
 
 describe('one JSON error shape for unknown paths and methods', () => {
   it.each([

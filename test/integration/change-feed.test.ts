@@ -13,6 +13,7 @@ let register: TestRegister;
 const ids = syntheticIds(2700, 31);
 const people = ids.slice(0, 2500);
 const [late, late2] = ids.slice(2500);
+const shortPage = ids.slice(2502, 2504);
 const writers = ids.slice(2600, 2612);
 let base: number;
 
@@ -53,16 +54,34 @@ async function pageThrough(token: string, after: number, first: number): Promise
   }
 }
 
+/** The 2500 people every page test reads, a few of them deleted or reserved. */
+const population = () =>
+  people.map((id, i) =>
+    i % 50 === 1 ? aPerson(id, { status: 'DELETED' }) : i % 50 === 2 ? aPerson(id, { reserved: true, reservedAt: new Date(), reservationUpdatedAt: new Date() }) : aPerson(id),
+  );
+
+// The register the page tests read and nobody writes to after this (a test that writes has a
+// register of its own: the exact pages asserted here hold whatever ran before).
 beforeAll(async () => {
   register = await createTestRegister();
   base = await latestChangeNumber();
-  await register.put(
-    ...people.map((id, i) =>
-      i % 50 === 1 ? aPerson(id, { status: 'DELETED' }) : i % 50 === 2 ? aPerson(id, { reserved: true, reservedAt: new Date(), reservationUpdatedAt: new Date() }) : aPerson(id),
-    ),
-  );
+  await register.put(...population());
 });
 afterAll(() => register.close());
+
+/** Points `register` at a fresh register of its own (set up by `setUp`) for the tests of the block that calls this. */
+function withOwnRegister(setUp: (own: TestRegister) => Promise<void> = async () => {}): void {
+  let shared: TestRegister;
+  beforeAll(async () => {
+    shared = register;
+    register = await createTestRegister();
+    await setUp(register);
+  });
+  afterAll(async () => {
+    await register.close();
+    register = shared;
+  });
+}
 
 describe('change feed', () => {
   it('pages from the start to the newest change, each person once, in change order and in the state a lookup shows', async () => {
@@ -91,15 +110,6 @@ describe('change feed', () => {
     expect(entries[3].person).toMatchObject({ status: 'ACTIVE', certificate: 'MIIBsynthetic', language: 'NB' });
   });
 
-  it('moves a person changed again to their new change number: seen once, in the new state, never at the old place', async () => {
-    await register.put(aPerson(people[10], { language: 'se', email: aChannel('moved@example.org') }));
-    const entries = (await pageThrough(await register.agencyToken(), base, 1000)).flatMap((p) => p.entries);
-    expect(entries).toHaveLength(2500);
-    expect(entries.filter((e) => e.person.id === people[10])).toEqual([
-      expect.objectContaining({ changeNumber: base + 2501, person: expect.objectContaining({ language: 'SE' }) }),
-    ]);
-    expect(entries[entries.length - 1].person.contactInfo?.email?.address).toBe('moved@example.org');
-  });
 
   it('answers an empty page after the newest change, and defaults to pages of 1000', async () => {
     const token = await register.agencyToken();
@@ -145,6 +155,24 @@ describe('change feed', () => {
   });
 });
 
+describe('change feed after a person changes again', () => {
+  let ownBase: number;
+  withOwnRegister(async (own) => {
+    ownBase = await own.database.number('select coalesce(max(change_number), 0) n from change_log');
+    await own.put(...population());
+  });
+
+  it('moves a person changed again to their new change number: seen once, in the new state, never at the old place', async () => {
+    await register.put(aPerson(people[10], { language: 'se', email: aChannel('moved@example.org') }));
+    const entries = (await pageThrough(await register.agencyToken(), ownBase, 1000)).flatMap((p) => p.entries);
+    expect(entries).toHaveLength(2500);
+    expect(entries.filter((e) => e.person.id === people[10])).toEqual([
+      expect.objectContaining({ changeNumber: ownBase + 2501, person: expect.objectContaining({ language: 'SE' }) }),
+    ]);
+    expect(entries[entries.length - 1].person.contactInfo?.email?.address).toBe('moved@example.org');
+  });
+});
+
 describe('change feed scopes and audit', () => {
   it('refuses agencies without krr:global/hentendring.read, citizens and callers without a token', async () => {
     const noFeed = await register.execute(ChangedIdsDocument, { after: 0 }, await register.agencyToken([Scope.CONTACT_INFO, Scope.DIGITAL_POST]));
@@ -185,6 +213,9 @@ describe('change feed scopes and audit', () => {
 });
 
 describe('change feed consistency', () => {
+  // Its tests write: a register of their own, each test's numbers counted from where it starts.
+  withOwnRegister();
+
   /**
    * A second connection to the same database file, whose statement hook lets another
    * connection commit a change just before the page's second read runs.
@@ -229,12 +260,17 @@ describe('change feed consistency', () => {
   });
 
   itOnSqlite('keeps a short page whole as of its snapshot when a write lands between the reads', async () => {
+    // The two newest changes are this test's own, whatever ran before.
+    await register.put(aPerson(shortPage[0]), aPerson(shortPage[1]));
     const caughtUp = await latestChangeNumber();
     const between = feedWithWriteBetweenReads(() => void register.put(aPerson(late2)));
     try {
       const page = between.feed.page(caughtUp - 2, 1000);
       expect(between.committedBetween()).toBe(caughtUp + 1);
-      expect(page.rows.map((r) => r.changeNumber)).toEqual([caughtUp - 1, caughtUp]);
+      expect(page.rows.map((r) => [r.id, r.changeNumber])).toEqual([
+      [shortPage[0], caughtUp - 1],
+      [shortPage[1], caughtUp],
+    ]);
       expect(page.latestChangeNumber).toBe(caughtUp);
     } finally {
       between.close();

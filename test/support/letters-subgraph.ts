@@ -32,28 +32,46 @@ export interface RunningSubgraph {
   url: string;
   /** Authorization headers the subgraph received, newest last. */
   authorizations: (string | undefined)[];
-  /** From now on, answer `letters` only after this many milliseconds. */
-  setDelay(ms: number): void;
+  /** From now on `letters` answers only once `release` is called (a source that hangs). */
+  hold(): { release(): void };
   stop(): Promise<void>;
 }
 
-export async function startLettersSubgraph(recipients: readonly string[]): Promise<RunningSubgraph> {
+/** `port`: 0 picks a free one; a given one starts the source again where it was. */
+export async function startLettersSubgraph(recipients: readonly string[], port = 0): Promise<RunningSubgraph> {
   const letters = recipients.map((id, i) => ({ id: String(i + 1), title: `Decision ${i + 1}`, recipient: { __typename: 'Person', id } }));
   const authorizations: (string | undefined)[] = [];
-  let delayMs = 0;
+  let held: Promise<void> | null = null;
   const server = new ApolloServer<{ authorization?: string }>({
     plugins: [ApolloServerPluginInlineTraceDisabled()],
     schema: buildSubgraphSchema({
       typeDefs: parse(LETTERS_SDL),
-      resolvers: { Query: { letters: async () => (delayMs > 0 ? new Promise((r) => setTimeout(() => r(letters), delayMs)) : letters) } },
+      resolvers: {
+        Query: {
+          letters: async () => {
+            await held;
+            return letters;
+          },
+        },
+      },
     }),
   });
   const { url } = await startStandaloneServer(server, {
-    listen: { port: 0, host: '127.0.0.1' },
+    listen: { port, host: '127.0.0.1' },
     context: async ({ req }) => {
       authorizations.push(req.headers.authorization);
       return { authorization: req.headers.authorization };
     },
   });
-  return { url, authorizations, setDelay: (ms) => void (delayMs = ms), stop: () => server.stop() };
+  const hold = () => {
+    let release!: () => void;
+    held = new Promise<void>((resolve) => (release = resolve));
+    return {
+      release: () => {
+        held = null;
+        release();
+      },
+    };
+  };
+  return { url, authorizations, hold, stop: () => server.stop() };
 }
