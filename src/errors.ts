@@ -1,5 +1,3 @@
-import { GraphQLError } from 'graphql';
-
 /**
  * Every error a client can see carries one of these codes in `extensions.code`. They are
  * part of the API: clients branch on them, so a code is never renamed.
@@ -45,44 +43,48 @@ export const ErrorCode = {
   CORS_ORIGIN_NOT_ALLOWED: 'CORS_ORIGIN_NOT_ALLOWED',
 } as const;
 
-/** Apollo Server's own codes for requests that cannot be run; safe to pass on as they are. */
-const APOLLO_REQUEST_CODES = [
-  'GRAPHQL_PARSE_FAILED',
-  'GRAPHQL_VALIDATION_FAILED',
-  'BAD_REQUEST',
-  'OPERATION_RESOLUTION_FAILURE',
-  'PERSISTED_QUERY_NOT_FOUND',
-  'PERSISTED_QUERY_NOT_SUPPORTED',
-];
-
-/**
- * The codes a client may see with the error's own message. Any other error (a bug, the
- * database, a library, another source's internals) is masked: the allow-list, not a
- * deny-list, so that nothing unforeseen passes.
- */
-export const CLIENT_ERROR_CODES: ReadonlySet<string> = new Set([
-  ...Object.values(ErrorCode).filter((c) => c !== 'INTERNAL_SERVER_ERROR'),
-  ...APOLLO_REQUEST_CODES,
-]);
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
-export function badUserInput(message: string, extensions: Record<string, unknown> = {}): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: ErrorCode.BAD_USER_INPUT, ...extensions } });
+/**
+ * A refusal the client can act on: a stable code, a message for people, and details
+ * (`attemptsLeft`, `retryAfterSeconds`, `fields`, ...) that go out beside the code. Services,
+ * auth and resolvers throw it; they know nothing of GraphQL or HTTP. What a client sees of it
+ * (the HTTP status, headers, GraphQL's or REST's shape) is decided at the edges, in
+ * `src/http/client-errors.ts`.
+ */
+export class ClientError extends Error {
+  override readonly name = 'ClientError';
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: Readonly<Record<string, unknown>> = {},
+  ) {
+    super(message);
+  }
+
+  /**
+   * The code and details as one object. graphql-js takes a thrown error's `extensions` as the
+   * GraphQL error's own, so a resolver throws a ClientError unchanged. A fresh object each
+   * time: the GraphQL edge adds its HTTP head to its copy, never to this error.
+   */
+  get extensions(): Record<string, unknown> {
+    return { code: this.code, ...this.details };
+  }
 }
 
-export function unauthenticated(message: string): GraphQLError {
-  return new GraphQLError(message, {
-    extensions: {
-      code: ErrorCode.UNAUTHENTICATED,
-      http: { status: 401, headers: new Map([['www-authenticate', 'Bearer']]) },
-    },
-  });
+export function badUserInput(message: string, details: Record<string, unknown> = {}): ClientError {
+  return new ClientError(ErrorCode.BAD_USER_INPUT, message, details);
 }
 
-export function forbidden(message: string, extensions: Record<string, unknown> = {}): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: ErrorCode.FORBIDDEN, ...extensions } });
+export function unauthenticated(message: string): ClientError {
+  return new ClientError(ErrorCode.UNAUTHENTICATED, message);
 }
 
-export function refused(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
-  return new GraphQLError(message, { extensions: { code, ...extensions } });
+export function forbidden(message: string, details: Record<string, unknown> = {}): ClientError {
+  return new ClientError(ErrorCode.FORBIDDEN, message, details);
+}
+
+export function refused(code: ErrorCode, message: string, details: Record<string, unknown> = {}): ClientError {
+  return new ClientError(code, message, details);
 }

@@ -7,15 +7,23 @@ import {
 } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Express } from 'express';
-import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
-import { randomUUID } from 'node:crypto';
+import type { GraphQLSchema } from 'graphql';
 import http from 'node:http';
 import { authenticate } from './auth/authenticate';
 import { ANONYMOUS, type Viewer } from './auth/viewer';
 import type { TokenVerifier } from './auth/tokens';
-import { maskIdentityNumbersIn } from './domain/identity-number';
-import { CLIENT_ERROR_CODES, ErrorCode } from './errors';
+import { ErrorCode, refused } from './errors';
 import type { Context } from './graphql/context';
+import {
+  asRequestRefusal,
+  errorStatusPlugin,
+  formatGraphQLError,
+  graphqlInternalAnswer,
+  httpRefusalOf,
+  refusalOf,
+  sendGraphQLRefusal,
+  sendRestRefusal,
+} from './http/client-errors';
 import { corsMiddleware } from './http/cors';
 import { GRAPHIQL_ASSET_PATH, graphiqlAssets, graphiqlPage, type GraphiqlPageOptions } from './http/graphiql';
 import { createLoaders, type LoaderFactory } from './loaders';
@@ -69,37 +77,6 @@ export interface RegisterServer {
 }
 
 /**
- * Errors a client can act on pass through (identity numbers masked). Anything else is a
- * fault of ours: the client gets a generic message and an id to quote; the log gets the rest.
- */
-function formatError(logger: Logger) {
-  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    // A refusal we (or Apollo) meant carries one of the client codes; everything else, a bug
-    // or a failure anywhere (in gateway mode: any uncoded error of any source), is masked.
-    const code = formatted.extensions?.code;
-    // graphql-js reports its token limit as a plain syntax error ("more that N tokens" in
-    // graphql 16); give it a code of its own.
-    if (code === 'GRAPHQL_PARSE_FAILED' && /Document contains more tha[nt] \d+ tokens/.test(formatted.message)) {
-      return { ...formatted, extensions: { ...formatted.extensions, code: ErrorCode.TOO_MANY_TOKENS } };
-    }
-    if (typeof code === 'string' && CLIENT_ERROR_CODES.has(code)) {
-      // Another source's debugging details are not for our clients.
-      const { exception: _exception, stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
-      return { ...formatted, message: maskIdentityNumbersIn(formatted.message), extensions };
-    }
-    const errorId = randomUUID();
-    const original = error instanceof GraphQLError && error.originalError ? error.originalError : error;
-    logger.error({ errorId, err: original, path: formatted.path }, 'unexpected error');
-    return {
-      message: `Internal server error (error id ${errorId})`,
-      path: formatted.path,
-      locations: formatted.locations,
-      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, errorId },
-    };
-  };
-}
-
-/**
  * Writes what the request released to the audit log (LookupAudit decides what: per person,
  * the scopes of the fields answered for them), before the response leaves. If that write
  * fails the data is withheld: no lookup goes unrecorded.
@@ -117,24 +94,14 @@ function lookupAuditPlugin(logger: Logger): ApolloServerPlugin<Context> {
             contextValue.sqlStatements.count += writes;
             await committed;
           } catch (error) {
-            const errorId = randomUUID();
-            logger.error({ errorId, err: error }, 'could not write the lookup audit log; answer withheld');
-            if (response.body.kind === 'single') {
-              response.body.singleResult = {
-                errors: [{ message: `Internal server error (error id ${errorId})`, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, errorId } }],
-              };
-            }
-            response.http.status = 500;
+            const withheld = graphqlInternalAnswer(logger, error, 'could not write the lookup audit log; answer withheld');
+            if (response.body.kind === 'single') response.body.singleResult = withheld.body;
+            response.http.status = withheld.status;
           }
         },
       };
     },
   };
-}
-
-/** A GraphQL-shaped error body for refusals that happen before GraphQL sees the request. */
-function errorBody(code: string, message: string) {
-  return { errors: [{ message, extensions: { code } }] };
 }
 
 /**
@@ -144,13 +111,7 @@ function errorBody(code: string, message: string) {
 function httpErrorHandler(logger: Logger): express.ErrorRequestHandler {
   return (error, _req, res, next) => {
     if (res.headersSent) return next(error);
-    const status = typeof error?.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
-    if (status === 413) return void res.status(413).json(errorBody(ErrorCode.PAYLOAD_TOO_LARGE, 'The request body is too large'));
-    if (error?.type === 'entity.parse.failed') return void res.status(400).json(errorBody('BAD_REQUEST', 'The request body is not valid JSON'));
-    if (status < 500) return void res.status(status).json(errorBody('BAD_REQUEST', 'The request could not be read'));
-    const errorId = randomUUID();
-    logger.error({ errorId, err: error }, 'unexpected HTTP error');
-    res.status(500).json({ errors: [{ message: `Internal server error (error id ${errorId})`, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, errorId } }] });
+    sendGraphQLRefusal(res, httpRefusalOf(logger, error, 'unexpected HTTP error'));
   };
 }
 
@@ -214,7 +175,7 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
     // main.ts owns SIGTERM/SIGINT: it closes the database after Apollo stops and exits 0.
     // Apollo's own handler would re-raise the signal and end the process with 143.
     stopOnTerminationSignals: false,
-    formatError: formatError(logger),
+    formatError: formatGraphQLError(logger),
     logger: {
       debug: (m: string) => logger.debug(m),
       info: (m: string) => logger.info(m),
@@ -228,6 +189,7 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
       ApolloServerPluginInlineTraceDisabled(),
       // No cache hints are used; the plugin would hook every one of ~25 000 fields in a lookup.
       ApolloServerPluginCacheControlDisabled(),
+      errorStatusPlugin(),
       operationLimitsPlugin(limits),
       lookupAuditPlugin(logger),
       metricsPlugin(metrics),
@@ -317,8 +279,8 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
   }
 
   // Before every /graphql and /rest route (GraphiQL's page included); health and metrics get none.
-  app.use('/graphql', corsMiddleware(config.cors, { methods: ['GET', 'POST'], refuse: (res, code, message) => void res.status(403).json(errorBody(code, message)) }));
-  app.use('/rest', corsMiddleware(config.cors, { methods: ['GET', 'POST', 'PATCH'], refuse: (res, code, message) => void res.status(403).json({ error: { code, message } }) }));
+  app.use('/graphql', corsMiddleware(config.cors, { methods: ['GET', 'POST'], refuse: (res, error) => sendGraphQLRefusal(res, refusalOf(error)) }));
+  app.use('/rest', corsMiddleware(config.cors, { methods: ['GET', 'POST', 'PATCH'], refuse: (res, error) => sendRestRefusal(res, refusalOf(error)) }));
 
   if (federation?.callerJwks) {
     const jwks = federation.callerJwks;
@@ -343,14 +305,17 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
     express.json({ limit: limits.maxBodyBytes }),
     (req, res, next) => {
       if (Array.isArray(req.body) && req.body.length > limits.maxBatch) {
-        res.status(400).json(errorBody(ErrorCode.BATCH_TOO_LARGE, `A batch may hold at most ${limits.maxBatch} operation${limits.maxBatch === 1 ? '' : 's'}`));
-        return;
+        const message = `A batch may hold at most ${limits.maxBatch} operation${limits.maxBatch === 1 ? '' : 's'}`;
+        return void sendGraphQLRefusal(res, refusalOf(refused(ErrorCode.BATCH_TOO_LARGE, message)));
       }
       next();
     },
     expressMiddleware(apollo, {
       context: async ({ req, res }) => {
-        const context = Object.assign(await createContext(req.headers.authorization, req.ip, Array.isArray(req.body) ? req.body.length : 1), { clientHeaders: req.headers });
+        const requests = Array.isArray(req.body) ? req.body.length : 1;
+        const context = Object.assign(await createContext(req.headers.authorization, req.ip, requests).catch((error: unknown) => Promise.reject(asRequestRefusal(error))), {
+          clientHeaders: req.headers,
+        });
         // A batch refused as a whole after some operations started: they wait for no others.
         res.once('close', () => context.lookups.abandon());
         return context;

@@ -3,11 +3,11 @@
  * not from the follower's memory: every replica and worker answers alike, whichever of them
  * follows.
  */
-import { GraphQLError } from 'graphql';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { Gauge, type Registry } from 'prom-client';
 import type { UpstreamConfig } from '../config';
-import { ErrorCode } from '../errors';
+import { ErrorCode, refused } from '../errors';
+import { requestRefusal } from '../http/client-errors';
 import type { RegisterStore, UpstreamPosition } from '../store/types';
 
 export interface Freshness {
@@ -62,9 +62,7 @@ export function readOnlyCopyPlugin(upstream: string): ApolloServerPlugin {
       return {
         async didResolveOperation({ operation }) {
           if (operation?.operation !== 'mutation') return;
-          throw new GraphQLError(`This is a read-only copy of the register at ${upstream}: make changes there`, {
-            extensions: { code: ErrorCode.READ_ONLY_COPY, upstream, http: { status: 403 } },
-          });
+          throw requestRefusal(refused(ErrorCode.READ_ONLY_COPY, `This is a read-only copy of the register at ${upstream}: make changes there`, { upstream }));
         },
       };
     },

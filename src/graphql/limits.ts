@@ -10,7 +10,8 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
-import { ErrorCode } from '../errors';
+import { ErrorCode, refused } from '../errors';
+import { requestRefusal } from '../http/client-errors';
 import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
 
 /** What one operation may cost. Each is configuration (src/config.ts). */
@@ -27,8 +28,7 @@ export interface OperationLimits {
  */
 export const PERSON_COST = 40;
 
-const refuse = (code: string, message: string, extensions: Record<string, unknown> = {}) =>
-  new GraphQLError(message, { extensions: { code, ...extensions, http: { status: 400 } } });
+const refuse = (code: ErrorCode, message: string, details: Record<string, unknown> = {}) => requestRefusal(refused(code, message, details));
 
 /**
  * Depth and alias count of an operation, fragments expanded. Each fragment is measured

@@ -1,6 +1,6 @@
 import type { RequestHandler, Response } from 'express';
 import type { CorsConfig } from '../config';
-import { ErrorCode } from '../errors';
+import { ClientError, ErrorCode } from '../errors';
 
 /**
  * CORS for pages on other origins (agency frontends, the citizen app) calling /graphql and
@@ -42,7 +42,7 @@ export interface CorsRoute {
   /** The methods the route answers (GET and POST for /graphql). */
   methods: readonly string[];
   /** Answers a refused preflight in the route's own error shape. */
-  refuse(res: Response, code: string, message: string): void;
+  refuse(res: Response, error: ClientError): void;
 }
 
 /**
@@ -69,10 +69,12 @@ export function corsMiddleware(config: CorsConfig, route: CorsRoute): RequestHan
     if (!allowed) {
       route.refuse(
         res,
-        ErrorCode.CORS_ORIGIN_NOT_ALLOWED,
-        enabled
-          ? 'Pages from this origin may not call the service: the origin is not in KRR_CORS_ORIGINS'
-          : 'Pages on other origins may not call the service: KRR_CORS_ORIGINS is empty',
+        new ClientError(
+          ErrorCode.CORS_ORIGIN_NOT_ALLOWED,
+          enabled
+            ? 'Pages from this origin may not call the service: the origin is not in KRR_CORS_ORIGINS'
+            : 'Pages on other origins may not call the service: KRR_CORS_ORIGINS is empty',
+        ),
       );
       return;
     }

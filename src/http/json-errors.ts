@@ -1,15 +1,12 @@
 /**
- * The one error shape of every HTTP answer outside GraphQL's own (`{"errors": [...]}`):
- * `{"error": {"code", "message"}}`, JSON, never an HTML page. Unknown paths are 404 and
- * known paths asked with another method 405 with `Allow`, /graphql included.
+ * Unknown paths are 404 and known paths asked with another method 405 with `Allow`,
+ * /graphql included: JSON in the REST shape (`{"error": {"code", "message"}}`, see
+ * client-errors.ts), never an HTML page.
  */
 import express, { type Request, type Response, type Router } from 'express';
 import { maskIdentityNumbersIn } from '../domain/identity-number';
-import { ErrorCode } from '../errors';
-
-export function sendJsonError(res: Response, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
-  res.status(status).set(headers).json({ error: { code, message } });
-}
+import { ClientError, ErrorCode } from '../errors';
+import { refusalOf, sendRestRefusal } from './client-errors';
 
 /**
  * The path as the client sent it, wherever the handler is mounted; no query, and identity
@@ -18,14 +15,16 @@ export function sendJsonError(res: Response, status: number, code: string, messa
 const pathOf = (req: Request) => maskIdentityNumbersIn(req.originalUrl.split('?')[0]).slice(0, 200);
 
 export function notFound(req: Request, res: Response): void {
-  sendJsonError(res, 404, ErrorCode.NOT_FOUND, `No such endpoint: ${req.method} ${pathOf(req)} (the REST API is described at /rest/openapi.json)`);
+  sendRestRefusal(res, refusalOf(new ClientError(ErrorCode.NOT_FOUND, `No such endpoint: ${req.method} ${pathOf(req)} (the REST API is described at /rest/openapi.json)`)));
 }
 
 /** A 405 handler for a path that answers `allowed` only (HEAD is GET's). */
 export function methodNotAllowed(allowed: readonly string[]) {
   const allow = [...new Set(allowed.flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m])))].join(', ');
-  return (req: Request, res: Response) =>
-    sendJsonError(res, 405, ErrorCode.METHOD_NOT_ALLOWED, `${req.method} is not allowed on ${pathOf(req)}: use ${allowed.join(' or ')}`, { allow });
+  return (req: Request, res: Response) => {
+    const refusal = refusalOf(new ClientError(ErrorCode.METHOD_NOT_ALLOWED, `${req.method} is not allowed on ${pathOf(req)}: use ${allowed.join(' or ')}`));
+    sendRestRefusal(res, { ...refusal, headers: { ...refusal.headers, allow } });
+  };
 }
 
 type Handler = (req: Request, res: Response, next: express.NextFunction) => unknown;

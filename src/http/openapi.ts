@@ -8,6 +8,7 @@
 import express, { type Router } from 'express';
 import path from 'node:path';
 import { ErrorCode } from '../errors';
+import { HTTP_STATUS } from './client-errors';
 import { Scope, UserScope } from '../auth/scopes';
 
 export const SWAGGER_UI_ASSET_PATH = '/docs/assets';
@@ -43,14 +44,17 @@ const error = {
 };
 
 const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
+/** The REST API's refusals, by the status HTTP_STATUS gives their codes. */
 const ERRORS = {
-  '400': errorResponse('The body is not what the endpoint takes (BAD_USER_INPUT, BAD_REQUEST)'),
-  '401': errorResponse('No token, or one that does not verify (UNAUTHENTICATED; WWW-Authenticate: Bearer)'),
-  '403': errorResponse('The token is of the wrong kind or lacks the scope (FORBIDDEN)'),
-  '405': errorResponse('Another method (METHOD_NOT_ALLOWED; Allow lists the methods)'),
-  '413': errorResponse('The body is too large (PAYLOAD_TOO_LARGE)'),
-  '429': errorResponse('Over the rate limit (RATE_LIMITED; Retry-After)'),
-  '500': errorResponse('A fault of ours (INTERNAL_SERVER_ERROR, with an error id to quote)'),
+  [HTTP_STATUS.BAD_USER_INPUT]: errorResponse('The body is not what the endpoint takes (BAD_USER_INPUT, BAD_REQUEST)'),
+  [HTTP_STATUS.UNAUTHENTICATED]: errorResponse('No token, or one that does not verify (UNAUTHENTICATED; WWW-Authenticate: Bearer)'),
+  [HTTP_STATUS.FORBIDDEN]: errorResponse('The token is of the wrong kind or lacks the scope (FORBIDDEN)'),
+  [HTTP_STATUS.METHOD_NOT_ALLOWED]: errorResponse('Another method (METHOD_NOT_ALLOWED; Allow lists the methods)'),
+  [HTTP_STATUS.PAYLOAD_TOO_LARGE]: errorResponse('The body is too large (PAYLOAD_TOO_LARGE)'),
+  // The body parser's own status for a Content-Encoding or charset it cannot read.
+  '415': errorResponse('The body is in an encoding or charset the server cannot read (BAD_REQUEST)'),
+  [HTTP_STATUS.RATE_LIMITED]: errorResponse('Over the rate limit (RATE_LIMITED; Retry-After)'),
+  [HTTP_STATUS.INTERNAL_SERVER_ERROR]: errorResponse('A fault of ours (INTERNAL_SERVER_ERROR, with an error id to quote)'),
 };
 
 /** JSON, or a compact JWS of the same JSON bytes with `Accept: application/jose`. */

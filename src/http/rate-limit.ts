@@ -1,8 +1,7 @@
-import { GraphQLError } from 'graphql';
 import { createHash } from 'node:crypto';
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Viewer } from '../auth/viewer';
-import { ErrorCode } from '../errors';
+import { ErrorCode, refused } from '../errors';
 
 /** Who a request counts against: the agency's organisation, the citizen, or (anonymous) the client address. */
 export function rateLimitKey(viewer: Viewer, clientIp: string | undefined): { kind: 'agency' | 'citizen' | 'anonymous'; key: string } {
@@ -40,13 +39,7 @@ export class RequestRateLimiter {
       if (!(rejection instanceof RateLimiterRes)) throw rejection;
       this.onRefused(kind);
       const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-      throw new GraphQLError(`Too many requests: at most ${this.perMinute} a minute. Try again in ${retryAfter} s`, {
-        extensions: {
-          code: ErrorCode.RATE_LIMITED,
-          retryAfterSeconds: retryAfter,
-          http: { status: 429, headers: new Map([['retry-after', String(retryAfter)]]) },
-        },
-      });
+      throw refused(ErrorCode.RATE_LIMITED, `Too many requests: at most ${this.perMinute} a minute. Try again in ${retryAfter} s`, { retryAfterSeconds: retryAfter });
     }
   }
 }

@@ -10,14 +10,13 @@
  */
 import type { ApolloServer } from '@apollo/server';
 import express, { type Request, type Response, type Router } from 'express';
-import { GraphQLError, parse, type DocumentNode, type GraphQLFormattedError } from 'graphql';
-import { randomUUID } from 'node:crypto';
-import { maskIdentityNumbersIn } from '../domain/identity-number';
-import { ErrorCode } from '../errors';
+import { parse, type DocumentNode } from 'graphql';
+import { badUserInput, ErrorCode, forbidden, unauthenticated } from '../errors';
 import type { Context } from '../graphql/context';
 import type { Logger } from '../logger';
 import { formatRegisterPerson, LANGUAGE, REGISTER_PERSON_SELECTION } from '../register/register-format';
-import { notFound, route, sendJsonError } from './json-errors';
+import { answeredRefusal, httpRefusalOf, sendRestRefusal } from './client-errors';
+import { notFound, route } from './json-errors';
 import { openApiDocument, openApiPage, SWAGGER_UI_ASSET_PATH, swaggerUiAssets } from './openapi';
 import { JOSE_MEDIA_TYPE, type AnswerSigner } from './signing';
 
@@ -39,36 +38,6 @@ const ENDRINGER = parse(
 const ME = parse(`query RegisterMe { me ${REGISTER_PERSON_SELECTION} }`);
 const SET_LANGUAGE = parse(`mutation RegisterSetLanguage($language: Language!) { setLanguage(language: $language) ${REGISTER_PERSON_SELECTION} }`);
 
-const STATUS_BY_CODE: Record<string, number> = {
-  [ErrorCode.BAD_USER_INPUT]: 400,
-  [ErrorCode.UNAUTHENTICATED]: 401,
-  [ErrorCode.FORBIDDEN]: 403,
-  [ErrorCode.INTERNAL_SERVER_ERROR]: 500,
-};
-
-/** A refusal in the REST API's shape: `{"error": {"code", "message"}}` with its HTTP status. */
-class RestError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
-const badInput = (message: string) => new RestError(400, ErrorCode.BAD_USER_INPUT, message);
-
-function refusalOf(error: GraphQLFormattedError | GraphQLError, httpStatus?: number): RestError {
-  const code = String(error.extensions?.code ?? ErrorCode.INTERNAL_SERVER_ERROR);
-  const http = error.extensions?.http as { status?: number; headers?: Map<string, string> } | undefined;
-  const status = STATUS_BY_CODE[code] ?? http?.status ?? (httpStatus && httpStatus >= 400 ? httpStatus : 500);
-  const headers: Record<string, string> = Object.fromEntries(http?.headers ?? []);
-  if (status === 401) headers['www-authenticate'] ??= 'Bearer';
-  return new RestError(status, code, maskIdentityNumbersIn(error.message), headers);
-}
-
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value >= 0;
 
@@ -78,12 +47,8 @@ const isCount = (value: unknown): value is number => typeof value === 'number' &
  * would refuse the field with UNAUTHENTICATED all the same).
  */
 async function contextOf(deps: RestDeps, req: Request): Promise<Context> {
-  const context = await deps.createContext(req.headers.authorization, req.ip).catch((error: unknown) => {
-    throw error instanceof GraphQLError ? refusalOf(error) : error;
-  });
-  if (context.viewer.kind === 'anonymous') {
-    throw new RestError(401, ErrorCode.UNAUTHENTICATED, 'Authentication required: send "Authorization: Bearer <token>"', { 'www-authenticate': 'Bearer' });
-  }
+  const context = await deps.createContext(req.headers.authorization, req.ip);
+  if (context.viewer.kind === 'anonymous') throw unauthenticated('Authentication required: send "Authorization: Bearer <token>"');
   return context;
 }
 
@@ -95,7 +60,7 @@ async function execute(deps: RestDeps, contextValue: Context, document: Document
   // A field without its scope is null with FORBIDDEN at a path inside a person: the field is
   // left out of that person, as the register does. Anything else refuses the whole request.
   const refusal = errors.find((e) => !(e.extensions?.code === ErrorCode.FORBIDDEN && (e.path?.length ?? 0) > 1));
-  if (refusal) throw refusalOf(refusal, response.http.status);
+  if (refusal) throw answeredRefusal(refusal, response.http.status);
   if (!data) throw new Error('GraphQL answered neither data nor errors');
   return data;
 }
@@ -119,14 +84,7 @@ function handler(deps: RestDeps, answer: (req: Request) => Promise<unknown>, sig
 }
 
 function sendError(logger: Logger, res: Response, error: unknown): void {
-  let refusal: RestError;
-  if (error instanceof RestError) refusal = error;
-  else {
-    const errorId = randomUUID();
-    logger.error({ errorId, err: error }, 'unexpected error in the REST API');
-    refusal = new RestError(500, ErrorCode.INTERNAL_SERVER_ERROR, `Internal server error (error id ${errorId})`);
-  }
-  sendJsonError(res, refusal.status, refusal.code, refusal.message, refusal.headers);
+  sendRestRefusal(res, httpRefusalOf(logger, error, 'unexpected error in the REST API'));
 }
 
 /**
@@ -139,12 +97,12 @@ function lookup(deps: RestDeps, version: 1 | 2) {
     const body: Record<string, unknown> = isObject(req.body) ? req.body : {};
     const ids = body.personidentifikatorer;
     if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) {
-      throw badInput('The body must be {"personidentifikatorer": [...]}: 1 to 1000 identity numbers as strings');
+      throw badUserInput('The body must be {"personidentifikatorer": [...]}: 1 to 1000 identity numbers as strings');
     }
     let includeUnregistered = true;
     if (version === 2) {
       const flag = body.inkluderIkkeRegistrerte;
-      if (flag !== undefined && typeof flag !== 'boolean') throw badInput('inkluderIkkeRegistrerte must be true or false');
+      if (flag !== undefined && typeof flag !== 'boolean') throw badUserInput('inkluderIkkeRegistrerte must be true or false');
       includeUnregistered = flag === true;
     }
     const data = await execute(deps, context, PERSONER, { ids });
@@ -156,7 +114,7 @@ function lookup(deps: RestDeps, version: 1 | 2) {
 /** The citizen's own entry: a citizen token only, whatever GraphQL would let an agency do with `me`. */
 async function citizenContextOf(deps: RestDeps, req: Request): Promise<Context> {
   const context = await contextOf(deps, req);
-  if (context.viewer.kind !== 'citizen') throw new RestError(403, ErrorCode.FORBIDDEN, '/rest/v1/person is for citizens (ID-porten tokens) only');
+  if (context.viewer.kind !== 'citizen') throw forbidden('/rest/v1/person is for citizens (ID-porten tokens) only');
   // The register's user API is always held to the token's user scopes: no scope, no contact
   // information (GraphQL's self-service login, a token without user scopes, sees it all).
   return { ...context, viewer: { ...context.viewer, userScopes: context.viewer.userScopes ?? new Set() } };
@@ -176,8 +134,8 @@ export function restRoutes(deps: RestDeps): Router {
         const context = await contextOf(deps, req);
         const body: Record<string, unknown> = isObject(req.body) ? req.body : {};
         const { fraEndringsId, antall } = body;
-        if (!isCount(fraEndringsId)) throw badInput('The body must be {"fraEndringsId": N}: the first change number wanted, 0 or more');
-        if (antall !== undefined && !isCount(antall)) throw badInput('antall must be a whole number (1 to 1000)');
+        if (!isCount(fraEndringsId)) throw badUserInput('The body must be {"fraEndringsId": N}: the first change number wanted, 0 or more');
+        if (antall !== undefined && !isCount(antall)) throw badUserInput('antall must be a whole number (1 to 1000)');
         // The register counts from fraEndringsId inclusive; the GraphQL feed counts after `after`.
         const variables = { after: Math.max(fraEndringsId - 1, 0), ...(antall === undefined ? {} : { first: antall }) };
         const data = await execute(deps, context, ENDRINGER, variables);
@@ -206,7 +164,7 @@ export function restRoutes(deps: RestDeps): Router {
       const unknown = isObject(body) ? Object.keys(body).filter((k) => k !== 'spraak') : [];
       const spraak = isObject(body) ? LANGUAGE.parse(body.spraak) : null;
       if (!spraak?.ok || unknown.length > 0) {
-        throw badInput(`The body must be {"spraak": "nb" | "nn" | "en" | "se"}${unknown.length > 0 ? `; not ${unknown.map((k) => JSON.stringify(k)).join(', ')}` : ''}`);
+        throw badUserInput(`The body must be {"spraak": "nb" | "nn" | "en" | "se"}${unknown.length > 0 ? `; not ${unknown.map((k) => JSON.stringify(k)).join(', ')}` : ''}`);
       }
       const data = await execute(deps, context, SET_LANGUAGE, { language: spraak.value.toUpperCase() });
       return formatRegisterPerson(data.setLanguage as Record<string, unknown>);
@@ -220,10 +178,6 @@ export function restRoutes(deps: RestDeps): Router {
 
   router.use(notFound);
   // Unreadable JSON, a body over the limit: answered in the REST API's own error shape.
-  router.use((error: { status?: number; type?: string }, _req: Request, res: Response, _next: express.NextFunction) => {
-    if (error?.status === 413) return sendError(deps.logger, res, new RestError(413, ErrorCode.PAYLOAD_TOO_LARGE, 'The request body is too large'));
-    if (error?.type === 'entity.parse.failed') return sendError(deps.logger, res, new RestError(400, 'BAD_REQUEST', 'The request body is not valid JSON'));
-    sendError(deps.logger, res, error);
-  });
+  router.use((error: unknown, _req: Request, res: Response, _next: express.NextFunction) => sendError(deps.logger, res, error));
   return router;
 }

@@ -141,7 +141,7 @@ describe('defaults', () => {
 
   it('with nothing listed (production) refuses every preflight and adds no header at all', async () => {
     const app = express();
-    app.use('/graphql', corsMiddleware(loadConfig(PRODUCTION).cors, { methods: ['GET', 'POST'], refuse: (res, code, message) => void res.status(403).json({ code, message }) }));
+    app.use('/graphql', corsMiddleware(loadConfig(PRODUCTION).cors, { methods: ['GET', 'POST'], refuse: (res, { code, message }) => void res.status(403).json({ code, message }) }));
     app.all('/graphql', (_req, res) => void res.json({ ok: true }));
     const server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));

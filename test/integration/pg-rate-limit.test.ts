@@ -3,9 +3,9 @@
  * replicas: two stores opened on one database stand for two replicas. Runs in jest's
  * `postgres` project; skipped without PostgreSQL, except under CI=true, where it fails.
  */
-import { GraphQLError } from 'graphql';
 import pg from 'pg';
 import { ANONYMOUS, type Viewer } from '../../src/auth/viewer';
+import { ClientError } from '../../src/errors';
 import { RequestRateLimiter } from '../../src/http/rate-limit';
 import { openPostgresRegisterStore } from '../../src/store/postgres';
 import type { RegisterStore } from '../../src/store/types';
@@ -30,7 +30,7 @@ describeWithPostgres('rate limits shared by replicas (PostgreSQL)', () => {
   const outcome = (p: Promise<void>) =>
     p.then(
       () => 'ok',
-      (e: unknown) => (e instanceof GraphQLError ? String(e.extensions.code) : `unexpected: ${String(e)}`),
+      (e: unknown) => (e instanceof ClientError ? e.code : `unexpected: ${String(e)}`),
     );
 
   it('counts one agency\u2019s requests through both replicas against one limit of 5 a minute', async () => {
