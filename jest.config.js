@@ -32,7 +32,7 @@ const ON_BOTH_STORES = [
   'test/http/follower.test.ts',
 ];
 /** PostgreSQL's own tests (the store's mechanics, several replicas). */
-const POSTGRES_ONLY = ['test/integration/pg-*.test.ts', 'test/http/replicas.test.ts'];
+const POSTGRES_ONLY = ['test/integration/pg-*.test.ts', 'test/http/replicas.test.ts', 'test/http/follower-takeover.test.ts'];
 
 /** @type {import('jest').Config} */
 const common = {
