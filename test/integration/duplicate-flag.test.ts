@@ -166,13 +166,17 @@ it("keeps every flag right through a follower's pages (applyUpstreamPage), into 
     expect(
       await apply(0, 3, [
         aPerson(a, { email: aChannel('shared@example.com'), mobile: aChannel('+4791000001') }),
-        aPerson(b, { email: aChannel('Shared@Example.com') }),
-        aPerson(c, { status: 'DELETED', mobile: aChannel('+4791000001') }),
+        aPerson(b, { email: aChannel('Shared@Example.com'), mobile: null }),
+        aPerson(c, { status: 'DELETED', email: null, mobile: aChannel('+4791000001') }),
       ]),
     ).toBe(true);
     expect(await check('a and b share an email; c (deleted) has a mobile of a')).toEqual([['EMAIL:true', 'MOBILE:false'], ['EMAIL:true'], ['MOBILE:true'], null]);
     expect(
-      await apply(3, 7, [aPerson(b, { email: aChannel('own@example.com') }), aPerson(d, { mobile: aChannel('+4791000001') }), aPerson(a, { status: 'DELETED', mobile: aChannel('+4791000001') })]),
+      await apply(3, 7, [
+        aPerson(b, { email: aChannel('own@example.com'), mobile: null }),
+        aPerson(d, { email: null, mobile: aChannel('+4791000001') }),
+        aPerson(a, { status: 'DELETED', email: null, mobile: aChannel('+4791000001') }),
+      ]),
     ).toBe(true);
     expect(await check('b moved away, d took the mobile of a, a was deleted')).toEqual([['MOBILE:true'], ['EMAIL:false'], ['MOBILE:true'], ['MOBILE:false']]);
     const numbers = (await copy.database.query<{ n: number }>('select change_number as n from change_log order by change_number')).map((r) => Number(r.n));
