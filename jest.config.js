@@ -19,6 +19,7 @@ const ON_BOTH_STORES = [
   'test/integration/audit-log.test.ts',
   'test/integration/duplicate-flag.test.ts',
   'test/integration/released-data.test.ts',
+  'test/integration/field-rules.test.ts',
   'test/integration/import-export.test.ts',
   'test/http/server.test.ts',
   'test/http/rest.test.ts',

@@ -136,8 +136,15 @@ function personJson(id: string, row: FloorRow | undefined, limit: string) {
 }
 
 const ORG_CONSUMER = /^0192:(\d{9})$/;
-/** Both scopes the selection uses, sorted: what the service records in the audit log. */
-const USED_SCOPES = [Scope.CONTACT_INFO, Scope.DIGITAL_POST].sort().join(' ');
+/**
+ * The scopes the benchmark's selection needs, checked here the floor's own simple way (all
+ * or nothing), not through the service's rule table: the floor must not share the service's
+ * design. It must agree with it, though: these are exactly the scopes `PERSON_FIELD_RULES`
+ * (src/auth/scopes.ts) gives the fields of LookUpPeople, which test/integration/field-rules.test.ts
+ * checks. Sorted: what the service records in the audit log.
+ */
+export const FLOOR_SCOPES: readonly string[] = [Scope.CONTACT_INFO, Scope.DIGITAL_POST].sort();
+const USED_SCOPES = FLOOR_SCOPES.join(' ');
 
 class HttpError extends Error {
   constructor(
@@ -180,7 +187,7 @@ export async function serveLimit(config: Config, db: FloorDatabase, onStop: () =
     const scopes = new Set(typeof payload.scope === 'string' ? payload.scope.split(' ') : []);
     if (!org) throw new HttpError(401, 'UNAUTHENTICATED', 'no consumer.ID');
     const supplier = ORG_CONSUMER.exec(String((payload.supplier as { ID?: unknown } | undefined)?.ID ?? ''))?.[1] ?? null;
-    if (!scopes.has(Scope.CONTACT_INFO) || !scopes.has(Scope.DIGITAL_POST)) throw new HttpError(403, 'FORBIDDEN', 'the limit server needs both scopes');
+    if (!FLOOR_SCOPES.every((scope) => scopes.has(scope))) throw new HttpError(403, 'FORBIDDEN', 'the limit server needs both scopes');
     return { org, supplier };
   }
 

@@ -25,6 +25,8 @@ import { changesBody, lookupBody, personBody, updateMobileBody } from './queries
 import { openBenchStore, STORE_CHOICES, storeEnv, storesOf, type BenchStore, type StoreChoice } from './stores';
 
 const MAIN = path.join(projectRoot, 'dist', 'src', 'main.js');
+/** The service built with the benchmark's naive loaders (bench/naive-loaders.ts). */
+const NAIVE_MAIN = path.join(projectRoot, 'dist', 'bench', 'naive-main.js');
 const DATA_DIR = path.join(projectRoot, 'bench', 'data');
 const ALL_WORKLOADS = ['W1', 'W2', 'W3', 'W4', 'limit', 'naive', 'workers'];
 const BODIES = 64;
@@ -246,7 +248,7 @@ async function limit(ctx: Context): Promise<void> {
 /** The service without DataLoader: its answers must equal the batched service's, then it is measured alone. */
 async function naive(ctx: Context): Promise<void> {
   const batched = await startService(ctx.db.path);
-  const service = await startService(ctx.db.path, { KRR_LOADER_MODE: 'naive' });
+  const service = await start('naive service', NAIVE_MAIN, serviceEnv(ctx.db.path), true);
   try {
     const token = service.token!;
     const cases = equalityCases(ctx.samples);
@@ -265,7 +267,7 @@ async function naive(ctx: Context): Promise<void> {
     const { result, perRequest } = await statementsPerRequest(service.base, () =>
       lookupLoad(service, token, ctx.samples, ctx.options.connections, duration, false),
     );
-    ctx.rows.push(row('W1 naive (KRR_LOADER_MODE=naive: no DataLoader, one query per person and field)', result, IDS_PER_BODY, perRequest, `${duration} s; answers checked equal to the service`));
+    ctx.rows.push(row('W1 naive (bench/naive-main.ts: no DataLoader, one query per person and field)', result, IDS_PER_BODY, perRequest, `${duration} s; answers checked equal to the service`));
     ctx.findings.naiveP50 = result.p50;
   } finally {
     await stop(batched);
@@ -532,7 +534,7 @@ function checkLines(ctx: Context): string[] {
   return [
     ...(f.soakDetail ? [`${f.soakDetail}`] : []),
     `Floor check: ${f.equality ?? 'not run'}.`,
-    `Naive check (the same lookups, the batched service against KRR_LOADER_MODE=naive): ${f.naiveEquality ?? 'not run'}.`,
+    `Naive check (the same lookups, the batched service against bench/naive-main.ts): ${f.naiveEquality ?? 'not run'}.`,
   ];
 }
 

@@ -162,11 +162,6 @@ export interface Config {
   cors: CorsConfig;
   /** Worker processes sharing the port and the database (node:cluster); 1: no cluster. */
   workers: number;
-  /**
-   * `naive` turns DataLoader batching and caching off (one SQL statement per person and
-   * field): only for the benchmark's comparison, never for service.
-   */
-  loaderMode: 'batched' | 'naive';
   /** `jit`: operations compiled by graphql-jit (default); `graphql-js`: the reference executor. */
   executor: 'jit' | 'graphql-js';
   /**
@@ -532,13 +527,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ? { origins: corsOrigins(env.KRR_CORS_ORIGINS, nodeEnv === 'production', problems), loopbackAnyPort: false }
       : { origins: [], loopbackAnyPort: nodeEnv !== 'production' },
     workers: integer(env, 'KRR_WORKERS', 1, 1, 64, problems),
-    loaderMode: env.KRR_LOADER_MODE === 'naive' ? 'naive' : 'batched',
     executor: env.KRR_EXECUTOR === 'graphql-js' ? 'graphql-js' : 'jit',
     auditRetentionDays: integer(env, 'KRR_AUDIT_RETENTION_DAYS', 730, 0, 36_500, problems),
   };
   config.metrics = metricsListener(env, nodeEnv === 'production', config.port, problems);
   if (env.KRR_EXECUTOR && !['jit', 'graphql-js'].includes(env.KRR_EXECUTOR)) problems.push(`KRR_EXECUTOR must be jit or graphql-js, got "${env.KRR_EXECUTOR}"`);
-  if (env.KRR_LOADER_MODE && !['naive', 'batched'].includes(env.KRR_LOADER_MODE)) problems.push(`KRR_LOADER_MODE must be batched or naive, got "${env.KRR_LOADER_MODE}"`);
   if (!LOG_LEVELS.includes(config.logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${config.logLevel}"`);
   // Only the development outbox exists so far: production must say it knows (README: Notifier).
   if (env.KRR_NOTIFIER !== undefined && env.KRR_NOTIFIER !== 'outbox') problems.push(`KRR_NOTIFIER must be outbox (the only notifier so far), got "${env.KRR_NOTIFIER}"`);

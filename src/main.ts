@@ -14,7 +14,7 @@ import { createLogger, type Logger } from './logger';
 import { OutboxFileNotifier } from './notify/notifier';
 import { UpstreamFollower } from './follower/follower';
 import { loadAnswerSigner, SigningKeyError } from './http/signing';
-import { createServer } from './server';
+import { createServer, type ServerDeps } from './server';
 import { openRegisterStore } from './store/open';
 import { StatementCounter, type RegisterStore } from './store/types';
 
@@ -91,7 +91,10 @@ function startFollower(config: Config, store: RegisterStore, logger: Logger): Up
   return follower;
 }
 
-export async function start(config: Config, logger: Logger) {
+/** What an entry point other than this one may put in (bench/naive-main.ts: the benchmark's naive loaders). */
+export type StartOptions = Pick<ServerDeps, 'createLoaders'>;
+
+export async function start(config: Config, logger: Logger, options: StartOptions = {}) {
   const store = await prepareDatabase(config, logger);
   store.startAuditMaintenance(config.auditRetentionDays, (err) => logger.error({ err }, 'audit log maintenance failed; retried in a second'));
 
@@ -109,6 +112,7 @@ export async function start(config: Config, logger: Logger) {
     logger,
     graphiql,
     notifier: new OutboxFileNotifier(config.outboxFile),
+    ...options,
   });
 
   const { port, url } = await listen(server.httpServer, config.port, config.host, '/graphql');
@@ -160,7 +164,7 @@ export async function start(config: Config, logger: Logger) {
   return { url, port, stop, server, store, follower };
 }
 
-async function main(): Promise<void> {
+export async function main(options: StartOptions = {}): Promise<void> {
   let config: Config;
   try {
     config = loadConfig();
@@ -188,7 +192,7 @@ async function main(): Promise<void> {
     await runPrimary(config, logger);
     return;
   }
-  const running = await start(config, logger);
+  const running = await start(config, logger, options);
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       // The grace period starts when the delay ends: KRR_SHUTDOWN_DELAY_MS may be longer than it.

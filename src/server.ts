@@ -18,7 +18,7 @@ import { CLIENT_ERROR_CODES, ErrorCode } from './errors';
 import type { Context } from './graphql/context';
 import { corsMiddleware } from './http/cors';
 import { GRAPHIQL_ASSET_PATH, graphiqlAssets, graphiqlPage, type GraphiqlPageOptions } from './http/graphiql';
-import { createLoaders } from './loaders';
+import { createLoaders, type LoaderFactory } from './loaders';
 import type { Logger } from './logger';
 import type { Config } from './config';
 import { operationLimitsPlugin } from './graphql/limits';
@@ -45,6 +45,8 @@ export interface ServerDeps {
   /** What the GraphiQL page opens with; the page is served when `config.graphiql` is on. */
   graphiql: GraphiqlPageOptions;
   notifier: Notifier;
+  /** Makes each request's loaders; `createLoaders` unless given (the benchmark injects its naive ones). */
+  createLoaders?: LoaderFactory;
 }
 
 export interface RegisterServer {
@@ -267,7 +269,7 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
     return {
       viewer,
       authorization,
-      loaders: createLoaders(request.people, { observeBatch: (loader, size) => metrics.batchSize.observe({ loader }, size), mode: config.loaderMode }),
+      loaders: (deps.createLoaders ?? createLoaders)(request.people, { observeBatch: (loader, size) => metrics.batchSize.observe({ loader }, size) }),
       now,
       selfService: new SelfService(request.citizen, deps.notifier, logger, codeSettings(config)),
       sqlStatements,

@@ -34,21 +34,29 @@ CREATE TABLE `person_lookup` (
 --> statement-breakpoint
 -- Derived from what is there already; from here on the triggers keep both in step with every write.
 INSERT INTO address_use (channel, address_key, active_people)
-SELECT cp.channel, cp.address_key, count(*) FROM contact_point cp JOIN person p ON p.id = cp.person_id
+SELECT cp.channel, cp.address_key, count(*) FROM contact_point cp NOT INDEXED JOIN person p ON p.id = cp.person_id
 WHERE p.status = 'ACTIVE' GROUP BY cp.channel, cp.address_key;
 --> statement-breakpoint
 INSERT INTO person_lookup
 SELECT p.id, p.status, p.reserved, p.reserved_at, p.reservation_updated_at, p.language, p.language_updated_at, p.updated_at, p.change_number,
   e.address, e.address_key, e.updated_at, e.last_verified_at, e.last_validated_at,
-  CASE WHEN e.person_id IS NULL THEN NULL ELSE coalesce((SELECT u.active_people FROM address_use u WHERE u.channel = 'EMAIL' AND u.address_key = e.address_key), 0) - (p.status = 'ACTIVE') > 0 END,
+  CASE WHEN e.person_id IS NULL THEN NULL WHEN p.status = 'ACTIVE' THEN 0 ELSE coalesce((SELECT u.active_people FROM address_use u WHERE u.channel = 'EMAIL' AND u.address_key = e.address_key), 0) > 0 END,
   m.address, m.address_key, m.updated_at, m.last_verified_at, m.last_validated_at,
-  CASE WHEN m.person_id IS NULL THEN NULL ELSE coalesce((SELECT u.active_people FROM address_use u WHERE u.channel = 'MOBILE' AND u.address_key = m.address_key), 0) - (p.status = 'ACTIVE') > 0 END,
+  CASE WHEN m.person_id IS NULL THEN NULL WHEN p.status = 'ACTIVE' THEN 0 ELSE coalesce((SELECT u.active_people FROM address_use u WHERE u.channel = 'MOBILE' AND u.address_key = m.address_key), 0) > 0 END,
   d.mailbox_address, d.provider_org_number, d.certificate
 FROM person p
   LEFT JOIN contact_point e ON e.person_id = p.id AND e.channel = 'EMAIL'
   LEFT JOIN contact_point m ON m.person_id = p.id AND m.channel = 'MOBILE'
   LEFT JOIN digital_post d ON d.person_id = p.id
 ORDER BY p.id;
+--> statement-breakpoint
+UPDATE person_lookup SET email_duplicated = 1 WHERE status = 'ACTIVE' AND id IN (
+  SELECT cp.person_id FROM address_use u CROSS JOIN contact_point cp ON cp.channel = u.channel AND cp.address_key = u.address_key
+  WHERE u.channel = 'EMAIL' AND u.active_people > 1);
+--> statement-breakpoint
+UPDATE person_lookup SET mobile_duplicated = 1 WHERE status = 'ACTIVE' AND id IN (
+  SELECT cp.person_id FROM address_use u CROSS JOIN contact_point cp ON cp.channel = u.channel AND cp.address_key = u.address_key
+  WHERE u.channel = 'MOBILE' AND u.active_people > 1);
 --> statement-breakpoint
 CREATE TRIGGER `person_lookup_person_insert` AFTER INSERT ON `person` BEGIN
 INSERT INTO address_use (channel, address_key, active_people)

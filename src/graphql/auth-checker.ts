@@ -1,6 +1,6 @@
 import type { AuthCheckerFn } from 'type-graphql';
 import { USER_SCOPE_FOR, type UserScope } from '../auth/scopes';
-import type { CitizenViewer } from '../auth/viewer';
+import type { CitizenViewer, Viewer } from '../auth/viewer';
 import { forbidden, unauthenticated } from '../errors';
 import type { Context } from './context';
 
@@ -36,18 +36,29 @@ export const authChecker: AuthCheckerFn<Context> = ({ context, info }, roles) =>
 };
 
 /**
+ * Whether the viewer may see what `scope` guards: an agency if its token holds the scope; a
+ * citizen (who reaches only their own record) unless the token carries user scopes and not
+ * the matching one. `requireScope` refuses exactly when this is false.
+ */
+export function maySee(viewer: Viewer, scope: string): boolean {
+  if (viewer.kind === 'agency') return viewer.scopes.has(scope);
+  if (viewer.kind === 'citizen') {
+    const userScope = USER_SCOPE_FOR[scope];
+    return viewer.userScopes === null || (userScope !== undefined && viewer.userScopes.has(userScope));
+  }
+  return false;
+}
+
+/**
  * An agency must hold `scope` to see `field`. A citizen sees their own record, the only
  * record they can reach, as far as their user scopes allow.
  */
 export function requireScope(context: Context, scope: string, field: string): void {
   const { viewer } = context;
-  if (viewer.kind === 'agency') {
-    if (!viewer.scopes.has(scope)) throw forbidden(`${field} requires the scope ${scope}`, { requiredScope: scope });
-  } else if (viewer.kind === 'citizen') {
-    requireUserScope(viewer, USER_SCOPE_FOR[scope] ?? null, field);
-  } else {
-    throw unauthenticated('Authentication required: send "Authorization: Bearer <token>"');
-  }
+  if (maySee(viewer, scope)) return;
+  if (viewer.kind === 'agency') throw forbidden(`${field} requires the scope ${scope}`, { requiredScope: scope });
+  if (viewer.kind === 'citizen') requireUserScope(viewer, USER_SCOPE_FOR[scope] ?? null, field);
+  throw unauthenticated('Authentication required: send "Authorization: Bearer <token>"');
 }
 
 /**

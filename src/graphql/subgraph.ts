@@ -53,10 +53,8 @@ export function buildSubgraphRegisterSchema(base: GraphQLSchema = buildRegisterS
   const resolvers = createResolversMap(base) as Record<string, Record<string, unknown>>;
   resolvers.Person = {
     ...resolvers.Person,
-    __resolveReference: (reference: { id: string }, ctx: Context) => {
-      ctx.lookups.lookedUp(reference.id);
-      return batches.get(ctx)?.get(reference.id) ?? loadPerson(ctx, reference.id);
-    },
+    // Loaded (and so recorded as looked up) by the `_entities` batch below.
+    __resolveReference: (reference: { id: string }, ctx: Context) => batches.get(ctx)?.get(reference.id) ?? loadPerson(ctx, reference.id),
   };
   const schema = buildSubgraphSchema({
     typeDefs: parse(`${FEDERATION_LINK}\n${printSchemaWithDirectives(base)}`),
@@ -71,7 +69,7 @@ export function buildSubgraphRegisterSchema(base: GraphQLSchema = buildRegisterS
     if (ctx.viewer.kind !== 'agency') throw forbidden('_entities is for agencies (Maskinporten tokens) only');
     const ids = args.representations.map(representationId);
     assertLookupIds(ids);
-    const people = await loadPeople(ctx, ids, personWants(info));
+    const people = await loadPeople(ctx, ids, personWants(ctx, info));
     batches.set(ctx, new Map(people.map((p) => [p.id, p])));
     return resolveEntities(source, args, ctx, info);
   };

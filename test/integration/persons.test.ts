@@ -1,4 +1,5 @@
 import { LookUpPeopleDocument, LookUpPersonDocument, ReservationOnlyDocument } from '../generated/graphql';
+import { createNaiveLoaders } from '../../bench/naive-loaders';
 import { Scope } from '../../src/auth/scopes';
 import { aChannel, aPerson, MONTHS_AGO, syntheticIds } from '../support/people';
 import { createTestRegister, type TestRegister } from '../support/register';
@@ -172,14 +173,14 @@ describe('batching', () => {
   });
 });
 
-describe('naive loader mode (KRR_LOADER_MODE=naive, the benchmark comparison)', () => {
+describe('the benchmark\u2019s naive loaders (bench/naive-loaders.ts, injected)', () => {
   let naive: TestRegister;
   // One instant for both registers' data, so that their answers can be compared whole.
   const now = new Date();
   const people = () => fixture(now);
 
   beforeAll(async () => {
-    naive = await createTestRegister({ KRR_LOADER_MODE: 'naive' });
+    naive = await createTestRegister({}, { createLoaders: createNaiveLoaders });
     await naive.put(...people());
   });
   afterAll(() => naive.close());

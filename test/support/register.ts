@@ -11,7 +11,7 @@ import { buildSubgraphRegisterSchema } from '../../src/graphql/subgraph';
 import { graphiqlDefaults } from '../../src/http/graphiql-defaults';
 import { createLogger } from '../../src/logger';
 import { OutboxFileNotifier } from '../../src/notify/notifier';
-import { createServer, type RegisterServer } from '../../src/server';
+import { createServer, type RegisterServer, type ServerDeps } from '../../src/server';
 import { openRegisterStore } from '../../src/store/open';
 import type { PersonRecord, RegisterStore } from '../../src/store/types';
 import { createTestDatabase, type TestDatabase } from './database';
@@ -54,7 +54,8 @@ export const GENEROUS_CODE_LIMITS = {
   KRR_FAILED_CODES_PER_DAY: '100000',
 };
 
-export async function createTestRegister(env: Record<string, string> = {}): Promise<TestRegister> {
+/** `deps`: what the server is built with instead of its own (the benchmark's naive loaders). */
+export async function createTestRegister(env: Record<string, string> = {}, deps: Pick<ServerDeps, 'createLoaders'> = {}): Promise<TestRegister> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'krr-test-'));
   // No rate limit, no code resend wait and generous caps on codes unless a test asks for
   // them: tests send many requests from one agency and set addresses several times in a row.
@@ -73,6 +74,7 @@ export async function createTestRegister(env: Record<string, string> = {}): Prom
     logger: createLogger('silent'),
     graphiql: graphiqlDefaults(config, []),
     notifier: new OutboxFileNotifier(config.outboxFile),
+    ...deps,
   });
   let listening = false;
 

@@ -28,7 +28,7 @@ function reloaded(ctx: Context, pid: string, info: GraphQLResolveInfo): Promise<
   ctx.loaders.person.clear(pid);
   ctx.loaders.contactPoints.clear(pid);
   ctx.loaders.digitalPost.clear(pid);
-  return loadPerson(ctx, pid, personWants(info));
+  return loadPerson(ctx, pid, personWants(ctx, info));
 }
 
 const encodeCursor = (id: number) => Buffer.from(`lookup:${id}`).toString('base64url');
@@ -47,7 +47,7 @@ export class CitizenResolver {
   @Authorized(Role.CITIZEN)
   @Query(() => Person, { nullable: true, description: 'Your own entry (status NOT_REGISTERED until you save something).' })
   me(@Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<Person> {
-    return loadPerson(ctx, citizen(ctx).pid, personWants(info));
+    return loadPerson(ctx, citizen(ctx).pid, personWants(ctx, info));
   }
 
   @Authorized(Role.CITIZEN)

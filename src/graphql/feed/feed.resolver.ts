@@ -1,17 +1,16 @@
 import type { GraphQLResolveInfo } from 'graphql';
-import { Arg, Authorized, Ctx, FieldResolver, Info, Int, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, Info, Int, Query, Resolver } from 'type-graphql';
 import { Scope } from '../../auth/scopes';
 import { badUserInput } from '../../errors';
 import { Role } from '../auth-checker';
 import type { Context } from '../context';
-import { loadPeople, personWants } from '../person/person.loading';
-import { Person } from '../person/person.types';
-import { ChangeEntry, ChangePage } from './feed.types';
+import { loadPeople, personWants, selectedNames } from '../person/person.loading';
+import { ChangePage } from './feed.types';
 
 /** A page holds at most this many people (DOMAIN.md, "Change feed"). */
 export const MAX_CHANGES_PER_PAGE = 1000;
 
-@Resolver(() => ChangeEntry)
+@Resolver()
 export class ChangeFeedResolver {
   @Authorized(Role.AGENCY, Scope.CHANGE_FEED)
   @Query(() => ChangePage, {
@@ -31,23 +30,17 @@ export class ChangeFeedResolver {
     }
     const { rows, latestChangeNumber } = await ctx.loaders.changePage(after, first);
     // The page's rows are primed into the person loader: this reads only the other tables.
-    const people = await loadPeople(ctx, rows.map((row) => row.id), personWants(info));
+    // A page read only for its numbers shows nobody, so loads (and records) nobody; a page
+    // that shows people records each as a lookup under the feed's scope.
+    const people = selectedNames(info).has('person') ? await loadPeople(ctx, rows.map((row) => row.id), personWants(ctx, info), Scope.CHANGE_FEED) : null;
     // The numbers come from the page's rows, never from a later read: a position taken from
     // a newer state of a person could step over changes this page has not shown yet.
     return {
-      entries: rows.map((row, i) => ({ changeNumber: row.changeNumber, person: people[i] })),
+      entries: rows.map((row, i) => ({ changeNumber: row.changeNumber, person: people?.[i] ?? null })),
       fromChangeNumber: after,
       firstChangeNumber: rows.length > 0 ? rows[0].changeNumber : null,
       lastChangeNumber: rows.length > 0 ? rows[rows.length - 1].changeNumber : null,
       latestChangeNumber,
     };
-  }
-
-  @FieldResolver(() => Person, { description: 'The person in their current state, with the same fields and scope rules as `persons`.' })
-  person(@Root() entry: ChangeEntry, @Ctx() ctx: Context): Person {
-    // A lookup of the person, recorded in the audit log like `persons` and under the feed's
-    // scope; a page read only for its numbers shows nobody and records nobody.
-    ctx.lookups.released(entry.person.id, Scope.CHANGE_FEED);
-    return entry.person;
   }
 }

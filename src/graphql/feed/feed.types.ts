@@ -6,8 +6,9 @@ export class ChangeEntry {
   @Field(() => Int, { description: 'The number of the person\u2019s latest change when the page was read. Pages are ordered by it.' })
   changeNumber!: number;
 
-  /** Resolved in `ChangeFeedResolver`, which records the lookup. */
-  person!: Person;
+  /** Null only when the operation does not select it (then nobody is loaded or recorded: `ChangeFeedResolver`). */
+  @Field(() => Person, { description: 'The person in their current state, with the same fields and scope rules as `persons`.' })
+  person!: Person | null;
 }
 
 @ObjectType({

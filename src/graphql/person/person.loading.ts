@@ -1,21 +1,15 @@
 import { Kind, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
-import type DataLoader from 'dataloader';
-import { Scope } from '../../auth/scopes';
+import { PERSON_FIELD_RULES, scopeOf, type Scope } from '../../auth/scopes';
+import type { TableWants } from '../../loaders';
+import { maySee } from '../auth-checker';
 import type { Context } from '../context';
-import { Person, type PersonData } from './person.types';
-
-/** Which of a person's other tables an operation needs. */
-export interface PersonWants {
-  contactPoints: boolean;
-  digitalPost: boolean;
-}
+import { Person } from './person.types';
 
 /**
- * What the operation selects under the current field, fragments included: any field name
- * anywhere below counts (these names are only used on Person). Over-fetching is the worst
- * a mistake here can do: fields read on demand through the loaders if not loaded up front.
+ * The field names the operation selects under the current field, fragments included: any
+ * name anywhere below counts.
  */
-export function personWants(info: GraphQLResolveInfo): PersonWants {
+export function selectedNames(info: GraphQLResolveInfo): Set<string> {
   const names = new Set<string>();
   const seenFragments = new Set<string>();
   const walk = (set: SelectionSetNode | undefined) => {
@@ -32,43 +26,55 @@ export function personWants(info: GraphQLResolveInfo): PersonWants {
     }
   };
   for (const node of info.fieldNodes) walk(node.selectionSet);
-  return {
-    contactPoints: names.has('contactInfo') || names.has('notificationStatus'),
-    digitalPost: names.has('digitalMailbox') || names.has('certificate'),
-  };
+  return names;
 }
 
-/** Whether the viewer may see data guarded by `scope` (citizens see their own record). */
-function maySee(ctx: Context, scope: string): boolean {
-  return ctx.viewer.kind === 'citizen' || (ctx.viewer.kind === 'agency' && ctx.viewer.scopes.has(scope));
-}
+/** The `Person` fields that read one of the person's other tables. */
+const READS: Readonly<Record<string, keyof TableWants>> = {
+  notificationStatus: 'contactPoints',
+  contactInfo: 'contactPoints',
+  digitalMailbox: 'digitalPost',
+  certificate: 'digitalPost',
+};
 
 /**
- * People as views, in the order of `ids`, with what the operation needs loaded up front:
- * one batch per table through the request's DataLoaders, whatever the number of ids.
- * Tables the viewer may not see are not read at all.
+ * Which tables to load up front for what the operation selects: those of the fields selected
+ * that the viewer may see (`PERSON_FIELD_RULES`); a field refused is never read. These names
+ * are only used on Person, so over-fetching is the worst a name elsewhere can do: anything
+ * not loaded up front is read on demand through the loaders.
  */
-export async function loadPeople(ctx: Context, ids: readonly string[], wants: PersonWants): Promise<Person[]> {
-  const { loaders } = ctx;
-  const rows = await Promise.all(ids.map((id) => loaders.person.load(id)));
-  // The benchmark's naive way: nothing up front, so each field reads its own table on
-  // demand, one uncached statement per person and field.
-  if (loaders.mode === 'naive') return ids.map((id, i) => new Person(id, { row: rows[i] }, ctx));
-  const active = [...new Set(ids.filter((_, i) => rows[i]?.status === 'ACTIVE'))];
-  // A batch that fails is not loaded up front: its fields then load on demand and fail
-  // each as that field's error, the rest of the answer intact.
-  const preload = <V>(wanted: boolean, scope: string, loader: DataLoader<string, V>): Promise<V[] | undefined> =>
-    wanted && maySee(ctx, scope) && active.length > 0 ? Promise.all(active.map((id) => loader.load(id))).catch(() => undefined) : Promise.resolve(undefined);
-  const [points, posts] = await Promise.all([
-    preload(wants.contactPoints, Scope.CONTACT_INFO, loaders.contactPoints),
-    preload(wants.digitalPost, Scope.DIGITAL_POST, loaders.digitalPost),
-  ]);
-  const byId = new Map<string, Partial<PersonData>>();
-  active.forEach((id, i) => byId.set(id, { contactPoints: points?.[i], digitalPost: posts?.[i] }));
-  return ids.map((id, i) => new Person(id, { row: rows[i], ...byId.get(id) }, ctx));
+export function personWants(ctx: Context, info: GraphQLResolveInfo): TableWants {
+  const wants: TableWants = { contactPoints: false, digitalPost: false };
+  for (const name of selectedNames(info)) {
+    const table = READS[name];
+    const scope = scopeOf(PERSON_FIELD_RULES[name]);
+    if (table !== undefined && (scope === null || maySee(ctx.viewer, scope))) wants[table] = true;
+  }
+  return wants;
+}
+
+const NOTHING_UP_FRONT: TableWants = { contactPoints: false, digitalPost: false };
+
+/**
+ * People as views, in the order of `ids`, with what the operation needs loaded up front
+ * (`personWants`): one batch per table through the request's loaders, whatever the number
+ * of ids. Every path that shows people reaches them here, and this is where an agency's
+ * lookup is recorded (the lookup audit log, `LookupAudit`): each id is recorded as looked up
+ * before anything is read, or, with `via`, as released under that scope (a change-feed
+ * entry: `Scope.CHANGE_FEED`). What each field releases is recorded by its guard.
+ */
+export async function loadPeople(ctx: Context, ids: readonly string[], wants: TableWants = NOTHING_UP_FRONT, via?: Scope): Promise<Person[]> {
+  if (ctx.viewer.kind === 'agency') {
+    for (const id of ids) {
+      if (via === undefined) ctx.lookups.lookedUp(id);
+      else ctx.lookups.released(id, via);
+    }
+  }
+  const entries = await ctx.loaders.entries(ids, wants);
+  return ids.map((id, i) => new Person(id, entries[i], ctx));
 }
 
 /** One person as a view, with what the operation needs. */
-export async function loadPerson(ctx: Context, id: string, wants: PersonWants = { contactPoints: false, digitalPost: false }): Promise<Person> {
+export async function loadPerson(ctx: Context, id: string, wants: TableWants = NOTHING_UP_FRONT): Promise<Person> {
   return (await loadPeople(ctx, [id], wants))[0];
 }

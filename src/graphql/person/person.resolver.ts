@@ -39,15 +39,13 @@ export class PersonResolver {
   })
   async persons(@Arg('ids', () => [String]) ids: string[], @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<Person[]> {
     assertLookupIds(ids);
-    for (const id of ids) ctx.lookups.lookedUp(id);
-    return loadPeople(ctx, ids, personWants(info));
+    return loadPeople(ctx, ids, personWants(ctx, info));
   }
 
   @Authorized(Role.AGENCY)
   @Query(() => Person, { nullable: true, description: 'Look up one person. Same rules as `persons`.' })
   async person(@Arg('id') id: string, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<Person> {
     assertLookupIds([id]);
-    ctx.lookups.lookedUp(id);
-    return loadPerson(ctx, id, personWants(info));
+    return loadPerson(ctx, id, personWants(ctx, info));
   }
 }

@@ -1,9 +1,10 @@
 import { Directive, Field, ObjectType, registerEnumType } from 'type-graphql';
+import type { PersonEntry } from '../../loaders';
 import type { DigitalPostRow, PersonRow } from '../../store/types';
-import { Scope } from '../../auth/scopes';
+import { PERSON_FIELD_RULES } from '../../auth/scopes';
 import { duplicateFlagForOwner, isChannelUsable, notificationStatus } from '../../domain/contact-rules';
 import type { ContactPointWithDuplicate } from '../../store/types';
-import { releaseField } from '../auth-checker';
+import { guardFields } from '../field-rules';
 import type { Context } from '../context';
 
 export enum PersonStatus {
@@ -119,15 +120,6 @@ export class DigitalMailbox {
   providerOrgNumber!: string;
 }
 
-/** What a Person view is built from: the stored rows, as far as they were loaded up front. */
-export interface PersonData {
-  /** The person row; `null` when not registered. */
-  row: PersonRow | null;
-  /** Loaded up front when the operation selects contact fields and may see them; else read on demand. */
-  contactPoints?: ContactPointWithDuplicate[];
-  digitalPost?: DigitalPostRow | null;
-}
-
 type MaybePromise<T> = T | Promise<T>;
 
 function channel<T extends EmailContact | MobileContact>(
@@ -151,15 +143,19 @@ function channel<T extends EmailContact | MobileContact>(
  * A person as the API shows it, for one request. Its fields are plain getters run by
  * GraphQL's default resolver (`simple`: no type-graphql middleware, no promise per field):
  * a lookup of 1000 people resolves some 25 000 fields, and this keeps each one a property
- * read. The field-level rules live here, each in its getter:
+ * read. The field-level rules:
  *
- * - scope: `releaseField` refuses the field with FORBIDDEN (the rest of the answer stays), and
- *   records an agency's answer as released for this person (the lookup audit log);
- * - status: only an active person shows contact info, mailbox, certificate and language.
+ * - scope: declared once in `PERSON_FIELD_RULES` (src/auth/scopes.ts), which `guardFields`
+ *   turns into a check at the top of each guarded getter: FORBIDDEN without the scope (the
+ *   rest of the answer stays), and an agency's answer recorded as released for this person
+ *   (the lookup audit log). A getter here never checks a scope itself;
+ * - status: only an active person shows contact info, mailbox, certificate and language,
+ *   decided in each getter.
  *
  * Data loaded up front (see `loadPeople`) is used as is; anything else is read through the
  * request's DataLoaders, so every path still batches.
  */
+@guardFields(PERSON_FIELD_RULES)
 @Directive('@key(fields: "id")')
 @ObjectType({
   description:
@@ -174,7 +170,8 @@ export class Person {
 
   constructor(
     id: string,
-    private readonly data: PersonData,
+    private readonly data: PersonEntry,
+    /** Read by the guards of `guardFields` too. */
     private readonly ctx: Context,
   ) {
     this.id = id;
@@ -210,7 +207,6 @@ export class Person {
 
   @Field(() => NotificationStatus, { simple: true, nullable: true, description: '`varslingsstatus`. Needs `krr:global/kontaktinformasjon.read`.' })
   get notificationStatus(): MaybePromise<NotificationStatus> {
-    releaseField(this.ctx, Scope.CONTACT_INFO, 'Person.notificationStatus', this.id);
     const row = this.row;
     if (!row || row.status !== 'ACTIVE') return NotificationStatus.CANNOT_BE_NOTIFIED;
     const status = (channels: ContactPointWithDuplicate[]) =>
@@ -225,7 +221,6 @@ export class Person {
     description: '`kontaktinformasjon`; null unless the person is active. Needs `krr:global/kontaktinformasjon.read`.',
   })
   get contactInfo(): MaybePromise<ContactInfo | null> {
-    releaseField(this.ctx, Scope.CONTACT_INFO, 'Person.contactInfo', this.id);
     if (!this.active) return null;
     const now = this.ctx.now;
     // A citizen reaches only their own record (see authChecker).
@@ -244,7 +239,6 @@ export class Person {
     description: '`digital_post`; null unless the person is active and has one. Needs `krr:global/digitalpost.read`.',
   })
   get digitalMailbox(): MaybePromise<DigitalMailbox | null> {
-    releaseField(this.ctx, Scope.DIGITAL_POST, 'Person.digitalMailbox', this.id);
     if (!this.active) return null;
     const build = (post: DigitalPostRow | null) => (post ? { address: post.mailboxAddress, providerOrgNumber: post.providerOrgNumber } : null);
     const post = this.digitalPostRow();
@@ -257,7 +251,6 @@ export class Person {
     description: '`sertifikat`: base64 X.509 certificate; null unless the person is active and has one. Needs `krr:global/digitalpost.read`.',
   })
   get certificate(): MaybePromise<string | null> {
-    releaseField(this.ctx, Scope.DIGITAL_POST, 'Person.certificate', this.id);
     if (!this.active) return null;
     const post = this.digitalPostRow();
     return post instanceof Promise ? post.then((p) => p?.certificate ?? null) : (post?.certificate ?? null);
@@ -269,13 +262,11 @@ export class Person {
     description: '`spraak`; null unless the person is active and has chosen one. Needs `krr:global/kontaktinformasjon.read`.',
   })
   get language(): Language | null {
-    releaseField(this.ctx, Scope.CONTACT_INFO, 'Person.language', this.id);
     return this.active ? ((this.row?.language as Language | null) ?? null) : null;
   }
 
   @Field(() => Date, { simple: true, nullable: true, description: '`spraak_oppdatert`. Needs `krr:global/kontaktinformasjon.read`.' })
   get languageUpdatedAt(): Date | null {
-    releaseField(this.ctx, Scope.CONTACT_INFO, 'Person.languageUpdatedAt', this.id);
     return this.active ? (this.row?.languageUpdatedAt ?? null) : null;
   }
 
@@ -285,7 +276,6 @@ export class Person {
     description: 'When anything about the person last changed; null when not registered. Needs `krr:global/kontaktinformasjon.read`: it tells when contact details changed.',
   })
   get updatedAt(): Date | null {
-    releaseField(this.ctx, Scope.CONTACT_INFO, 'Person.updatedAt', this.id);
     return this.row?.updatedAt ?? null;
   }
 }
