@@ -14,40 +14,20 @@ import { loadOrCreateDevKey } from '../../src/auth/keys';
 import { mintDevToken } from '../../src/auth/tokens';
 import { loadConfig } from '../../src/config';
 import { createTestDatabase, type TestDatabase } from '../support/database';
-import { killAllServices, startService, type RunningService } from '../support/service';
+import { killAllServices, metricOf, postJson, startService, waitFor, type RunningService } from '../support/service';
 
 const SEED_COUNT = 2500;
 const WRITES_AFTER_THE_KILL = 6;
 const REQUEST_TIMEOUT_MS = 60_000;
+const post = (url: string, token: string, body: unknown) => postJson(url, token, body, REQUEST_TIMEOUT_MS);
 const FOLLOWING = 'following the upstream register';
 
 jest.setTimeout(600_000);
 
-async function post(url: string, token: string, body: unknown): Promise<{ status: number; text: string }> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-  });
-  return { status: res.status, text: await res.text() };
-}
 
-async function position(service: RunningService): Promise<number | null> {
-  const text = await (await fetch(`${service.base}/metrics`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })).text();
-  const line = text.split('\n').find((l) => l.startsWith('krr_upstream_position '));
-  return line ? Number(line.split(' ')[1]) : null;
-}
+const position = (service: RunningService) => metricOf(service, 'krr_upstream_position', REQUEST_TIMEOUT_MS);
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+
 
 /** Sessions holding the follower lock on the copy's database (application_name krr-graphql-follower). */
 const lockHolders = (db: TestDatabase) =>
