@@ -64,7 +64,7 @@ module.exports = {
       ...common,
       displayName: 'sqlite',
       testMatch: ['<rootDir>/test/**/*.test.ts'],
-      testPathIgnorePatterns: ['/node_modules/', '/test/integration/pg-', '/test/http/replicas\\.test\\.ts$'],
+      testPathIgnorePatterns: ['/node_modules/', '/test/integration/pg-', '/test/http/replicas\\.test\\.ts$', '/test/http/follower-takeover\\.test\\.ts$'],
     },
     // Under CI the project runs even without PostgreSQL, and fails saying why.
     ...(postgresHere || ci

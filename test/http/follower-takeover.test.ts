@@ -13,7 +13,7 @@ import path from 'node:path';
 import { loadOrCreateDevKey } from '../../src/auth/keys';
 import { mintDevToken } from '../../src/auth/tokens';
 import { loadConfig } from '../../src/config';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import { createTestDatabase, storeUnderTest, type TestDatabase } from '../support/database';
 import { killAllServices, metricOf, postJson, startService, waitFor, type RunningService } from '../support/service';
 
 const SEED_COUNT = 2500;
@@ -36,6 +36,8 @@ const lockHolders = (db: TestDatabase) =>
      where l.locktype = 'advisory' and l.granted and a.application_name = 'krr-graphql-follower'
        and l.database = (select oid from pg_database where datname = current_database())`,
   );
+
+if (storeUnderTest !== 'postgres') throw new Error('follower-takeover.test.ts runs in the jest project postgres only (jest.config.js)');
 
 describe('two copies on one PostgreSQL database (processes)', () => {
   const dirs: string[] = [];
