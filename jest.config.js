@@ -33,7 +33,7 @@ const ON_BOTH_STORES = [
   'test/http/follower.test.ts',
 ];
 /** PostgreSQL's own tests (the store's mechanics, several replicas). */
-const POSTGRES_ONLY = ['test/integration/pg-*.test.ts', 'test/http/replicas.test.ts'];
+const POSTGRES_ONLY = ['test/integration/pg-*.test.ts', 'test/http/replicas.test.ts', 'test/http/follower-takeover.test.ts'];
 
 /** @type {import('jest').Config} */
 const common = {
@@ -64,7 +64,7 @@ module.exports = {
       ...common,
       displayName: 'sqlite',
       testMatch: ['<rootDir>/test/**/*.test.ts'],
-      testPathIgnorePatterns: ['/node_modules/', '/test/integration/pg-', '/test/http/replicas\\.test\\.ts$'],
+      testPathIgnorePatterns: ['/node_modules/', '/test/integration/pg-', '/test/http/replicas\\.test\\.ts$', '/test/http/follower-takeover\\.test\\.ts$'],
     },
     // Under CI the project runs even without PostgreSQL, and fails saying why.
     ...(postgresHere || ci

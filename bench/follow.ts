@@ -1,5 +1,5 @@
 /**
- * `npm run bench:follow -- [--count 1000000] [--lag-seconds 30] [--writes-per-second 20] [--db PATH] [--out FILE]`
+ * `npm run bench:follow -- [--count 1000000] [--lag-seconds 30] [--writes-per-second 20] [--db PATH] [--out FILE] [--cpu-prof DIR]`
  *
  * Follower mode (issue 15), measured with the built service as two processes on loopback:
  * 1. Sync rate: an upstream with `count` people (change numbers 1..count; the seeded
@@ -11,6 +11,8 @@
  *    noted; its lag is the time until the copy's position reaches it.
  * SQLite on both sides. The floor is the upstream serving its own feed: the copy cannot be
  * faster than the upstream answers pages, so that is printed too.
+ * `--cpu-prof DIR`: both processes run with `node --cpu-prof`, their profiles written to
+ * DIR/copy and DIR/upstream when they stop.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -33,12 +35,17 @@ const { values } = parseArgs({
     'writes-per-second': { type: 'string', default: '20' },
     db: { type: 'string' },
     out: { type: 'string' },
+    'cpu-prof': { type: 'string' },
   },
 });
 const count = Number(values.count);
 const lagSeconds = Number(values['lag-seconds']);
 const writesPerSecond = Number(values['writes-per-second']);
 const upstreamDb = path.resolve(values.db ?? path.join(DATA_DIR, `krr-${count}.sqlite`));
+
+const profileDir = values['cpu-prof'] ? path.resolve(values['cpu-prof']) : null;
+/** Node's flags for `--cpu-prof`: the profile is written when the process exits (SIGTERM: the service drains and exits). */
+const profiled = (name: string): string[] => (profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, name)}`] : []);
 
 const serviceEnv = { HOST: '127.0.0.1', PORT: '0', KRR_RATE_LIMIT_PER_MINUTE: '0', KRR_SEED_COUNT: '0', LOG_LEVEL: 'warn', NODE_ENV: 'development' };
 
@@ -49,7 +56,9 @@ async function post(url: string, token: string, body: unknown): Promise<any> {
 }
 
 async function position(copy: Running): Promise<number> {
-  const text = await (await fetch(`${copy.base}/metrics`)).text();
+  const text = await (await fetch(`${copy.base}/metrics`).catch((error: Error) => {
+    throw new Error(`the copy does not answer (${error.message}: ${String((error as { cause?: unknown }).cause)}); its output:\n${copy.output().slice(-3000)}`);
+  })).text();
   return Number(/^krr_upstream_position (\d+)/m.exec(text)?.[1] ?? 0);
 }
 
@@ -66,7 +75,7 @@ async function main(): Promise<void> {
   mkdirSync(DATA_DIR, { recursive: true });
   await prepareDatabase(upstreamDb, count);
   const citizens = sampleIds(upstreamDb, 0, 0, 0, 200).citizens;
-  const upstream = await start('upstream', MAIN, { ...serviceEnv, KRR_DATA_DIR: DATA_DIR, KRR_DB_PATH: upstreamDb }, true);
+  const upstream = await start('upstream', MAIN, { ...serviceEnv, KRR_DATA_DIR: DATA_DIR, KRR_DB_PATH: upstreamDb }, true, undefined, profiled('upstream'));
   const copyDir = mkdtempSync(path.join(os.tmpdir(), 'krr-bench-copy-'));
   const lines: string[] = [];
   const say = (line: string) => {
@@ -85,7 +94,7 @@ async function main(): Promise<void> {
     writeFileSync(tokenFile, upstream.token!);
     const copyEnv = { ...serviceEnv, KRR_DATA_DIR: copyDir, KRR_UPSTREAM_URL: upstream.base, KRR_UPSTREAM_TOKEN_FILE: tokenFile, KRR_UPSTREAM_POLL_SECONDS: '1' };
     const started = performance.now();
-    const copy = await start('copy', MAIN, copyEnv, true);
+    const copy = await start('copy', MAIN, copyEnv, true, undefined, profiled('copy'));
     const cpuBefore = { copy: treeCpuMs(copy.pid), upstream: treeCpuMs(upstream.pid) };
     let last = 0;
     let lastReport = performance.now();

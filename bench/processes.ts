@@ -58,9 +58,9 @@ function installCleanup(): void {
  * Starts `node <script>` and waits until its output says where it listens
  * (`serving http://...` or, with LOG_LEVEL=warn, `Open http://...` from the service; `listening http://...` from the limit server).
  */
-export function start(name: string, script: string, env: Record<string, string>, needsToken: boolean, timeoutMs = 120_000): Promise<Running> {
+export function start(name: string, script: string, env: Record<string, string>, needsToken: boolean, timeoutMs = 120_000, nodeArgs: readonly string[] = []): Promise<Running> {
   installCleanup();
-  const child = spawn(process.execPath, [script], {
+  const child = spawn(process.execPath, [...nodeArgs, script], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,

@@ -8,13 +8,17 @@
  *   (`RegisterStore.applyUpstreamPage`), and only if the stored position is still the one
  *   the page was asked after: a crash at any moment, or a second follower, can neither skip
  *   a page nor apply one on top of a position it was not asked from.
+ * - While a page is written, the next one (after the page's `tilEndringsId`) is already
+ *   asked for, so the upstream serves it meanwhile. It is applied only after the page it
+ *   follows was, on top of that page's position; if that write fails or finds the position
+ *   moved, the page asked ahead is dropped unread.
  * - A failure to reach the upstream (down, slow, 5xx, an answer that is not a feed page,
  *   no token), or to write a page, is retried with capped exponential backoff and jitter;
  *   the copy keeps serving.
  * - A page that is a feed answer but wrong (a bad person, numbers that go backwards) is not
  *   applied and not skipped: syncing stops with an error naming the position.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import type { UpstreamConfig } from '../config';
 import type { Logger } from '../logger';
 import { UpstreamMismatchError, type FollowerLock, type RegisterStore } from '../store/types';
@@ -24,6 +28,18 @@ import { readFeedAnswer } from './feed-page';
 /** Why the upstream could not be read this time: asked again after a backoff. */
 class UpstreamUnavailable extends Error {
   override name = 'UpstreamUnavailable';
+}
+
+/** An upstream answer, read: its JSON and when it came. */
+interface Fetched {
+  body: unknown;
+  at: Date;
+}
+
+/** A page asked for: the position it was asked after, and its answer to come (a rejection already handled). */
+interface Asked {
+  after: number;
+  answer: Promise<Fetched>;
 }
 
 export type FollowerState = 'starting' | 'waiting for the follower lock' | 'following' | 'stopped: invalid page' | 'stopped';
@@ -94,10 +110,14 @@ export class UpstreamFollower {
   private async follow(lock: FollowerLock, signal: AbortSignal): Promise<boolean> {
     const stored = await this.store.upstreamPosition();
     let position = stored?.position ?? this.config.startAfter;
+    /** The page after `position`, asked for while the previous one was written. */
+    let ahead: Asked | null = null;
     while (!signal.aborted && lock.held()) {
       let caughtUp = false;
       try {
-        const { body, at } = await this.fetchPage(position, signal);
+        const asked: Asked = ahead?.after === position ? ahead : await this.ask(position, signal);
+        ahead = null;
+        const { body, at } = await asked.answer;
         const answer = readFeedAnswer(body, this.config.url, position, at);
         if (answer.kind === 'garbage') throw new UpstreamUnavailable(answer.reason);
         if (answer.kind === 'invalid') {
@@ -108,18 +128,26 @@ export class UpstreamFollower {
         }
         if (!lock.held()) break;
         const { page } = answer;
+        if (page.to < page.latest) {
+          // The next page is asked for now and served while this one is written. One turn of
+          // the event loop puts the request on the wire before a synchronous (SQLite) write.
+          ahead = await this.ask(page.to, signal);
+          await nextTurn();
+        }
         if (await this.store.applyUpstreamPage(page)) {
           if (page.records.length > 0) this.logger.debug({ from: position + 1, to: page.to, latest: page.latest, people: page.records.length }, 'applied an upstream page');
           position = page.to;
           caughtUp = page.to >= page.latest;
         } else {
           // Another follower moved the position meanwhile: continue from where it is.
+          ahead = null;
           position = (await this.store.upstreamPosition())?.position ?? position;
           this.logger.warn({ position }, 'the position moved under this follower; continuing from the stored one');
         }
         if (this.failures > 0) this.logger.info({ afterFailures: this.failures }, 'the upstream answers again');
         this.failures = 0;
       } catch (error) {
+        ahead = null;
         if (signal.aborted) break;
         if (error instanceof UpstreamMismatchError) throw error;
         this.failures++;
@@ -138,14 +166,29 @@ export class UpstreamFollower {
     return false;
   }
 
+  /**
+   * Asks for the page after `after`: resolves once the token is there and the request is
+   * made, with its answer to come. The answer's rejection is handled here (a page asked
+   * ahead and then dropped fails nobody); whoever awaits it still sees it.
+   */
+  private async ask(after: number, signal: AbortSignal): Promise<Asked> {
+    let answer: Promise<Fetched>;
+    try {
+      answer = this.fetchPage(await this.tokens.token(), after, signal);
+    } catch (error) {
+      answer = Promise.reject(error as Error);
+    }
+    answer.catch(() => {});
+    return { after, answer };
+  }
+
   /** Capped exponential backoff with jitter: a random time from half the step to the whole step. */
   private backoffMs(): number {
     const step = Math.min(this.config.maxBackoffSeconds * 1000, this.baseBackoffMs * 2 ** Math.min(this.failures - 1, 30));
     return Math.round(step / 2 + (this.random() * step) / 2);
   }
 
-  private async fetchPage(after: number, signal: AbortSignal): Promise<{ body: unknown; at: Date }> {
-    const token = await this.tokens.token();
+  private async fetchPage(token: string, after: number, signal: AbortSignal): Promise<Fetched> {
     const url = `${this.config.url}/rest/v2/krr/hentEndringer`;
     const timeout = AbortSignal.timeout(this.config.timeoutMs);
     let text: string;

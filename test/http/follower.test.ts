@@ -17,13 +17,15 @@ import { loadConfig } from '../../src/config';
 import { createRandom } from '../../db/seed/generate';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { syntheticIds } from '../support/people';
-import { killAllServices, startService, type RunningService } from '../support/service';
+import { killAllServices, metricOf, postJson, startService, waitFor, type RunningService } from '../support/service';
 
 const SEED_COUNT = 1500;
 const CITIZENS = 8;
 const KILLS = 3;
 // Generous: on a loaded machine a copy busy applying and serving pages can be slow to answer.
 const REQUEST_TIMEOUT_MS = 60_000;
+const post = (url: string, token: string, body: unknown) => postJson(url, token, body, REQUEST_TIMEOUT_MS);
+const metric = (service: RunningService, name: string) => metricOf(service, name, REQUEST_TIMEOUT_MS);
 
 // Five processes start (one of them four times): minutes on a loaded machine.
 jest.setTimeout(600_000);
@@ -41,31 +43,8 @@ function freePort(): Promise<number> {
   });
 }
 
-async function post(url: string, token: string, body: unknown): Promise<{ status: number; text: string }> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-  });
-  return { status: res.status, text: await res.text() };
-}
 
-async function metric(service: RunningService, name: string): Promise<number | null> {
-  const text = await (await fetch(`${service.base}/metrics`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line ? Number(line.split(' ')[1]) : null;
-}
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** Citizens changing their entries at the upstream until told to stop; refusals while it is down are expected. */
 function writeContinuously(url: () => string, tokens: string[], stop: { now: boolean }): Promise<number> {

@@ -151,3 +151,44 @@ it('keeps the flags right through pages applied from the upstream feed (follower
   now = await flags([k, l]);
   expect(now).toEqual({ actual: [['EMAIL:false'], ['EMAIL:true']], expected: [['EMAIL:false'], ['EMAIL:true']] });
 });
+
+it("keeps every flag right through a follower's pages (applyUpstreamPage), into an empty register and then a non-empty one, with gap-free change numbers", async () => {
+  const copy = await createTestRegister();
+  try {
+    const [a, b, c, d] = syntheticIds(4, 5353);
+    const check = async (when: string) => {
+      const { actual, expected } = await flags([a, b, c, d], copy);
+      expect({ when, flags: actual }).toEqual({ when, flags: expected });
+      return actual;
+    };
+    const apply = (after: number, to: number, records: PersonRecord[]) => copy.store.applyUpstreamPage({ upstream: 'http://up', after, to, latest: 9, records, at: NOW });
+    // The first page lands in an empty register (read model derived once), the second in a non-empty one (kept by triggers).
+    expect(
+      await apply(0, 3, [
+        aPerson(a, { email: aChannel('shared@example.com'), mobile: aChannel('+4791000001') }),
+        aPerson(b, { email: aChannel('Shared@Example.com'), mobile: null }),
+        aPerson(c, { status: 'DELETED', email: null, mobile: aChannel('+4791000001') }),
+      ]),
+    ).toBe(true);
+    expect(await check('a and b share an email; c (deleted) has a mobile of a')).toEqual([['EMAIL:true', 'MOBILE:false'], ['EMAIL:true'], ['MOBILE:true'], null]);
+    expect(
+      await apply(3, 7, [
+        aPerson(b, { email: aChannel('own@example.com'), mobile: null }),
+        aPerson(d, { email: null, mobile: aChannel('+4791000001') }),
+        aPerson(a, { status: 'DELETED', email: null, mobile: aChannel('+4791000001') }),
+      ]),
+    ).toBe(true);
+    expect(await check('b moved away, d took the mobile of a, a was deleted')).toEqual([['MOBILE:true'], ['EMAIL:false'], ['MOBILE:true'], ['MOBILE:false']]);
+    const numbers = (await copy.database.query<{ n: number }>('select change_number as n from change_log order by change_number')).map((r) => Number(r.n));
+    expect(numbers).toEqual([1, 2, 3, 4, 5, 6]);
+    const latest = await copy.database.query<{ id: string; n: number }>('select id, change_number as n from person order by change_number');
+    expect(latest.map((r) => [r.id, Number(r.n)])).toEqual([
+      [c, 3],
+      [b, 4],
+      [d, 5],
+      [a, 6],
+    ]);
+  } finally {
+    await copy.close();
+  }
+});

@@ -77,3 +77,32 @@ export function startService(env: Record<string, string>, timeoutMs = 60_000): P
     }, 50);
   });
 }
+
+/** POSTs `body` as JSON with a bearer token: the status and the body's text. */
+export async function postJson(url: string, token: string, body: unknown, timeoutMs = 60_000): Promise<{ status: number; text: string }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  return { status: res.status, text: await res.text() };
+}
+
+/** One metric of a service's `/metrics` (a line `name value`), or null when it has none. */
+export async function metricOf(service: RunningService, name: string, timeoutMs = 60_000): Promise<number | null> {
+  const text = await (await fetch(`${service.base}/metrics`, { signal: AbortSignal.timeout(timeoutMs) })).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.split(' ')[1]) : null;
+}
+
+/** Polls `probe` every 200 ms until it gives a value (a failure counts as "not yet"); throws after `timeoutMs`. */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

@@ -41,6 +41,106 @@ const ts = (column: string) => `(timestamptz 'epoch' + ${column} * interval '1 m
 
 const PERSON_SELECT = STAGED_PERSON_COLUMNS.map((c) => (TYPES[c] === 'bigint' ? ts(`s.${c}`) : c === 'reserved' ? 's.reserved = 1' : `s.${c}`)).join(', ');
 
+/** The import's staging table (a session temp table of its own connection). */
+const STAGING = 'import_staging';
+
+/** The staging table `table`: one wide row per person (`STAGING_COLUMNS`), `seq` in staging order; `on commit drop` for one transaction's. */
+export function createStagingSql(table: string, onCommitDrop = false): string {
+  return `create temp table ${table} (seq bigint not null, ${STAGING_COLUMNS.map((c) => `${c} ${TYPES[c]}`).join(', ')})${onCommitDrop ? ' on commit drop' : ''}`;
+}
+
+/** Stages `people` into `table` in one multi-row `unnest` insert, numbered after `seq`; returns the last number. */
+export async function stageIn(q: CountingClient, table: string, people: readonly StagedPerson[], seq: number): Promise<number> {
+  const columns: unknown[][] = STAGING_COLUMNS.map(() => []);
+  const seqs: number[] = [];
+  for (const person of people) {
+    seqs.push(++seq);
+    const row = stagingRow(person);
+    for (let i = 0; i < row.length; i++) columns[i].push(row[i]);
+  }
+  const arrays = STAGING_COLUMNS.map((c, i) => `$${i + 2}::${TYPES[c]}[]`).join(', ');
+  await q.query(`insert into ${table} select * from unnest($1::bigint[], ${arrays})`, [seqs, ...columns]);
+  return seq;
+}
+
+/** What `replaceStagedPeopleIn` wrote. */
+export interface StagedReplaced {
+  /** People written (the last staged record of each, unless it said "not registered"). */
+  written: number;
+  /** Distinct people staged. */
+  distinct: number;
+  /** Staged records. */
+  staged: number;
+  /** The change numbers taken, one per person written in the order of their last staged record; null when none. */
+  changeNumbers: { first: number; last: number } | null;
+}
+
+/**
+ * Replaces whole entries with the people staged in `table`, set-based, inside the caller's
+ * READ COMMITTED transaction, which holds the people's locks (the exclusive bulk lock for
+ * the import, the people's own for a follower's page): the bulk import's commit and the
+ * follower's page apply both write through here. The last staged record of each person
+ * wins; one saying "not registered" is not written. The change numbers are one range taken
+ * from the counter in this transaction (no gaps), in the order of the last staged records.
+ * The lookup read model's row triggers stand aside (krr.bulk_load, this transaction only):
+ * the people's old state leaves it and their new state is derived, set-based.
+ */
+export async function replaceStagedPeopleIn(q: CountingClient, table: string, kind: string, at: Date): Promise<StagedReplaced> {
+  // The last record of each person; those saying "not registered" are not written.
+  await q.query(`drop table if exists import_numbered`);
+  await q.query(`create temp table import_numbered on commit drop as
+    select s.seq, s.id, row_number() over (order by s.seq) as n
+    from (select max(seq) as seq from ${table} group by id) last join ${table} s using (seq)
+    where s.status is not null`);
+  const counts = await q.query<{ people: number; distinct: number; staged: number }>(
+    `select (select count(*)::int from import_numbered) as people, (select count(distinct id)::int from ${table}) as distinct,
+       (select count(*)::int from ${table}) as staged`,
+  );
+  const { people, distinct, staged } = counts.rows[0];
+  const taken = await q.query<{ base: number }>(
+    'update change_counter set last_change_number = last_change_number + $1 where id = 1 returning last_change_number - $1 as base',
+    [people],
+  );
+  const base = taken.rows[0]?.base;
+  if (base === undefined) throw new Error('change_counter has no row: the PostgreSQL migrations (db/migrations-pg) were not applied');
+  const from = `import_numbered n join ${table} s on s.seq = n.seq`;
+  // The lookup read model's row triggers stand aside for this transaction: the people's
+  // old state leaves it here and their new state is derived below, set-based.
+  const imported = '(select id from import_numbered) as ids(id)';
+  await q.query(`select set_config('krr.bulk_load', 'on', true)`);
+  await retractLookupModel(q, imported);
+  await q.query('delete from contact_point where person_id in (select id from import_numbered)');
+  await q.query('delete from digital_post where person_id in (select id from import_numbered)');
+  await q.query(`insert into change_log (change_number, person_id, changed_at, kind) select $1::bigint + n.n, n.id, $2::timestamptz, $3::text from import_numbered n order by n.n`, [
+    base,
+    at.toISOString(),
+    kind,
+  ]);
+  const set = [...STAGED_PERSON_COLUMNS.slice(1), 'change_number'].map((c) => `${c} = excluded.${c}`).join(', ');
+  await q.query(
+    `insert into person (${STAGED_PERSON_COLUMNS.join(', ')}, change_number)
+     select ${PERSON_SELECT}, $1::bigint + n.n from ${from} order by s.id
+     on conflict (id) do update set ${set}`,
+    [base],
+  );
+  await q.query(
+    `insert into contact_point (person_id, channel, address, address_key, updated_at, last_verified_at, last_validated_at)
+     select * from (
+       select s.id, 'EMAIL', s.email_address, s.email_key, ${ts('s.email_updated_at')}, ${ts('s.email_verified_at')}, ${ts('s.email_validated_at')}
+         from ${from} where s.email_address is not null
+       union all
+       select s.id, 'MOBILE', s.mobile_address, s.mobile_key, ${ts('s.mobile_updated_at')}, ${ts('s.mobile_verified_at')}, ${ts('s.mobile_validated_at')}
+         from ${from} where s.mobile_address is not null
+     ) as points order by 1, 2`,
+  );
+  await q.query(
+    `insert into digital_post (person_id, mailbox_address, provider_org_number, certificate)
+     select s.id, s.mailbox_address, s.provider_org_number, s.certificate from ${from} where s.mailbox_address is not null order by s.id`,
+  );
+  await deriveLookupModel(q, imported);
+  return { written: people, distinct, staged, changeNumbers: people > 0 ? { first: Number(base) + 1, last: Number(base) + people } : null };
+}
+
 export class PgBulkImport implements BulkImport {
   private readonly q: CountingClient;
   private seq = 0;
@@ -61,7 +161,7 @@ export class PgBulkImport implements BulkImport {
   static async start(pool: pg.Pool, counters: readonly StatementCounter[], kind: string, at: Date): Promise<PgBulkImport> {
     const bulk = new PgBulkImport(await pool.connect(), counters, kind, at);
     try {
-      await bulk.q.query(`create temp table import_staging (seq bigint not null, ${STAGING_COLUMNS.map((c) => `${c} ${TYPES[c]}`).join(', ')})`);
+      await bulk.q.query(createStagingSql(STAGING));
     } catch (error) {
       bulk.broken = error as Error;
       await bulk.abort();
@@ -73,80 +173,17 @@ export class PgBulkImport implements BulkImport {
   async stage(people: readonly StagedPerson[]): Promise<void> {
     if (this.done) throw new Error('this bulk import has ended');
     if (people.length === 0) return;
-    const columns: unknown[][] = STAGING_COLUMNS.map(() => []);
-    const seqs: number[] = [];
-    for (const person of people) {
-      seqs.push(++this.seq);
-      const row = stagingRow(person);
-      for (let i = 0; i < row.length; i++) columns[i].push(row[i]);
-    }
-    const arrays = STAGING_COLUMNS.map((c, i) => `$${i + 2}::${TYPES[c]}[]`).join(', ');
-    await this.q.query(`insert into import_staging select * from unnest($1::bigint[], ${arrays})`, [seqs, ...columns]);
+    this.seq = await stageIn(this.q, STAGING, people, this.seq);
   }
 
   async commit(): Promise<BulkImportResult> {
     if (this.done) throw new Error('this bulk import has ended');
     try {
-      await this.q.query('analyze import_staging');
+      await this.q.query(`analyze ${STAGING}`);
       return await inTransactionOn(this.client, [], 'read committed', async ({ q }) => {
         await lockBulk(this.client);
-        // The last record of each person; those saying "not registered" are not written.
-        await q.query(`create temp table import_numbered on commit drop as
-          select s.seq, s.id, row_number() over (order by s.seq) as n
-          from (select max(seq) as seq from import_staging group by id) last join import_staging s using (seq)
-          where s.status is not null`);
-        const counts = await q.query<{ people: number; distinct: number; staged: number }>(
-          `select (select count(*)::int from import_numbered) as people, (select count(distinct id)::int from import_staging) as distinct,
-             (select count(*)::int from import_staging) as staged`,
-        );
-        const { people, distinct, staged } = counts.rows[0];
-        const taken = await q.query<{ base: number }>(
-          'update change_counter set last_change_number = last_change_number + $1 where id = 1 returning last_change_number - $1 as base',
-          [people],
-        );
-        const base = taken.rows[0]?.base;
-        if (base === undefined) throw new Error('change_counter has no row: the PostgreSQL migrations (db/migrations-pg) were not applied');
-        const from = 'import_numbered n join import_staging s on s.seq = n.seq';
-        // The lookup read model's row triggers stand aside for this transaction: the people's
-        // old state leaves it here and their new state is derived below, set-based.
-        const imported = '(select id from import_numbered) as ids(id)';
-        await q.query(`select set_config('krr.bulk_load', 'on', true)`);
-        await retractLookupModel(q, imported);
-        await q.query('delete from contact_point where person_id in (select id from import_numbered)');
-        await q.query('delete from digital_post where person_id in (select id from import_numbered)');
-        await q.query(`insert into change_log (change_number, person_id, changed_at, kind) select $1::bigint + n.n, n.id, $2::timestamptz, $3::text from import_numbered n order by n.n`, [
-          base,
-          this.at.toISOString(),
-          this.kind,
-        ]);
-        const set = [...STAGED_PERSON_COLUMNS.slice(1), 'change_number'].map((c) => `${c} = excluded.${c}`).join(', ');
-        await q.query(
-          `insert into person (${STAGED_PERSON_COLUMNS.join(', ')}, change_number)
-           select ${PERSON_SELECT}, $1::bigint + n.n from ${from} order by s.id
-           on conflict (id) do update set ${set}`,
-          [base],
-        );
-        await q.query(
-          `insert into contact_point (person_id, channel, address, address_key, updated_at, last_verified_at, last_validated_at)
-           select * from (
-             select s.id, 'EMAIL', s.email_address, s.email_key, ${ts('s.email_updated_at')}, ${ts('s.email_verified_at')}, ${ts('s.email_validated_at')}
-               from ${from} where s.email_address is not null
-             union all
-             select s.id, 'MOBILE', s.mobile_address, s.mobile_key, ${ts('s.mobile_updated_at')}, ${ts('s.mobile_verified_at')}, ${ts('s.mobile_validated_at')}
-               from ${from} where s.mobile_address is not null
-           ) as points order by 1, 2`,
-        );
-        await q.query(
-          `insert into digital_post (person_id, mailbox_address, provider_org_number, certificate)
-           select s.id, s.mailbox_address, s.provider_org_number, s.certificate from ${from} where s.mailbox_address is not null order by s.id`,
-        );
-        await deriveLookupModel(q, imported);
-        return {
-          written: people,
-          overridden: staged - distinct,
-          notRegistered: distinct - people,
-          changeNumbers: people > 0 ? { first: Number(base) + 1, last: Number(base) + people } : null,
-        };
+        const { written, distinct, staged, changeNumbers } = await replaceStagedPeopleIn(q, STAGING, this.kind, this.at);
+        return { written, overridden: staged - distinct, notRegistered: distinct - written, changeNumbers };
       });
     } catch (error) {
       this.broken ??= error as Error;

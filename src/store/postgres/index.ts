@@ -24,7 +24,7 @@ import { generatePopulation } from '../../../db/seed/generate';
 import type { ChangeKind } from '../../domain/change-kind';
 import { UpstreamMismatchError, type BulkImport, type FollowerLock, type PersonRecord, type ReadRouting, type RegisterStore, type RequestStore, type SeedOptions, type StoreKind, type UpstreamPage, type UpstreamPosition } from '../types';
 import { StatementCounter } from '../types';
-import { PgBulkImport } from './bulk-import';
+import { createStagingSql, PgBulkImport, replaceStagedPeopleIn, stageIn } from './bulk-import';
 import { PgCitizenWrites } from './citizen-writes';
 import { openPgStore, type PgStoreOptions } from './connection';
 import { CountingClient, drizzleOn, inTransaction, inTransactionOn, lockBulk, lockPeople, withSessionLock, type Drizzle } from './executor';
@@ -45,6 +45,9 @@ export interface PostgresStoreOptions extends PgStoreOptions {
    */
   readUrl?: string;
 }
+
+/** The follower's page staging table: a temp table dropped at the page's commit. */
+const PAGE_STAGING = 'upstream_staging';
 
 /** The follower's lock: session-scoped, held by the one replica that follows the upstream. */
 const FOLLOWER_LOCK = `hashtextextended('krr:follower', 0)`;
@@ -132,7 +135,8 @@ class PostgresRegisterStore implements RegisterStore {
   /**
    * The position row first (created at `page.after` if there is none, then locked FOR
    * UPDATE), so a second follower's page waits and then finds the position moved; then the
-   * people as `replacePeople` writes them; then the new position, all in one transaction.
+   * people (their locks, sorted), written set-based as the bulk import commits
+   * (`replaceStagedPeopleIn`); then the new position, all in one transaction.
    */
   applyUpstreamPage(page: UpstreamPage): Promise<boolean> {
     return inTransaction(this.pool, [this.statements], 'read committed', async ({ q, client }) => {
@@ -146,7 +150,11 @@ class PostgresRegisterStore implements RegisterStore {
           client,
           page.records.map((r) => r.id),
         );
-        await replacePeopleIn(q, page.records, 'UPSTREAM', page.at);
+        // Set-based, as the bulk import commits: staged in a temp table of this transaction.
+        await q.query(createStagingSql(PAGE_STAGING, true));
+        await stageIn(q, PAGE_STAGING, page.records, 0);
+        await q.query(`analyze ${PAGE_STAGING}`);
+        await replaceStagedPeopleIn(q, PAGE_STAGING, 'UPSTREAM', page.at);
       }
       await q.query('update upstream_sync set position = $1::bigint, latest = $2::bigint, last_success_at = case when $1::bigint >= $2::bigint then $3::timestamptz else last_success_at end where id = 1', [
         page.to,

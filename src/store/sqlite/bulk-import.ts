@@ -24,11 +24,128 @@ const TEMP_CACHE_KIB = 65_536;
 const ROWS_PER_INSERT = 50;
 /** Secondary indexes with keys in random order: rebuilt once, sorted, when the register was empty. */
 const DEFERRED_INDEXES = ['change_log_person_idx', 'contact_point_address_idx', 'person_change_number_idx'];
+/** The import's staging table (temp database). */
+const STAGING = 'import_staging';
 
-export class SqliteBulkImport implements BulkImport {
+/** What `replaceStagedPeople` wrote. */
+export interface StagedReplaced {
+  /** People written (the last staged record of each, unless it said "not registered"). */
+  written: number;
+  /** Distinct people staged. */
+  distinct: number;
+  /** Staged records. */
+  staged: number;
+  /** The change numbers taken, one per person written in the order of their last staged record; null when none. */
+  changeNumbers: { first: number; last: number } | null;
+}
+
+/** Creates (empty) the staging table `temp.<table>`: one wide row per person (`STAGING_COLUMNS`), `seq` in staging order. */
+export function createStaging(sqlite: Database.Database, table: string): void {
+  sqlite.exec(`drop table if exists temp.${table};
+    create temp table ${table} (seq integer primary key, ${STAGING_COLUMNS.join(', ')})`);
+}
+
+/** Puts people into `temp.<table>` in the order given, `ROWS_PER_INSERT` a statement. Inside a transaction for speed. */
+export class Stager {
   private readonly insertMany;
   private readonly insertOne;
-  private staged = 0;
+
+  constructor(sqlite: Database.Database, table: string) {
+    const row = `(${STAGING_COLUMNS.map(() => '?').join(', ')})`;
+    const into = `insert into temp.${table} (${STAGING_COLUMNS.join(', ')}) values `;
+    this.insertMany = sqlite.prepare(into + Array(ROWS_PER_INSERT).fill(row).join(', '));
+    this.insertOne = sqlite.prepare(into + row);
+  }
+
+  stage(people: readonly StagedPerson[]): void {
+    let i = 0;
+    for (; i + ROWS_PER_INSERT <= people.length; i += ROWS_PER_INSERT) {
+      const values: unknown[] = [];
+      for (let j = i; j < i + ROWS_PER_INSERT; j++) for (const v of stagingRow(people[j])) values.push(v);
+      this.insertMany.run(values);
+    }
+    for (; i < people.length; i++) this.insertOne.run(stagingRow(people[i]));
+  }
+}
+
+/**
+ * Replaces whole entries with the people staged in `temp.<table>`, set-based, inside the
+ * caller's `BEGIN IMMEDIATE` transaction: the bulk import's commit and the follower's page
+ * apply both write through here. The last staged record of each person wins; one saying
+ * "not registered" is not written. Each person written takes the next change number, in the
+ * order of their last staged record, with its change-log row (no gaps: the numbers follow
+ * the newest one in the same transaction). Into an empty register the secondary indexes
+ * and the lookup read model (person_lookup, address_use) are built once at the end instead
+ * of row by row; into a non-empty one the read model's triggers keep it, in the same
+ * statements.
+ */
+export function replaceStagedPeople(sqlite: Database.Database, table: string, kind: string, at: Date): StagedReplaced {
+  const one = <T>(sql: string) => sqlite.prepare(sql).pluck().get() as T;
+  const base = one<number>('select coalesce(max(change_number), 0) from change_log');
+  const empty = !one<number>('select exists (select 1 from person)');
+  const deferred = empty
+    ? (sqlite.prepare(`select name, sql from sqlite_master where type = 'index' and name in (${DEFERRED_INDEXES.map(() => '?').join(', ')})`).all(...DEFERRED_INDEXES) as {
+        name: string;
+        sql: string;
+      }[])
+    : [];
+  for (const index of deferred) sqlite.exec(`drop index "${index.name}"`);
+  // Into an empty register the lookup read model (person_lookup, address_use) is derived
+  // once at the end, as the seed does, instead of by its triggers row by row.
+  const triggers = empty
+    ? (sqlite.prepare(`select name, sql from sqlite_master where type = 'trigger' and name in (${LOOKUP_MODEL_TRIGGERS.map(() => '?').join(', ')})`).all(...LOOKUP_MODEL_TRIGGERS) as {
+        name: string;
+        sql: string;
+      }[])
+    : [];
+  for (const trigger of triggers) sqlite.exec(`drop trigger "${trigger.name}"`);
+  // The last record of each person; those saying "not registered" are not written.
+  const last = `${table}_last`;
+  const numbered = `${table}_numbered`;
+  sqlite.exec(`drop table if exists temp.${last}; drop table if exists temp.${numbered};
+    create temp table ${last} (seq integer primary key);
+    create temp table ${numbered} (seq integer primary key, change_number integer not null);`);
+  const staged = one<number>(`select count(*) from temp.${table}`);
+  const distinct = sqlite.prepare(`insert into temp.${last} select max(seq) from temp.${table} group by id order by 1`).run().changes;
+  const people = sqlite
+    .prepare(
+      `insert into temp.${numbered} (seq, change_number)
+       select l.seq, ? + row_number() over (order by l.seq) from temp.${last} l join temp.${table} s on s.seq = l.seq
+       where s.status is not null order by l.seq`,
+    )
+    .run(base).changes;
+  const from = `temp.${numbered} n join temp.${table} s on s.seq = n.seq`;
+  if (!empty) {
+    sqlite.exec(`delete from contact_point where person_id in (select s.id from ${from});
+      delete from digital_post where person_id in (select s.id from ${from});`);
+  }
+  sqlite.prepare(`insert into change_log (change_number, person_id, changed_at, kind) select n.change_number, s.id, ?, ? from ${from} order by n.seq`).run(at.getTime(), kind);
+  const set = [...PERSON_COLUMNS.slice(1), 'change_number'].map((c) => `${c} = excluded.${c}`).join(', ');
+  sqlite.exec(`
+    insert into person (${PERSON_COLUMNS.join(', ')}, change_number)
+      select ${PERSON_COLUMNS.map((c) => `s.${c}`).join(', ')}, n.change_number from ${from} where true order by s.id
+      on conflict (id) do update set ${set};
+    insert into contact_point (person_id, channel, address, address_key, updated_at, last_verified_at, last_validated_at)
+      select * from (
+        select s.id, 'EMAIL', s.email_address, s.email_key, s.email_updated_at, s.email_verified_at, s.email_validated_at
+          from ${from} where s.email_address is not null
+        union all
+        select s.id, 'MOBILE', s.mobile_address, s.mobile_key, s.mobile_updated_at, s.mobile_verified_at, s.mobile_validated_at
+          from ${from} where s.mobile_address is not null
+      ) order by 1, 2;
+    insert into digital_post (person_id, mailbox_address, provider_org_number, certificate)
+      select s.id, s.mailbox_address, s.provider_org_number, s.certificate from ${from} where s.mailbox_address is not null order by s.id;`);
+  for (const index of deferred) sqlite.exec(index.sql);
+  if (empty) {
+    sqlite.exec(REBUILD_LOOKUP_MODEL);
+    for (const trigger of triggers) sqlite.exec(trigger.sql);
+  }
+  sqlite.exec(`drop table temp.${last}; drop table temp.${numbered};`);
+  return { written: people, distinct, staged, changeNumbers: people > 0 ? { first: base + 1, last: base + people } : null };
+}
+
+export class SqliteBulkImport implements BulkImport {
+  private readonly stager: Stager;
   private done = false;
 
   /** `own`: the connection is the import's own, and closed at the end. */
@@ -46,99 +163,22 @@ export class SqliteBulkImport implements BulkImport {
       // same statement group: checking each against the person table is work for nothing.
       sqlite.pragma('foreign_keys = OFF');
     }
-    sqlite.exec(`drop table if exists temp.import_staging;
-      create temp table import_staging (seq integer primary key, ${STAGING_COLUMNS.join(', ')})`);
+    createStaging(sqlite, STAGING);
     if (own) sqlite.pragma(`temp.cache_size = -${TEMP_CACHE_KIB}`);
-    const row = `(${STAGING_COLUMNS.map(() => '?').join(', ')})`;
-    const into = `insert into temp.import_staging (${STAGING_COLUMNS.join(', ')}) values `;
-    this.insertMany = sqlite.prepare(into + Array(ROWS_PER_INSERT).fill(row).join(', '));
-    this.insertOne = sqlite.prepare(into + row);
+    this.stager = new Stager(sqlite, STAGING);
   }
 
   async stage(people: readonly StagedPerson[]): Promise<void> {
     if (this.done) throw new Error('this bulk import has ended');
     // Only the temp database is written: no lock on the register.
-    this.sqlite.transaction(() => {
-      let i = 0;
-      for (; i + ROWS_PER_INSERT <= people.length; i += ROWS_PER_INSERT) {
-        const values: unknown[] = [];
-        for (let j = i; j < i + ROWS_PER_INSERT; j++) for (const v of stagingRow(people[j])) values.push(v);
-        this.insertMany.run(values);
-      }
-      for (; i < people.length; i++) this.insertOne.run(stagingRow(people[i]));
-    })();
-    this.staged += people.length;
+    this.sqlite.transaction(() => this.stager.stage(people))();
   }
 
   async commit(): Promise<BulkImportResult> {
     if (this.done) throw new Error('this bulk import has ended');
-    const { sqlite } = this;
-    const one = <T>(sql: string) => sqlite.prepare(sql).pluck().get() as T;
     try {
-      return sqlite.transaction((): BulkImportResult => {
-        const base = one<number>('select coalesce(max(change_number), 0) from change_log');
-        const empty = !one<number>('select exists (select 1 from person)');
-        const deferred = empty
-          ? (sqlite.prepare(`select name, sql from sqlite_master where type = 'index' and name in (${DEFERRED_INDEXES.map(() => '?').join(', ')})`).all(...DEFERRED_INDEXES) as {
-              name: string;
-              sql: string;
-            }[])
-          : [];
-        for (const index of deferred) sqlite.exec(`drop index "${index.name}"`);
-        // Into an empty register the lookup read model (person_lookup, address_use) is derived
-        // once at the end, as the seed does, instead of by its triggers row by row.
-        const triggers = empty
-          ? (sqlite.prepare(`select name, sql from sqlite_master where type = 'trigger' and name in (${LOOKUP_MODEL_TRIGGERS.map(() => '?').join(', ')})`).all(...LOOKUP_MODEL_TRIGGERS) as {
-              name: string;
-              sql: string;
-            }[])
-          : [];
-        for (const trigger of triggers) sqlite.exec(`drop trigger "${trigger.name}"`);
-        // The last record of each person; those saying "not registered" are not written.
-        sqlite.exec(`drop table if exists temp.import_last; drop table if exists temp.import_numbered;
-          create temp table import_last (seq integer primary key);
-          create temp table import_numbered (seq integer primary key, change_number integer not null);`);
-        const distinct = sqlite.prepare('insert into temp.import_last select max(seq) from temp.import_staging group by id order by 1').run().changes;
-        const people = sqlite
-          .prepare(
-            `insert into temp.import_numbered (seq, change_number)
-             select l.seq, ? + row_number() over (order by l.seq) from temp.import_last l join temp.import_staging s on s.seq = l.seq
-             where s.status is not null order by l.seq`,
-          )
-          .run(base).changes;
-        const staged = `temp.import_numbered n join temp.import_staging s on s.seq = n.seq`;
-        if (!empty) {
-          sqlite.exec(`delete from contact_point where person_id in (select s.id from ${staged});
-            delete from digital_post where person_id in (select s.id from ${staged});`);
-        }
-        sqlite.prepare(`insert into change_log (change_number, person_id, changed_at, kind) select n.change_number, s.id, ?, ? from ${staged} order by n.seq`).run(this.at.getTime(), this.kind);
-        const set = [...PERSON_COLUMNS.slice(1), 'change_number'].map((c) => `${c} = excluded.${c}`).join(', ');
-        sqlite.exec(`
-          insert into person (${PERSON_COLUMNS.join(', ')}, change_number)
-            select ${PERSON_COLUMNS.map((c) => `s.${c}`).join(', ')}, n.change_number from ${staged} where true order by s.id
-            on conflict (id) do update set ${set};
-          insert into contact_point (person_id, channel, address, address_key, updated_at, last_verified_at, last_validated_at)
-            select * from (
-              select s.id, 'EMAIL', s.email_address, s.email_key, s.email_updated_at, s.email_verified_at, s.email_validated_at
-                from ${staged} where s.email_address is not null
-              union all
-              select s.id, 'MOBILE', s.mobile_address, s.mobile_key, s.mobile_updated_at, s.mobile_verified_at, s.mobile_validated_at
-                from ${staged} where s.mobile_address is not null
-            ) order by 1, 2;
-          insert into digital_post (person_id, mailbox_address, provider_org_number, certificate)
-            select s.id, s.mailbox_address, s.provider_org_number, s.certificate from ${staged} where s.mailbox_address is not null order by s.id;`);
-        for (const index of deferred) sqlite.exec(index.sql);
-        if (empty) {
-          sqlite.exec(REBUILD_LOOKUP_MODEL);
-          for (const trigger of triggers) sqlite.exec(trigger.sql);
-        }
-        return {
-          written: people,
-          overridden: this.staged - distinct,
-          notRegistered: distinct - people,
-          changeNumbers: people > 0 ? { first: base + 1, last: base + people } : null,
-        };
-      }).immediate();
+      const result = this.sqlite.transaction(() => replaceStagedPeople(this.sqlite, STAGING, this.kind, this.at)).immediate();
+      return { written: result.written, overridden: result.staged - result.distinct, notRegistered: result.distinct - result.written, changeNumbers: result.changeNumbers };
     } finally {
       await this.abort();
     }
@@ -148,7 +188,7 @@ export class SqliteBulkImport implements BulkImport {
     if (this.done) return;
     this.done = true;
     if (this.own) this.sqlite.close();
-    else this.sqlite.exec('drop table if exists temp.import_staging; drop table if exists temp.import_last; drop table if exists temp.import_numbered;');
+    else this.sqlite.exec(`drop table if exists temp.${STAGING}; drop table if exists temp.${STAGING}_last; drop table if exists temp.${STAGING}_numbered;`);
   }
 }
 

@@ -11,11 +11,14 @@ import { seedPopulation } from '../../../db/seed/seed';
 import type { ChangeKind } from '../../domain/change-kind';
 import { UpstreamMismatchError, type BulkImport, type FollowerLock, type PersonRecord, type RegisterStore, type RequestStore, type SeedOptions, type StatementCounter, type UpstreamPage, type UpstreamPosition } from '../types';
 import { AuditStore } from './audit.store';
-import { startSqliteBulkImport } from './bulk-import';
+import { createStaging, replaceStagedPeople, Stager, startSqliteBulkImport } from './bulk-import';
 import { CitizenStore } from './citizen.store';
 import { countingInto, openSqliteDatabase, type Db, type SqliteDatabase } from './database';
 import { countPeople, replacePerson, syntheticSampleIds } from './person-writer';
 import { PersonStore } from './person.store';
+
+/** The follower's page staging table (temp database of the store's connection; the import's is `import_staging`). */
+const PAGE_STAGING = 'upstream_staging';
 
 export class SqliteRegisterStore implements RegisterStore {
   readonly kind = 'sqlite' as const;
@@ -71,14 +74,23 @@ export class SqliteRegisterStore implements RegisterStore {
     return row ? { upstream: row.upstream, position: row.position, latest: row.latest, lastSuccessAt: row.lastSuccessAt } : null;
   }
 
-  /** BEGIN IMMEDIATE: the position is checked under the write lock it is then moved under. */
+  /**
+   * BEGIN IMMEDIATE: the position is checked under the write lock it is then moved under.
+   * The page is written set-based, as the bulk import commits (`replaceStagedPeople`): staged
+   * in a temp table of this connection, then a handful of statements, not a handful per person.
+   */
   async applyUpstreamPage(page: UpstreamPage): Promise<boolean> {
     return this.db.transaction(
       (tx) => {
         const row = tx.select().from(upstreamSync).get();
         if (row && row.upstream !== page.upstream) throw new UpstreamMismatchError(`this copy follows ${row.upstream}, not ${page.upstream}`);
         if (row && row.position !== page.after) return false;
-        for (const record of page.records) replacePerson(tx, record, 'UPSTREAM', page.at);
+        if (page.records.length > 0) {
+          createStaging(this.sqlite, PAGE_STAGING);
+          new Stager(this.sqlite, PAGE_STAGING).stage(page.records);
+          replaceStagedPeople(this.sqlite, PAGE_STAGING, 'UPSTREAM', page.at);
+          this.sqlite.exec(`drop table temp.${PAGE_STAGING}`);
+        }
         const lastSuccessAt = page.to >= page.latest ? page.at : (row?.lastSuccessAt ?? null);
         const values = { id: 1, upstream: page.upstream, position: page.to, latest: page.latest, lastSuccessAt };
         tx.insert(upstreamSync).values(values).onConflictDoUpdate({ target: upstreamSync.id, set: values }).run();
