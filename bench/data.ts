@@ -3,7 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { bulkSeed } from '../db/seed/bulk';
 import { createRandom, syntheticIdentityNumber } from '../db/seed/generate';
 import { DEFAULT_SEED, progressPrinter } from '../db/seed/seed';
-import { openSqliteDatabase } from '../src/store/sqlite/database';
+import { openSqliteDatabase } from '../src/store/sqlite/connection';
 import { countPeople } from '../src/store/sqlite/person-writer';
 
 export interface PreparedDatabase {

@@ -61,7 +61,7 @@ function buildAnswers(sqlite: Database.Database): void {
 
 function openDatabase(file: string): FloorDatabase {
   const sqlite = new Database(file, { fileMustExist: true });
-  // The service's durability settings (src/store/sqlite/database.ts).
+  // The service's durability settings (src/store/sqlite/connection.ts).
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('busy_timeout = 5000');

@@ -8,7 +8,7 @@ import { bulkSeed } from '../../db/seed/bulk';
 import { DEFAULT_SEED, progressPrinter } from '../../db/seed/seed';
 import { loadConfig } from '../config';
 import { openRegisterStore } from '../store/open';
-import { openSqliteDatabase } from '../store/sqlite/database';
+import { openSqliteDatabase } from '../store/sqlite/connection';
 import { countPeople } from '../store/sqlite/person-writer';
 
 async function main(): Promise<void> {

@@ -6,7 +6,7 @@ import { bulkSeed } from '../../db/seed/bulk';
 import { generatePopulation, type PopulationOptions } from '../../db/seed/generate';
 import { seedPopulation } from '../../db/seed/seed';
 import { projectRoot } from '../../src/paths';
-import { openSqliteDatabase, type SqliteDatabase } from '../../src/store/sqlite/database';
+import { openSqliteDatabase, type SqliteDatabase } from '../../src/store/sqlite/connection';
 import { replacePerson } from '../../src/store/sqlite/person-writer';
 
 const now = new Date('2026-06-15T12:00:00Z');

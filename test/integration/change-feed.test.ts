@@ -3,7 +3,7 @@ import { drizzle } from 'drizzle-orm/better-sqlite3';
 import * as tables from '../../db/schema';
 import { ChangedIdsDocument, ChangeNumbersDocument, ChangesDocument, LookUpPeopleDocument, type ChangesQuery } from '../generated/graphql';
 import { Scope } from '../../src/auth/scopes';
-import { ChangeFeedStore } from '../../src/store/sqlite/change-feed.store';
+import { SqliteChangeFeed } from '../../src/store/sqlite/change-feed';
 import { aChannel, aPerson, syntheticIds } from '../support/people';
 import { itOnSqlite } from '../support/database';
 import { createTestRegister, type TestRegister } from '../support/register';
@@ -230,7 +230,7 @@ describe('change feed consistency', () => {
    * A second connection to the same database file, whose statement hook lets another
    * connection commit a change just before the page's second read runs.
    */
-  function feedWithWriteBetweenReads(write: () => void): { feed: ChangeFeedStore; committedBetween: () => number | null; close(): void } {
+  function feedWithWriteBetweenReads(write: () => void): { feed: SqliteChangeFeed; committedBetween: () => number | null; close(): void } {
     let selects = 0;
     let committed: number | null = null;
     const reader = new Database(register.config.dbPath, {
@@ -246,7 +246,7 @@ describe('change feed consistency', () => {
         }
       },
     });
-    return { feed: new ChangeFeedStore(drizzle(reader, { schema: tables })), committedBetween: () => committed, close: () => reader.close() };
+    return { feed: new SqliteChangeFeed(drizzle(reader, { schema: tables })), committedBetween: () => committed, close: () => reader.close() };
   }
 
   // SQLite's own snapshot mechanics (a statement hook on a second connection); the

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../../src/paths';
 import { fromEntries, importPeople, registerText, RegisterFileError, type RegisterEntry } from '../../src/register/import';
-import { openSqliteDatabase } from '../../src/store/sqlite/database';
+import { openSqliteDatabase } from '../../src/store/sqlite/connection';
 import { openSqliteRegisterStore, type SqliteRegisterStore } from '../../src/store/sqlite';
 
 const FIXTURES = path.join(projectRoot, 'test/fixtures/register');

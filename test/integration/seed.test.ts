@@ -2,7 +2,7 @@ import { generatePopulation } from '../../db/seed/generate';
 import { seedPopulation } from '../../db/seed/seed';
 import { isChannelUsable } from '../../src/domain/contact-rules';
 import { parseIdentityNumber } from '../../src/domain/identity-number';
-import { openSqliteDatabase } from '../../src/store/sqlite/database';
+import { openSqliteDatabase } from '../../src/store/sqlite/connection';
 import { countPeople } from '../../src/store/sqlite/person-writer';
 
 const now = new Date('2026-06-15T12:00:00Z');

@@ -10,12 +10,12 @@ import { person, upstreamSync } from '../../../db/schema';
 import { seedPopulation } from '../../../db/seed/seed';
 import type { ChangeKind } from '../../domain/change-kind';
 import { UpstreamMismatchError, type BulkImport, type FollowerLock, type PersonRecord, type RegisterStore, type RequestStore, type SeedOptions, type StatementCounter, type UpstreamPage, type UpstreamPosition } from '../types';
-import { AuditStore } from './audit.store';
+import { SqliteLookupLog } from './lookup-log';
 import { createStaging, replaceStagedPeople, Stager, startSqliteBulkImport } from './bulk-import';
-import { CitizenStore } from './citizen.store';
-import { countingInto, openSqliteDatabase, type Db, type SqliteDatabase } from './database';
+import { SqliteCitizenWrites } from './citizen-writes';
+import { countingInto, openSqliteDatabase, type Db, type SqliteDatabase } from './connection';
 import { countPeople, replacePerson, syntheticSampleIds } from './person-writer';
-import { PersonStore } from './person.store';
+import { SqlitePersonReads } from './person-reads';
 
 /** The follower's page staging table (temp database of the store's connection; the import's is `import_staging`). */
 const PAGE_STAGING = 'upstream_staging';
@@ -26,16 +26,16 @@ export class SqliteRegisterStore implements RegisterStore {
   /** The raw connection and Drizzle over it: for SQLite-only tools (bulk seeder, benchmark, tests). */
   readonly sqlite: SqliteDatabase['sqlite'];
   readonly db: Db;
-  private readonly reads: PersonStore;
-  private readonly audit: AuditStore;
+  private readonly reads: SqlitePersonReads;
+  private readonly audit: SqliteLookupLog;
   private readonly registered;
 
   constructor(private readonly database: SqliteDatabase) {
     this.location = database.sqlite.name;
     this.sqlite = database.sqlite;
     this.db = database.db;
-    this.reads = new PersonStore(database);
-    this.audit = new AuditStore(database);
+    this.reads = new SqlitePersonReads(database);
+    this.audit = new SqliteLookupLog(database);
     this.registered = database.sqlite.prepare<[string], { id: string }>('select id from person where id in (select value from json_each(?))');
   }
 
@@ -55,7 +55,7 @@ export class SqliteRegisterStore implements RegisterStore {
         digitalPost: async (ids) => measure(() => reads.digitalPost(ids)),
         changePage: async (after, limit) => measure(() => reads.changeFeed.page(after, limit)),
       },
-      citizen: new CitizenStore(this.db, measure),
+      citizen: new SqliteCitizenWrites(this.db, measure),
       lookups: {
         // Counted by the caller: its statement runs in a shared group commit.
         record: (record) => audit.record(record),
@@ -145,7 +145,7 @@ export class SqliteRegisterStore implements RegisterStore {
   }
 
   /** The audit log's own operations (the benchmark, tests): index now, delete expired now. */
-  get auditLog(): AuditStore {
+  get auditLog(): SqliteLookupLog {
     return this.audit;
   }
 

@@ -3,7 +3,7 @@ import { changeLog, contactPoint, digitalPost, person } from '../../../db/schema
 import type { ChangeKind } from '../../domain/change-kind';
 import { addressKey } from '../../domain/contact-address';
 import type { PersonRecord } from '../types';
-import type { Db } from './database';
+import type { Db } from './connection';
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 

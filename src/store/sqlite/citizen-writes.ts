@@ -2,7 +2,7 @@ import { and, eq, getTableColumns, gt, inArray, lt, or } from 'drizzle-orm';
 import { codeLog, contactPoint, person, verificationCode } from '../../../db/schema';
 import { CODE_LOG_WINDOW_MS, type CitizenPlan, type CitizenState } from '../../domain/citizen-plan';
 import type { Applied, CitizenWrites } from '../types';
-import type { Db } from './database';
+import type { Db } from './connection';
 import { recordChange } from './person-writer';
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
@@ -23,7 +23,7 @@ const PRUNE_BATCH = 20;
  * change and its change number commit together or not at all, and a second process waits
  * for the write lock instead of failing halfway.
  */
-export class CitizenStore implements CitizenWrites {
+export class SqliteCitizenWrites implements CitizenWrites {
   constructor(
     private readonly db: Db,
     /** Wraps every store call, e.g. to count its statements against the request. */

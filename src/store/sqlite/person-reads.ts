@@ -1,7 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { ContactPointWithDuplicate, DigitalPostRow, PersonEntry, PersonRow } from '../types';
-import { ChangeFeedStore } from './change-feed.store';
-import type { SqliteDatabase } from './database';
+import { SqliteChangeFeed } from './change-feed';
+import type { SqliteDatabase } from './connection';
 
 /** The columns of `person` as SQLite returns them. */
 export interface RawPerson {
@@ -94,13 +94,13 @@ const IN_BATCH = '(select value from json_each(?))';
  * contract. Plain prepared SQL with the rows mapped by hand: Drizzle's generic row mapping
  * cost about as much as the queries themselves.
  */
-export class PersonStore {
+export class SqlitePersonReads {
   private readonly byId: Statement<[string], RawLookup>;
   /** The same person rows in change-number order; reached through `Loaders.changePage`. */
-  readonly changeFeed: ChangeFeedStore;
+  readonly changeFeed: SqliteChangeFeed;
 
   constructor(store: SqliteDatabase) {
-    this.changeFeed = new ChangeFeedStore(store.db);
+    this.changeFeed = new SqliteChangeFeed(store.db);
     this.byId = store.sqlite.prepare(`select * from person_lookup where id in ${IN_BATCH}`);
   }
 

@@ -1,7 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import { personScopes, scopeList } from '../audit-record';
 import type { LookupEntry, LookupRecord } from '../types';
-import type { SqliteDatabase } from './database';
+import type { SqliteDatabase } from './connection';
 
 interface RawEntry {
   id: number;
@@ -42,7 +42,7 @@ const ENTRIES = `
  * - reads: the index, plus the not-yet-indexed tail straight from the log, so a citizen
  *   sees every committed lookup whether the indexer has caught up or not.
  */
-export class AuditStore {
+export class SqliteLookupLog {
   private readonly insertRequest: Statement;
   private readonly mark: Statement<[], { n: number }>;
   private readonly pending: Statement<[number, number], { last: number | null; n: number }>;

@@ -1,14 +1,14 @@
 import { gt, max, sql } from 'drizzle-orm';
 import { changeLog, person } from '../../../db/schema';
 import type { ChangeFeedPage } from '../types';
-import type { Db } from './database';
+import type { Db } from './connection';
 
 /**
  * Reads the change feed: people by the number of their latest change (`person.change_number`,
  * indexed). A person changed again while a consumer pages moves forward, so the consumer
  * sees them again later rather than missing the change.
  */
-export class ChangeFeedStore {
+export class SqliteChangeFeed {
   private readonly peopleAfter;
   private readonly latest;
 
