@@ -7,14 +7,13 @@
  * person. Runs in the jest project `postgres` only (jest.config.js: POSTGRES_ONLY).
  * No timing assertions: every wait is a bounded poll for a state.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadOrCreateDevKey } from '../../src/auth/keys';
 import { mintDevToken } from '../../src/auth/tokens';
 import { loadConfig } from '../../src/config';
-import { createTestDatabase, storeUnderTest, type TestDatabase } from '../support/database';
-import { killAllServices, metricOf, postJson, startService, waitFor, type RunningService } from '../support/service';
+import { storeUnderTest, type TestDatabase } from '../support/database';
+import { metricOf, postJson, serviceScratch, startService, waitFor, type RunningService } from '../support/service';
 
 const SEED_COUNT = 2500;
 const WRITES_AFTER_THE_KILL = 6;
@@ -40,24 +39,11 @@ const lockHolders = (db: TestDatabase) =>
 if (storeUnderTest !== 'postgres') throw new Error('follower-takeover.test.ts runs in the jest project postgres only (jest.config.js)');
 
 describe('two copies on one PostgreSQL database (processes)', () => {
-  const dirs: string[] = [];
-  const dbs: TestDatabase[] = [];
-  afterAll(async () => {
-    killAllServices();
-    for (const db of dbs) await db.close().catch(() => {});
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  });
-  const folder = (name: string) => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), `krr-takeover-${name}-`));
-    dirs.push(dir);
-    return dir;
-  };
+  const { folder, place } = serviceScratch('krr-takeover');
 
   it('exactly one follows; when it is killed the other takes over and ends with the upstream answers', async () => {
-    const upDir = folder('up');
-    const up = await createTestDatabase(upDir);
-    const copy = await createTestDatabase(folder('copy'));
-    dbs.push(up, copy);
+    const { dir: upDir, db: up } = await place('up');
+    const { db: copy } = await place('copy');
     const upstream = await startService({ KRR_DATA_DIR: upDir, ...up.env, KRR_SEED_COUNT: String(SEED_COUNT), LOG_LEVEL: 'info' }, 90_000);
 
     // Two replicas of one copy: one database, each its own folder (signing key, token file).

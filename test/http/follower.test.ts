@@ -7,17 +7,15 @@
  * JSON) is the same from all three, and each copy's position is its upstream's latest
  * change number. On both stores.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { loadOrCreateDevKey } from '../../src/auth/keys';
 import { mintDevToken } from '../../src/auth/tokens';
 import { loadConfig } from '../../src/config';
 import { createRandom } from '../../db/seed/generate';
-import { createTestDatabase, type TestDatabase } from '../support/database';
 import { syntheticIds } from '../support/people';
-import { killAllServices, metricOf, postJson, startService, waitFor, type RunningService } from '../support/service';
+import { metricOf, postJson, serviceScratch, startService, waitFor, type RunningService } from '../support/service';
 
 const SEED_COUNT = 1500;
 const CITIZENS = 8;
@@ -73,21 +71,7 @@ function writeContinuously(url: () => string, tokens: string[], stop: { now: boo
 }
 
 describe('a copy following an upstream register (processes)', () => {
-  const dirs: string[] = [];
-  const dbs: TestDatabase[] = [];
-  afterAll(async () => {
-    killAllServices();
-    for (const db of dbs) await db.close().catch(() => {});
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  });
-
-  async function place(name: string) {
-    const dir = mkdtempSync(path.join(os.tmpdir(), `krr-follow-${name}-`));
-    dirs.push(dir);
-    const db = await createTestDatabase(dir);
-    dbs.push(db);
-    return { dir, db };
-  }
+  const { place } = serviceScratch('krr-follow');
 
   it('ends with the same answers and the position at the upstream latest, after kills, an upstream outage and concurrent writes', async () => {
     const up = await place('up');

@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../../src/paths';
+import { createTestDatabase, type TestDatabase } from './database';
 
 export const MAIN = path.join(projectRoot, 'dist', 'src', 'main.js');
 
@@ -105,4 +107,36 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/**
+ * Folders and databases for a process test's services, all removed after the suite (with
+ * every service still running killed first). Call inside a `describe`: it registers the
+ * `afterAll`.
+ */
+export function serviceScratch(prefix: string): {
+  folder(name: string): string;
+  place(name: string): Promise<{ dir: string; db: TestDatabase }>;
+} {
+  const dirs: string[] = [];
+  const dbs: TestDatabase[] = [];
+  afterAll(async () => {
+    killAllServices();
+    for (const db of dbs) await db.close().catch(() => {});
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+  const folder = (name: string) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), `${prefix}-${name}-`));
+    dirs.push(dir);
+    return dir;
+  };
+  return {
+    folder,
+    async place(name) {
+      const dir = folder(name);
+      const db = await createTestDatabase(dir);
+      dbs.push(db);
+      return { dir, db };
+    },
+  };
 }
