@@ -125,8 +125,11 @@ describeWithBrowser('GraphiQL in development (npm start), first query in one cli
 
   it('has a second tab signed in as a sample citizen, for the self-service operations', async () => {
     await page.locator('.graphiql-tab').nth(1).click();
-    await page.locator('.graphiql-execute-button').click();
-    await page.getByRole('menuitem', { name: 'Me' }).click();
+    // GraphiQL turns the run button into a menu of the tab's operations once it has parsed the
+    // tab's document, a moment after the switch: a click before that runs nothing. Wait for the
+    // menu button, as a user waits to see it.
+    await page.locator('.graphiql-execute-button[aria-haspopup="menu"]').click({ timeout: 10_000 });
+    await page.getByRole('menuitem', { name: 'Me' }).click({ timeout: 10_000 });
     await waitForResult();
     const { data, errors } = await result();
     expect(errors).toBeUndefined();
