@@ -6,7 +6,7 @@ import {
   ChangedEmailsDocument,
   DeleteContactInfoAckDocument,
   LookUpEmailsDocument,
-  LookUpPersonEmailIdDocument,
+  LookUpPersonEmailDocument,
   LookUpPersonIdDocument,
   MyIdDocument,
   MyLookupCountDocument,
@@ -80,7 +80,7 @@ describe("one citizen cannot reach another's record", () => {
   it('cannot use the agency lookups', async () => {
     for (const body of [
       requestBody(LookUpEmailsDocument, { ids: [bob] }),
-      requestBody(LookUpPersonEmailIdDocument, { id: bob }),
+      requestBody(LookUpPersonEmailDocument, { id: bob }),
       // Raw on purpose: `_entities` with a representation of Bob, in no schema the typed documents are checked against.
       { query: `{ _entities(representations: [{ __typename: "Person", id: "${bob}" }]) { ... on Person { id contactInfo { email { address } } } } }` },
       requestBody(ChangedEmailsDocument, { after: 0 }),

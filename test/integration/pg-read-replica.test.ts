@@ -17,7 +17,7 @@ import { loadOrCreateDevKey } from '../../src/auth/keys';
 import { mintDevToken } from '../../src/auth/tokens';
 import { loadConfig } from '../../src/config';
 import { projectRoot } from '../../src/paths';
-import { LookUpPersonReservationDocument, MyReservationDocument, SetReservationShownDocument } from '../generated/graphql';
+import { LookUpPersonReservationDocument, MyReservationDocument, TimedSetReservationDocument } from '../generated/graphql';
 import { requestBody } from '../support/operations';
 import { syntheticIds } from '../support/people';
 import { describeWithPostgres } from '../support/postgres';
@@ -116,7 +116,7 @@ describeWithPostgres('a read replica (KRR_DATABASE_READ_URL)', () => {
     await sql(standby, 'select pg_wal_replay_pause()');
     await until('replay to pause', async () => (await sql<{ s: string }>(standby, 'select pg_get_wal_replay_pause_state() s'))[0].s === 'paused');
 
-    const written = await post(citizen, SetReservationShownDocument, { reserved: true });
+    const written = await post(citizen, TimedSetReservationDocument, { reserved: true });
     expect(written.errors).toBeUndefined();
     // The citizen reads their own write at once (the primary) ...
     expect(written.data.setReservation.reservation).toEqual({ reserved: true });
