@@ -3,6 +3,8 @@ import { Writable } from 'node:stream';
 import { ClientError, ErrorCode, refused, unauthenticated } from '../../src/errors';
 import { answeredRefusal, CLIENT_ERROR_CODES, formatGraphQLError, HTTP_STATUS, httpRefusalOf } from '../../src/http/client-errors';
 import { createLogger } from '../../src/logger';
+import { LatestChangeNumberDocument, LookUpIdsDocument } from '../generated/graphql';
+import { requestBody } from '../support/operations';
 import { syntheticIds } from '../support/people';
 import { createTestRegister, type TestRegister } from '../support/register';
 
@@ -91,18 +93,18 @@ describe('over HTTP', () => {
     const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
     return { status: res.status, authenticate: res.headers.get('www-authenticate'), text: await res.text() };
   };
-  const query = async (text: string, token?: string) => {
-    const { text: body, ...rest } = await send('/graphql', JSON.stringify({ query: text }), token ? { authorization: `Bearer ${token}` } : {});
+  const query = async (request: { query: string; variables?: unknown }, token?: string) => {
+    const { text: body, ...rest } = await send('/graphql', JSON.stringify(request), token ? { authorization: `Bearer ${token}` } : {});
     return { ...rest, body: JSON.parse(body) };
   };
 
   it('answers 401 with WWW-Authenticate for a GraphQL field that needs a token, and 200 beside the data for one refused to a token', async () => {
-    const anonymous = await query(`{ persons(ids: ["${pid}"]) { id } }`);
+    const anonymous = await query(requestBody(LookUpIdsDocument, { ids: [pid] }));
     expect(anonymous).toMatchObject({ status: 401, authenticate: 'Bearer' });
     expect(anonymous.body.errors).toEqual([
       expect.objectContaining({ path: ['persons'], extensions: { code: 'UNAUTHENTICATED' }, message: 'Authentication required: send "Authorization: Bearer <token>"' }),
     ]);
-    const citizen = await query('{ changes(after: 0) { latestChangeNumber } }', await register.citizenToken(pid));
+    const citizen = await query(requestBody(LatestChangeNumberDocument), await register.citizenToken(pid));
     expect(citizen).toMatchObject({ status: 200, authenticate: null });
     expect(citizen.body.errors).toEqual([expect.objectContaining({ path: ['changes'], extensions: { code: 'FORBIDDEN' } })]);
   });

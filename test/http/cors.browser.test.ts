@@ -5,7 +5,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
+import { LookUpStatusesDocument } from '../generated/graphql';
 import { describeWithBrowser, launchChromium } from '../support/browser';
+import { requestBody } from '../support/operations';
 import { aPerson, syntheticIds } from '../support/people';
 import { createTestRegister, type TestRegister } from '../support/register';
 
@@ -62,7 +64,7 @@ describeWithBrowser('a page on another origin calling the register (CORS in Chro
 
   it('gets the answer when the page’s origin is listed', async () => {
     const page = await pageAt(`http://saksbehandling.example:${port}`);
-    const graphql = await callFromPage(page, `${api}/graphql`, token, { query: 'query($ids: [String!]!) { persons(ids: $ids) { id status } }', variables: { ids: [known] } });
+    const graphql = await callFromPage(page, `${api}/graphql`, token, requestBody(LookUpStatusesDocument, { ids: [known] }));
     expect(graphql).toEqual({ status: 200, json: { data: { persons: [{ id: known, status: 'ACTIVE' }] } } });
     const rest = await callFromPage(page, `${api}/rest/v2/personer`, token, { personidentifikatorer: [known] });
     expect(rest).toMatchObject({ status: 200, json: { personer: [{ personidentifikator: known, status: 'AKTIV' }] } });
@@ -75,7 +77,7 @@ describeWithBrowser('a page on another origin calling the register (CORS in Chro
     const record = (req: http.IncomingMessage & { originalUrl?: string }) => seen.push(`${req.method} ${req.originalUrl ?? req.url}`);
     register.server.httpServer.on('request', record);
     const page = await pageAt(`http://elsewhere.example:${port}`);
-    const graphql = await callFromPage(page, `${api}/graphql`, token, { query: 'query($ids: [String!]!) { persons(ids: $ids) { id status } }', variables: { ids: [known] } });
+    const graphql = await callFromPage(page, `${api}/graphql`, token, requestBody(LookUpStatusesDocument, { ids: [known] }));
     expect(graphql).toEqual({ blocked: expect.stringMatching(/Failed to fetch/) });
     const rest = await callFromPage(page, `${api}/rest/v2/personer`, token, { personidentifikatorer: [known] });
     expect(rest).toEqual({ blocked: expect.stringMatching(/Failed to fetch/) });

@@ -2,6 +2,8 @@ import express from 'express';
 import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../../src/config';
 import { corsMiddleware } from '../../src/http/cors';
+import { LookUpStatusesDocument, PingDocument } from '../generated/graphql';
+import { documentText, requestBody } from '../support/operations';
 import { aPerson, syntheticIds } from '../support/people';
 import { createTestRegister, type TestRegister } from '../support/register';
 import { TEST_SIGNING_KEY_FILE } from '../support/keys';
@@ -25,7 +27,7 @@ const corsHeaders = (res: Response) => Object.fromEntries([...res.headers].filte
 const preflight = (url: string, origin: string, method = 'POST') =>
   fetch(url, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': 'authorization,content-type' } });
 
-const LOOKUP = { query: 'query($ids: [String!]!) { persons(ids: $ids) { id status } }', variables: { ids: [known] } };
+const LOOKUP = requestBody(LookUpStatusesDocument, { ids: [known] });
 
 describe('KRR_CORS_ORIGINS=https://saksbehandling.nav.example,https://minside.example', () => {
   let register: TestRegister;
@@ -80,7 +82,7 @@ describe('KRR_CORS_ORIGINS=https://saksbehandling.nav.example,https://minside.ex
   });
 
   it('keeps CSRF prevention: a listed origin still cannot send a GET without a preflight header', async () => {
-    const res = await fetch(`${base}/graphql?query=${encodeURIComponent('{ __typename }')}`, { headers: { origin: ALLOWED } });
+    const res = await fetch(`${base}/graphql?query=${encodeURIComponent(documentText(PingDocument))}`, { headers: { origin: ALLOWED } });
     expect(res.status).toBe(400);
     expect(await res.text()).toMatch(/CSRF/i);
     expect(res.headers.get('access-control-allow-origin')).toBe(ALLOWED);

@@ -12,6 +12,7 @@
  * crashing (immediate shutdown mid-write) is in test/http/replicas.test.ts, on a cluster of
  * its own.
  */
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,7 +20,9 @@ import { loadOrCreateDevKey } from '../../src/auth/keys';
 import { mintDevToken } from '../../src/auth/tokens';
 import { loadConfig } from '../../src/config';
 import { createRandom } from '../../db/seed/generate';
+import { MeDocument, TimedSetLanguageDocument, TimedSetReservationDocument, TimedUpdateContactInfoDocument, type Language } from '../generated/graphql';
 import { amcheck, createTestDatabase, toMillis, waitForNoSessions, type TestDatabase } from '../support/database';
+import { requestBody } from '../support/operations';
 import { syntheticIds } from '../support/people';
 import { killAllServices, startService, type RunningService } from '../support/service';
 
@@ -40,11 +43,11 @@ const REQUEST_TIMEOUT_MS = 10_000;
 const startAt = (dataDir: string, db: TestDatabase): Promise<RunningService> =>
   startService({ KRR_DATA_DIR: dataDir, ...db.env, KRR_SEED_COUNT: String(SEED_COUNT), LOG_LEVEL: 'info' }, 30_000);
 
-async function graphql(url: string, token: string, query: string, variables: Record<string, unknown> = {}) {
+async function graphql<TData, TVars>(url: string, token: string, document: TypedDocumentNode<TData, TVars>, variables: TVars) {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query, variables }),
+    body: JSON.stringify(requestBody(document, variables)),
     signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
   });
   // Reading the whole body is part of the answer: a response cut off by the kill is no ack.
@@ -74,12 +77,6 @@ const LANGUAGES = ['nb', 'nn', 'en', 'se'] as const;
 const FIELDS: Field[] = ['mobile', 'email', 'reserved', 'language'];
 /** A citizen before any write: not registered; `reserved` reads as false once registered. */
 const INITIAL: Record<Field, Value> = { mobile: null, email: null, reserved: false, language: null };
-
-const UPDATE_CONTACT = `mutation($input: UpdateContactInfoInput!) {
-  updateContactInfo(input: $input) { updatedAt contactInfo { email { address } mobile { number } } } }`;
-const SET_RESERVATION = `mutation($reserved: Boolean!) { setReservation(reserved: $reserved) { updatedAt reservation { reserved } } }`;
-const SET_LANGUAGE = `mutation($language: Language!) { setLanguage(language: $language) { updatedAt language } }`;
-const ME = `{ me { status updatedAt reservation { reserved } language contactInfo { email { address } mobile { number } } } }`;
 
 class Citizen {
   private readonly random: () => number;
@@ -118,11 +115,11 @@ async function send(url: string, citizen: Citizen, op: Op): Promise<void> {
   let res: Awaited<ReturnType<typeof graphql>>;
   try {
     if (op.kind === 'CONTACT_INFO_UPDATED') {
-      res = await graphql(url, citizen.token, UPDATE_CONTACT, { input: { mobile: op.values.mobile, ...(op.values.email ? { email: op.values.email } : {}) } });
+      res = await graphql(url, citizen.token, TimedUpdateContactInfoDocument, { input: { mobile: op.values.mobile as string, ...(op.values.email ? { email: op.values.email as string } : {}) } });
     } else if (op.kind === 'LANGUAGE_SET') {
-      res = await graphql(url, citizen.token, SET_LANGUAGE, { language: String(op.values.language).toUpperCase() });
+      res = await graphql(url, citizen.token, TimedSetLanguageDocument, { language: String(op.values.language).toUpperCase() as Language });
     } else {
-      res = await graphql(url, citizen.token, SET_RESERVATION, { reserved: op.values.reserved });
+      res = await graphql(url, citizen.token, TimedSetReservationDocument, { reserved: op.values.reserved as boolean });
     }
   } catch (error) {
     op.outcome = 'lost';
@@ -410,7 +407,7 @@ async function checkDatabase(label: string, db: TestDatabase, citizens: Citizen[
 /** The restarted service answers `me` with exactly what is in the file. */
 async function checkOverHttp(label: string, service: RunningService, citizens: Citizen[], report: DbReport): Promise<void> {
   for (const citizen of citizens) {
-    const { status, body } = await graphql(service.url, citizen.token, ME);
+    const { status, body } = await graphql(service.url, citizen.token, MeDocument, {});
     expect({ status, errors: body.errors }).toEqual({ status: 200, errors: undefined });
     const me = body.data!.me;
     const fromDb = report.observed.get(citizen.index)!;

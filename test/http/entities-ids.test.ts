@@ -15,6 +15,7 @@ beforeAll(async () => {
 });
 afterAll(() => register?.close());
 
+// Raw on purpose: `_entities` is the gateway's entry point, in no schema the typed documents are checked against.
 const ENTITIES = parse('query($r: [_Any!]!) { _entities(representations: $r) { ... on Person { id status } } }');
 const auditRows = () => register.database.number('select count(*) n from lookup_audit');
 

@@ -12,7 +12,9 @@ import path from 'node:path';
 import { loadOrCreateDevKey } from '../../src/auth/keys';
 import { mintDevToken } from '../../src/auth/tokens';
 import { loadConfig } from '../../src/config';
+import { SetReservationAckDocument } from '../generated/graphql';
 import { storeUnderTest, type TestDatabase } from '../support/database';
+import { requestBody } from '../support/operations';
 import { metricOf, postJson, serviceScratch, startService, waitFor, type RunningService } from '../support/service';
 
 const SEED_COUNT = 2500;
@@ -88,7 +90,7 @@ describe('two copies on one PostgreSQL database (processes)', () => {
     const key = await loadOrCreateDevKey(auth.keyFile);
     for (let i = 0; i < WRITES_AFTER_THE_KILL; i++) {
       const token = await mintDevToken(auth, key, { citizen: { pid: citizens[i % citizens.length] } });
-      const res = await post(upstream.url, token, { query: `mutation { setReservation(reserved: ${i < citizens.length}) { id } }` });
+      const res = await post(upstream.url, token, requestBody(SetReservationAckDocument, { reserved: i < citizens.length }));
       expect(res.status).toBe(200);
       expect(res.text).not.toContain('"errors"');
     }

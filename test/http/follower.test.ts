@@ -14,6 +14,8 @@ import { loadOrCreateDevKey } from '../../src/auth/keys';
 import { mintDevToken } from '../../src/auth/tokens';
 import { loadConfig } from '../../src/config';
 import { createRandom } from '../../db/seed/generate';
+import { DeleteContactInfoAckDocument, MyStatusDocument, SetLanguageAckDocument, SetReservationAckDocument, UpdateContactInfoAckDocument, type Language } from '../generated/graphql';
+import { requestBody } from '../support/operations';
 import { syntheticIds } from '../support/people';
 import { metricOf, postJson, serviceScratch, startService, waitFor, type RunningService } from '../support/service';
 
@@ -44,23 +46,25 @@ function freePort(): Promise<number> {
 
 
 
+const LANGUAGES: Language[] = ['NB', 'NN', 'EN', 'SE'];
+
 /** Citizens changing their entries at the upstream until told to stop; refusals while it is down are expected. */
 function writeContinuously(url: () => string, tokens: string[], stop: { now: boolean }): Promise<number> {
   const random = createRandom(15);
   let done = 0;
   const one = async (i: number) => {
     const r = random();
-    const query =
+    const body =
       r < 0.4
-        ? `mutation { updateContactInfo(input: { mobile: "+4791${String(i).padStart(2, '0')}${String(done % 10_000).padStart(4, '0')}" }) { id } }`
+        ? requestBody(UpdateContactInfoAckDocument, { input: { mobile: `+4791${String(i).padStart(2, '0')}${String(done % 10_000).padStart(4, '0')}` } })
         : r < 0.6
-          ? `mutation { setReservation(reserved: ${random() < 0.5}) { id } }`
+          ? requestBody(SetReservationAckDocument, { reserved: random() < 0.5 })
           : r < 0.8
-            ? `mutation { setLanguage(language: ${['NB', 'NN', 'EN', 'SE'][Math.floor(random() * 4)]}) { id } }`
+            ? requestBody(SetLanguageAckDocument, { language: LANGUAGES[Math.floor(random() * 4)] })
             : r < 0.9
-              ? `mutation { updateContactInfo(input: { email: "c${i}.${done}@example.org" }) { id } }`
-              : `mutation { deleteContactInfo { id } }`;
-    const res = await post(url(), tokens[i], { query }).catch(() => null);
+              ? requestBody(UpdateContactInfoAckDocument, { input: { email: `c${i}.${done}@example.org` } })
+              : requestBody(DeleteContactInfoAckDocument);
+    const res = await post(url(), tokens[i], body).catch(() => null);
     if (res?.status === 200 && !res.text.includes('"errors"')) done++;
     else await new Promise((r) => setTimeout(r, 100));
   };
@@ -181,9 +185,9 @@ describe('a copy following an upstream register (processes)', () => {
     const copyAuth = loadConfig({ KRR_DATA_DIR: copy.dir }).auth;
     if (copyAuth.mode !== 'development') throw new Error('expected development tokens');
     const citizenAtCopy = await mintDevToken(copyAuth, await loadOrCreateDevKey(copyAuth.keyFile), { citizen: { pid: pids[0] } });
-    const refused = await post(follower.url, citizenAtCopy, { query: 'mutation { setReservation(reserved: true) { id } }' });
+    const refused = await post(follower.url, citizenAtCopy, requestBody(SetReservationAckDocument, { reserved: true }));
     expect(JSON.parse(refused.text).errors[0].extensions).toEqual({ code: 'READ_ONLY_COPY', upstream: upstream.base });
-    const me = await post(follower.url, citizenAtCopy, { query: '{ me { id status } }' });
+    const me = await post(follower.url, citizenAtCopy, requestBody(MyStatusDocument));
     expect(JSON.parse(me.text).data.me).toEqual({ id: pids[0], status: 'ACTIVE' });
 
     for (const s of [second, follower, upstream]) {

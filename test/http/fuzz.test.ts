@@ -3,6 +3,8 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { createRandom } from '../../db/seed/generate';
+import { LookUpStatusesDocument } from '../generated/graphql';
+import { requestBody } from '../support/operations';
 import { syntheticIds } from '../support/people';
 import { startService, type RunningService } from '../support/service';
 
@@ -65,6 +67,7 @@ function acceptable(status: number, text: string): string | null {
 function streamedBody(bytes: number, chunked: boolean): Promise<{ status: number; body: string }> {
   const url = new URL(service.base);
   const chunk = Buffer.alloc(64 * 1024, 'x');
+  // Raw on purpose: a body written by hand, to be streamed past the size limit.
   const head = Buffer.from('{"query": "{ __typename }", "variables": {"x": "');
   const tail = Buffer.from('"}}');
   const count = Math.ceil(bytes / chunk.length);
@@ -113,7 +116,7 @@ async function expectAnswersALookup(): Promise<void> {
   const res = await fetch(`${service.base}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${service.token}` },
-    body: json({ query: 'query($ids: [String!]!) { persons(ids: $ids) { id status } }', variables: { ids: ids.slice(0, 3) } }),
+    body: json(requestBody(LookUpStatusesDocument, { ids: ids.slice(0, 3) })),
   });
   expect(res.status).toBe(200);
   const body = (await res.json()) as { data: { persons: { id: string }[] }; errors?: unknown };
@@ -124,6 +127,7 @@ async function expectAnswersALookup(): Promise<void> {
 function hostileAttempts(agency: string, citizen: string, expired: string, otherPid: string): Attempt[] {
   const deepBraces = (n: number) => `{ ${'me { '.repeat(n)}id${' }'.repeat(n)} }`;
   const deepJson = (n: number) => '['.repeat(n) + ']'.repeat(n);
+  // Raw on purpose, every one: the fuzz test's corpus of malformed and hostile requests.
   const list = [
     // Unreadable bodies and wrong content types.
     { name: 'truncated JSON', headers: { 'content-type': 'application/json' }, body: '{"query": "{ __typename }' },
@@ -185,6 +189,7 @@ function hostileAttempts(agency: string, citizen: string, expired: string, other
 /** Valid documents with random bytes flipped, deleted or doubled: a small mutation fuzzer. */
 function mutatedAttempts(count: number, agency: string, citizen: string): Attempt[] {
   const random = createRandom(2026);
+  // Raw on purpose: the fuzzer edits the documents' text byte by byte.
   const seeds = [
     { q: `query($ids: [String!]!) { persons(ids: $ids) { id status contactInfo { email { address usableForNotification } } digitalMailbox { address } } }`, v: { ids: ids.slice(0, 20) }, t: agency },
     { q: `mutation($i: UpdateContactInfoInput!) { updateContactInfo(input: $i) { id contactInfo { mobile { number } } } }`, v: { i: { mobile: '91234567' } }, t: citizen },

@@ -12,7 +12,9 @@ import { registerOwnershipProblems } from '../../src/gateway/ownership';
 import { jwtGrantCredential } from '../../src/gateway/source-credentials';
 import { buildSubgraphRegisterSchema, printRegisterSubgraph } from '../../src/graphql/subgraph';
 import { createLogger } from '../../src/logger';
+import { CertificatesOnlyDocument, MyReservationDocument } from '../generated/graphql';
 import { LETTERS_OF_A_SOURCE, OVERRIDING_SOURCE, startHostileSource, type HostileSource } from '../support/hostile-source';
+import { requestBody } from '../support/operations';
 import { aPerson, syntheticIds } from '../support/people';
 import { createTestRegister, type TestRegister } from '../support/register';
 import { TEST_SIGNING_KEY_FILE } from '../support/keys';
@@ -38,11 +40,16 @@ const fed = (imports: string, body: string) => `extend schema @link(url: "https:
 /** A register SDL edited so that composition lets another source share its certificate: what a hand-made supergraph file could hold. */
 const SHARING_REGISTER = REGISTER_SDL.replace('import: ["@key"]', 'import: ["@key", "@shareable"]').replace(/(\n  certificate: String)/, '$1 @shareable');
 
-async function post(base: string, query: string, token?: string, headers: Record<string, string> = {}) {
+/**
+ * `query`: the register's own operations as typed documents (`requestBody`); raw strings on
+ * purpose where they ask for a hostile source's fields (letters, notices, probe), which no
+ * schema the typed documents are checked against holds.
+ */
+async function post(base: string, query: string | { query: string; variables?: unknown }, token?: string, headers: Record<string, string> = {}) {
   const res = await fetch(`${base}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
-    body: JSON.stringify({ query }),
+    body: JSON.stringify(typeof query === 'string' ? { query } : query),
   });
   return (await res.json()) as { data?: any; errors?: { message: string; extensions?: Record<string, unknown> }[] };
 }
@@ -111,7 +118,7 @@ describe('a source that takes over the register\u2019s fields', () => {
       await register.put(aPerson(people[0]));
       const base = await register.listen();
       const token = await register.agencyToken();
-      const lookup = `{ persons(ids: ["${people[0]}"]) { certificate } }`;
+      const lookup = requestBody(CertificatesOnlyDocument, { ids: [people[0]] });
       source.setSdl(OVERRIDING_SOURCE);
       // Several polls go by; the refused graph is never served.
       await new Promise((r) => setTimeout(r, 3500));
@@ -218,7 +225,7 @@ describe('a source that replays what it receives', () => {
       expect(source.received.every((h) => h.authorization === undefined && h.cookie === undefined && h['x-api-key'] === undefined)).toBe(true);
       // What it had, replayed at the register, reaches nobody's data and changes nothing.
       expect(source.replays.every(isRefused)).toBe(true);
-      const me = await post(base, '{ me { reservation { reserved } } }', await gateway.citizenToken(people[0]));
+      const me = await post(base, requestBody(MyReservationDocument), await gateway.citizenToken(people[0]));
       expect(me.data.me.reservation.reserved).toBe(false);
       expect(await gateway.database.number('select count(*) n from lookup_audit where person_id = ?', people[0])).toBe(1);
     } finally {

@@ -1,4 +1,7 @@
+import { LetterRecipientContactsDocument, LettersAndPeopleDocument, LetterTitlesAndEmailsDocument } from '../generated/federation';
+import { LookUpMailboxesDocument, LookUpPersonStatusDocument } from '../generated/graphql';
 import { startLettersSubgraph, type RunningSubgraph } from '../support/letters-subgraph';
+import { requestBody } from '../support/operations';
 import { aPerson, syntheticIds } from '../support/people';
 import { createTestRegister, type TestRegister } from '../support/register';
 
@@ -24,20 +27,22 @@ afterAll(async () => {
   await letters?.stop().catch(() => {});
 });
 
-async function post(query: string, token?: string) {
+/** `body`: a typed document's `requestBody`, or a raw `{ query }` where the test says why. */
+async function post(body: { query: string; variables?: unknown }, token?: string) {
   const res = await fetch(`${base}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query }),
+    body: JSON.stringify(body),
   });
   return { status: res.status, body: (await res.json()) as { data?: any; errors?: { message: string; path?: unknown[]; extensions?: Record<string, unknown> }[] } };
 }
 
-const ACROSS = `{ letters { title recipient { id status reservation { reserved } } } persons(ids: ["${people[0]}"]) { id status } }`;
+const ACROSS = requestBody(LettersAndPeopleDocument, { ids: [people[0]] });
 
 describe('gateway mode', () => {
   it('serves the composed graph (GraphiQL sees both sources)', async () => {
-    const { body } = await post('{ __schema { queryType { fields { name } } } }');
+    // Raw on purpose: introspection, as GraphiQL sends it.
+    const { body } = await post({ query: '{ __schema { queryType { fields { name } } } }' });
     const fields = body.data.__schema.queryType.fields.map((f: { name: string }) => f.name);
     expect(fields).toEqual(expect.arrayContaining(['letters', 'persons', 'person', 'me', 'changes']));
   });
@@ -56,11 +61,11 @@ describe('gateway mode', () => {
   it('keeps the register\u2019s rules and audit log through the gateway', async () => {
     // An agency of its own, so the rows counted are this test's whatever ran before.
     const org = '974760673';
-    const { body } = await post(`{ letters { recipient { contactInfo { email { address } } } } }`, await register.agencyToken([], org));
+    const { body } = await post(requestBody(LetterRecipientContactsDocument), await register.agencyToken([], org));
     expect(body.errors?.every((e) => e.extensions?.code === 'FORBIDDEN')).toBe(true);
     const citizen = await post(ACROSS, await register.citizenToken(people[2]));
     expect(citizen.body.errors?.some((e) => e.extensions?.code === 'FORBIDDEN')).toBe(true);
-    await post(`{ letters { title } persons(ids: ["${people[0]}"]) { contactInfo { email { address } } } }`, await register.agencyToken(undefined, org));
+    await post(requestBody(LetterTitlesAndEmailsDocument, { ids: [people[0]] }), await register.agencyToken(undefined, org));
     // Every recipient the agency resolved is recorded, registered or not, with the scopes
     // released; the citizen's own request is not an agency lookup.
     const rows = await register.database.query<{ i: number; p: string; s: string }>('select id i, person_id p, scopes s from lookup_audit where agency_org_number = ? order by id, person_id', org);
@@ -71,7 +76,7 @@ describe('gateway mode', () => {
   it('masks an unexpected error of the register as in normal mode: no SQL reaches the client', async () => {
     await register.database.query('alter table person_lookup rename to person_lookup_away');
     try {
-      const { body } = await post(`{ persons(ids: ["${people[0]}"]) { id digitalMailbox { address } } }`, await register.agencyToken());
+      const { body } = await post(requestBody(LookUpMailboxesDocument, { ids: [people[0]] }), await register.agencyToken());
       expect(body.errors?.[0].extensions).toMatchObject({ code: 'INTERNAL_SERVER_ERROR' });
       expect(body.errors?.[0].message).toMatch(/^Internal server error \(error id [0-9a-f-]{36}\)$/);
       expect(JSON.stringify(body)).not.toMatch(/person_lookup|no such table|does not exist/);
@@ -109,7 +114,7 @@ describe('gateway mode', () => {
     expect(body.errors?.[0].message).toContain('"letters"');
     expect(body.errors?.[0].extensions).toMatchObject({ code: 'SOURCE_UNAVAILABLE', source: 'letters' });
     expect(body.data).toEqual({ letters: null, persons: [{ id: people[0], status: 'ACTIVE' }] });
-    const registerOnly = await post(`{ person(id: "${people[0]}") { status } }`, await register.agencyToken());
+    const registerOnly = await post(requestBody(LookUpPersonStatusDocument, { id: people[0] }), await register.agencyToken());
     expect(registerOnly.body).toEqual({ data: { person: { status: 'ACTIVE' } } });
   }
 

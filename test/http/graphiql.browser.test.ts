@@ -56,6 +56,7 @@ describeWithBrowser('GraphiQL in a real browser', () => {
   });
 
   it('runs a lookup with the Authorization header set in the Headers editor', async () => {
+    // Raw on purpose: what a person types into GraphiQL's editor, not a document a client sends.
     await setEditor('.graphiql-query-editor .CodeMirror', `query { persons(ids: ["${known}"]) { id status contactInfo { email { address } } } }`);
     // As a user would: open the Headers tab, select what is there, paste the header.
     await page.getByRole('button', { name: /^headers$/i }).click();

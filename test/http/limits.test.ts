@@ -1,10 +1,8 @@
+import { ChangesDocument, LookUpCertificatesDocument, LookUpEmailsDocument, LookUpIdsDocument, LookUpPeopleDocument, MyIdDocument, PingDocument } from '../generated/graphql';
+import { requestBody } from '../support/operations';
 import { syntheticIds, aPerson } from '../support/people';
 import { createTestRegister, type TestRegister } from '../support/register';
 
-const FULL = `id status reservation { reserved reservedAt updatedAt } notificationStatus
-  contactInfo { email { address updatedAt lastVerifiedAt lastValidatedAt duplicated usableForNotification }
-                mobile { number updatedAt lastVerifiedAt lastValidatedAt duplicated usableForNotification } }
-  digitalMailbox { address providerOrgNumber } certificate language languageUpdatedAt updatedAt`;
 const ids = syntheticIds(1000, 31);
 
 async function started(env: Record<string, string> = {}) {
@@ -41,7 +39,7 @@ describe('what one operation may cost', () => {
   const auditRows = () => ctx.register.database.number('select count(*) n from lookup_audit');
 
   it('lets one lookup of 1000 people with every field through', async () => {
-    const { status, json } = await ctx.post({ query: `query($ids: [String!]!) { persons(ids: $ids) { ${FULL} } }`, variables: { ids } }, token);
+    const { status, json } = await ctx.post(requestBody(LookUpPeopleDocument, { ids }), token);
     expect(status).toBe(200);
     expect(json.errors).toBeUndefined();
     expect(json.data.persons).toHaveLength(1000);
@@ -49,6 +47,7 @@ describe('what one operation may cost', () => {
 
   it('counts people reached through _entities like persons: three batches of 1000 are refused', async () => {
     const reps = ids.map((id) => ({ __typename: 'Person', id }));
+    // Raw on purpose: `_entities` is the gateway's entry point, in no schema the typed documents know; the second is three of them aliased, over the limit.
     const one = await ctx.post({ query: 'query($r: [_Any!]!) { _entities(representations: $r) { ... on Person { id status } } }', variables: { r: reps } }, token);
     expect(one.json.errors).toBeUndefined();
     const three = await ctx.post(
@@ -61,6 +60,7 @@ describe('what one operation may cost', () => {
   it('refuses two aliased lookups of 1000 people, before any resolver runs', async () => {
     const audit = await auditRows();
     const statements = ctx.register.store.statements.count;
+    // Raw on purpose: two aliased lookups, over the limit.
     const { status, json } = await ctx.post({ query: `query($ids: [String!]!) { a: persons(ids: $ids) { id } b: persons(ids: $ids) { id } }`, variables: { ids } }, token);
     expect(status).toBe(400);
     expect(json.errors[0].extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', max: 80000 });
@@ -70,19 +70,22 @@ describe('what one operation may cost', () => {
   });
 
   it('lets one change-feed page of 1000 with every field through, and refuses a page too large', async () => {
-    const page = await ctx.post({ query: `{ changes(after: 0, first: 1000) { entries { changeNumber person { ${FULL} } } lastChangeNumber latestChangeNumber } }` }, token);
+    const page = await ctx.post(requestBody(ChangesDocument, { after: 0, first: 1000 }), token);
     expect(page.json.errors).toBeUndefined();
+    // Raw on purpose: two aliased pages, over the limit.
     const pages = await ctx.post({ query: `{ a: changes(after: 0) { entries { person { id } } } b: changes(after: 0) { entries { person { id } } } }` }, token);
     expect(pages.json.errors[0].extensions.code).toBe('QUERY_TOO_COMPLEX');
   });
 
   it('counts ids given inline as well as in variables', async () => {
     const inline = JSON.stringify(ids);
+    // Raw on purpose: 2000 ids written into the document, over the limit.
     const { json } = await ctx.post({ query: `{ a: persons(ids: ${inline}) { id } b: persons(ids: ${inline}) { id } }` }, token);
     expect(json.errors[0].extensions.code).toBe('QUERY_TOO_COMPLEX');
   });
 
   it('refuses an operation nested too deep, through fragments too', async () => {
+    // Raw on purpose: both documents are shaped to probe the depth limit (through fragments, then one level over it).
     const { status, json } = await ctx.post(
       { query: `{ me { ...A } } fragment A on Person { contactInfo { email { ...B } } } fragment B on EmailContact { address }` },
       token,
@@ -100,11 +103,13 @@ describe('what one operation may cost', () => {
   });
 
   it('does not count introspection against the depth limit (GraphiQL must load)', async () => {
+    // Raw on purpose: introspection nested deeper than the limit, as GraphiQL sends it.
     const { json } = await ctx.post({ query: '{ __schema { types { fields { type { ofType { ofType { ofType { ofType { name } } } } } } } } }' });
     expect(json.errors).toBeUndefined();
   });
 
   it('refuses too many aliases', async () => {
+    // Raw on purpose (as the next two): a document built to exceed a limit.
     const query = `{ ${Array.from({ length: 31 }, (_, i) => `a${i}: __typename`).join(' ')} }`;
     const { status, json } = await ctx.post({ query }, token);
     expect(status).toBe(400);
@@ -137,6 +142,7 @@ describe('what one HTTP request may be', () => {
   afterAll(() => ctx.register.close());
 
   it('refuses a body over the limit with 413 and a JSON error', async () => {
+    // Raw on purpose (as the rest of this block): the request's size and shape are under test, not an operation.
     const { status, json } = await ctx.post({ query: `{ __typename }`, variables: { pad: 'x'.repeat(5000) } });
     expect(status).toBe(413);
     expect(json.errors[0].extensions.code).toBe('PAYLOAD_TOO_LARGE');
@@ -168,29 +174,29 @@ describe('rate limits', () => {
 
   it('refuses an agency past its limit with 429, RATE_LIMITED and Retry-After, and leaves other agencies alone', async () => {
     const first = await ctx.register.agencyToken([], '974760673');
-    for (let i = 0; i < 3; i++) expect((await ctx.post({ query: '{ __typename }' }, first)).status).toBe(200);
-    const refused = await ctx.post({ query: '{ __typename }' }, first);
+    for (let i = 0; i < 3; i++) expect((await ctx.post(requestBody(PingDocument), first)).status).toBe(200);
+    const refused = await ctx.post(requestBody(PingDocument), first);
     expect(refused.status).toBe(429);
     expect(refused.json.errors[0].extensions).toMatchObject({ code: 'RATE_LIMITED' });
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
     // The same organisation with a new token is the same agency.
-    expect((await ctx.post({ query: '{ __typename }' }, await ctx.register.agencyToken([], '974760673'))).status).toBe(429);
-    expect((await ctx.post({ query: '{ __typename }' }, await ctx.register.agencyToken([], '889640782'))).status).toBe(200);
+    expect((await ctx.post(requestBody(PingDocument), await ctx.register.agencyToken([], '974760673'))).status).toBe(429);
+    expect((await ctx.post(requestBody(PingDocument), await ctx.register.agencyToken([], '889640782'))).status).toBe(200);
   });
 
   it('limits citizens per pid', async () => {
     const [a, b] = syntheticIds(2, 8);
     const tokenA = await ctx.register.citizenToken(a);
-    for (let i = 0; i < 3; i++) await ctx.post({ query: '{ me { id } }' }, tokenA);
-    expect((await ctx.post({ query: '{ me { id } }' }, tokenA)).status).toBe(429);
-    expect((await ctx.post({ query: '{ me { id } }' }, await ctx.register.citizenToken(b))).status).toBe(200);
+    for (let i = 0; i < 3; i++) await ctx.post(requestBody(MyIdDocument), tokenA);
+    expect((await ctx.post(requestBody(MyIdDocument), tokenA)).status).toBe(429);
+    expect((await ctx.post(requestBody(MyIdDocument), await ctx.register.citizenToken(b))).status).toBe(200);
   });
 
   it('counts refused tokens against the client address, so forging is not free', async () => {
     const fresh = await started({ KRR_RATE_LIMIT_PER_MINUTE: '3' });
     try {
       const statuses = [];
-      for (let i = 0; i < 4; i++) statuses.push((await fresh.post({ query: '{ __typename }' }, 'forged.token.here')).status);
+      for (let i = 0; i < 4; i++) statuses.push((await fresh.post(requestBody(PingDocument), 'forged.token.here')).status);
       expect(statuses).toEqual([401, 401, 401, 429]);
     } finally {
       await fresh.register.close();
@@ -207,8 +213,8 @@ describe('rate limits', () => {
     // An agency and a citizen of this test's own, each one request past the limit of 3.
     const agency = await ctx.register.agencyToken([], '971526920');
     const citizen = await ctx.register.citizenToken(syntheticIds(1, 2001)[0]);
-    for (let i = 0; i < 4; i++) await ctx.post({ query: '{ __typename }' }, agency);
-    for (let i = 0; i < 4; i++) await ctx.post({ query: '{ me { id } }' }, citizen);
+    for (let i = 0; i < 4; i++) await ctx.post(requestBody(PingDocument), agency);
+    for (let i = 0; i < 4; i++) await ctx.post(requestBody(MyIdDocument), citizen);
     expect(await refusals()).toEqual({ agency: before.agency + 1, citizen: before.citizen + 1 });
   });
 });
@@ -225,6 +231,7 @@ describe('production defaults', () => {
   it('refuses introspection and serves no GraphiQL when they are off', async () => {
     const ctx = await started({ KRR_INTROSPECTION: 'false', KRR_GRAPHIQL: 'false' });
     try {
+      // Raw on purpose: introspection, and `_service` (federation's entry point, in no schema the typed documents know).
       const { json } = await ctx.post({ query: '{ __schema { queryType { name } } }' });
       expect(json.errors[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
       // Nor the subgraph SDL, but to agencies (and the in-process gateway).
@@ -249,7 +256,7 @@ describe('unexpected errors', () => {
     // The lookup's one read fails: its table is gone.
     await ctx.register.database.query('drop table person_lookup');
     try {
-      const { json, text } = await ctx.post({ query: `{ persons(ids: ["${ids[0]}"]) { id certificate } }` }, token);
+      const { json, text } = await ctx.post(requestBody(LookUpCertificatesDocument, { ids: [ids[0]] }), token);
       expect(json.errors?.[0]?.extensions?.code ?? text).toBe('INTERNAL_SERVER_ERROR');
       expect(json.errors[0].message).toMatch(/^Internal server error \(error id [0-9a-f-]{36}\)$/);
       expect(text).not.toMatch(/person_lookup|sqlite|postgres|relation|SELECT|select|at .*\.ts/i);
@@ -264,8 +271,8 @@ describe('/metrics', () => {
     const ctx = await started();
     try {
       await ctx.register.put(aPerson(ids[0]));
-      await ctx.post({ query: `{ persons(ids: ["${ids[0]}", "${ids[1]}"]) { id contactInfo { email { address } } } }` }, await ctx.register.agencyToken());
-      await ctx.post({ query: `{ persons(ids: ["123"]) { id } }` }, await ctx.register.agencyToken());
+      await ctx.post(requestBody(LookUpEmailsDocument, { ids: [ids[0], ids[1]] }), await ctx.register.agencyToken());
+      await ctx.post(requestBody(LookUpIdsDocument, { ids: ['123'] }), await ctx.register.agencyToken());
       const text = await (await fetch(`${ctx.base}/metrics`)).text();
       expect(text).toContain('krr_graphql_requests_total{operation="persons",outcome="ok"} 1');
       expect(text).toContain('krr_graphql_requests_total{operation="persons",outcome="refused"} 1');

@@ -21,6 +21,18 @@ import { type DevSigningKey } from '../../src/auth/keys';
 import { ALL_SCOPES } from '../../src/auth/scopes';
 import { mintDevToken } from '../../src/auth/tokens';
 import { projectRoot } from '../../src/paths';
+import {
+  ChangedMobilesDocument,
+  LookUpContactsDocument,
+  MyLookupCountDocument,
+  PingDocument,
+  ResendVerificationCodeDocument,
+  TimedDeleteContactInfoDocument,
+  TimedSetLanguageDocument,
+  TimedSetReservationDocument,
+  TimedUpdateContactInfoDocument,
+  VerifyContactDocument,
+} from '../generated/graphql';
 import { amcheck, createTestDatabase, sessionsOn, storeUnderTest, toMillis, waitForNoSessions, type TestDatabase } from '../support/database';
 import { latestCode, readOutbox } from '../support/outbox';
 import { syntheticIds } from '../support/people';
@@ -30,18 +42,14 @@ import {
   canRunOwnCluster,
   Citizen,
   codesOf,
-  DELETE_CONTACT,
   type DevAuth,
   expectHistories,
   expectOk,
   expectWholeRegister,
-  FEED,
   gql,
   logOf,
   type LogRow,
-  LOOKUP,
   MAX_CODE_ATTEMPTS,
-  MY_LOOKUPS,
   nextOp,
   type Op,
   OwnCluster,
@@ -50,17 +58,12 @@ import {
   type Replica,
   replicaEnv,
   REPLICAS,
-  RESEND,
   SEED_COUNT,
   send,
   seqOfMobile,
-  SET_LANGUAGE,
-  SET_RESERVATION,
   sharedAuth,
   sleep,
   stream,
-  UPDATE_CONTACT,
-  VERIFY,
   waitForReadyz,
 } from '../support/replicas';
 
@@ -135,7 +138,7 @@ describe('several replicas on one PostgreSQL database', () => {
 
     // Every replica answers the same lookup with the same register.
     const ids = seeded.slice(0, 5);
-    const answers = await Promise.all(replicas.map((r) => gql(r, agencyToken, LOOKUP, { ids })));
+    const answers = await Promise.all(replicas.map((r) => gql(r, agencyToken, LookUpContactsDocument, { ids })));
     answers.forEach((a, i) => expectOk(a, `lookup through ${replicas[i].name}`));
     for (const a of answers) expect(a.data).toEqual(answers[0].data);
   });
@@ -161,7 +164,7 @@ describe('several replicas on one PostgreSQL database', () => {
     for (;;) {
       const doneBeforeRead = writersDone;
       const replica = replicas[pages++ % replicas.length];
-      const answer = await gql(replica, agencyToken, FEED, { after });
+      const answer = await gql(replica, agencyToken, ChangedMobilesDocument, { after, first: 7 });
       expectOk(answer, `feed page through ${replica.name}`);
       const page = answer.data!.changes as { lastChangeNumber: number | null; latestChangeNumber: number; entries: { changeNumber: number; person: { id: string; contactInfo: { mobile: { number: string } | null } | null } }[] };
       for (const entry of page.entries) {
@@ -223,12 +226,12 @@ describe('several replicas on one PostgreSQL database', () => {
     const [a, b, c] = replicas;
     const email = `across.${pid.slice(-4)}@example.org`;
 
-    expectOk(await gql(a, token, UPDATE_CONTACT, { input: { email } }), 'updateContactInfo through a');
+    expectOk(await gql(a, token, TimedUpdateContactInfoDocument, { input: { email } }), 'updateContactInfo through a');
     // The code went out through a, and only through a.
     const code = latestCode(a.outbox, email);
     expect(readOutbox(b.outbox).filter((m) => m.recipient === email)).toEqual([]);
     expect(readOutbox(c.outbox).filter((m) => m.recipient === email)).toEqual([]);
-    const verified = await gql(b, token, VERIFY, { channel: 'EMAIL', code });
+    const verified = await gql(b, token, VerifyContactDocument, { channel: 'EMAIL', code });
     expectOk(verified, 'verifyContact through b');
     expect(verified.data!.verifyContact.contactInfo.email.lastValidatedAt).not.toBeNull();
     expect((await logOf(db, pid)).map((r) => r.kind)).toEqual(['CONTACT_INFO_UPDATED', 'EMAIL_VALIDATED']);
@@ -236,16 +239,16 @@ describe('several replicas on one PostgreSQL database', () => {
 
     // A mobile code from a, a new one asked for through b: a's is no longer the pending one.
     const mobile = `+4798${pid.slice(-6)}`;
-    expectOk(await gql(a, token, UPDATE_CONTACT, { input: { mobile } }), 'updateContactInfo through a');
+    expectOk(await gql(a, token, TimedUpdateContactInfoDocument, { input: { mobile } }), 'updateContactInfo through a');
     const first = latestCode(a.outbox, mobile);
-    expectOk(await gql(b, token, RESEND, { channel: 'MOBILE' }), 'resendVerificationCode through b');
+    expectOk(await gql(b, token, ResendVerificationCodeDocument, { channel: 'MOBILE' }), 'resendVerificationCode through b');
     const second = latestCode(b.outbox, mobile);
     if (first !== second) {
       // (Two random codes are equal once in a million: then there is nothing to tell apart.)
-      const stale = await gql(c, token, VERIFY, { channel: 'MOBILE', code: first });
+      const stale = await gql(c, token, VerifyContactDocument, { channel: 'MOBILE', code: first });
       expect(codesOf(stale)).toEqual(['CODE_INVALID']);
     }
-    const ok = await gql(a, token, VERIFY, { channel: 'MOBILE', code: second });
+    const ok = await gql(a, token, VerifyContactDocument, { channel: 'MOBILE', code: second });
     expectOk(ok, 'verifyContact of the resent code through a');
     expect(ok.data!.verifyContact.contactInfo.mobile.lastValidatedAt).not.toBeNull();
     expect((await logOf(db, pid)).map((r) => r.kind)).toEqual(['CONTACT_INFO_UPDATED', 'EMAIL_VALIDATED', 'CONTACT_INFO_UPDATED', 'MOBILE_VALIDATED']);
@@ -255,13 +258,13 @@ describe('several replicas on one PostgreSQL database', () => {
     const [pid] = takeIds(1);
     const token = await citizenToken(pid);
     const mobile = `+4797${pid.slice(-6)}`;
-    expectOk(await gql(replicas[0], token, UPDATE_CONTACT, { input: { mobile } }), 'updateContactInfo');
+    expectOk(await gql(replicas[0], token, TimedUpdateContactInfoDocument, { input: { mobile } }), 'updateContactInfo');
     const code = latestCode(replicas[0].outbox, mobile);
     const wrong = pad((Number(code) + 1) % 1_000_000, 6);
 
     const answers: { code: unknown; attemptsLeft: unknown }[] = [];
     for (let k = 1; k <= MAX_CODE_ATTEMPTS; k++) {
-      const answer = await gql(replicas[k % replicas.length], token, VERIFY, { channel: 'MOBILE', code: wrong });
+      const answer = await gql(replicas[k % replicas.length], token, VerifyContactDocument, { channel: 'MOBILE', code: wrong });
       answers.push({ code: codesOf(answer)[0], attemptsLeft: answer.errors?.[0]?.extensions?.attemptsLeft });
     }
     expect(answers).toEqual([
@@ -272,7 +275,7 @@ describe('several replicas on one PostgreSQL database', () => {
       { code: 'CODE_LOCKED', attemptsLeft: undefined },
     ]);
     // Locked on every replica, the right code included.
-    for (const replica of replicas) expect(codesOf(await gql(replica, token, VERIFY, { channel: 'MOBILE', code }))).toEqual(['CODE_LOCKED']);
+    for (const replica of replicas) expect(codesOf(await gql(replica, token, VerifyContactDocument, { channel: 'MOBILE', code }))).toEqual(['CODE_LOCKED']);
     expect(await db.number('select failed_attempts from verification_code where person_id = ?', pid)).toBe(MAX_CODE_ATTEMPTS);
     expect((await logOf(db, pid)).map((r) => r.kind)).toEqual(['CONTACT_INFO_UPDATED']);
   }, 60_000);
@@ -281,11 +284,11 @@ describe('several replicas on one PostgreSQL database', () => {
     const [pid] = takeIds(1);
     const token = await citizenToken(pid);
     const mobile = `+4796${pid.slice(-6)}`;
-    expectOk(await gql(replicas[0], token, UPDATE_CONTACT, { input: { mobile } }), 'updateContactInfo');
+    expectOk(await gql(replicas[0], token, TimedUpdateContactInfoDocument, { input: { mobile } }), 'updateContactInfo');
     const code = latestCode(replicas[0].outbox, mobile);
     const GUESSES = 12;
     const guesses = Array.from({ length: GUESSES }, (_, k) => pad((Number(code) + 1 + k) % 1_000_000, 6));
-    const answers = await Promise.all(guesses.map((guess, k) => gql(replicas[k % replicas.length], token, VERIFY, { channel: 'MOBILE', code: guess })));
+    const answers = await Promise.all(guesses.map((guess, k) => gql(replicas[k % replicas.length], token, VerifyContactDocument, { channel: 'MOBILE', code: guess })));
     const codes = answers.map((a) => codesOf(a)[0]);
     // Every answer is a refusal of the code, none an internal error; each attempt taken is
     // one comparison, so at most MAX - 1 "wrong, n left" answers and one "now locked".
@@ -298,7 +301,7 @@ describe('several replicas on one PostgreSQL database', () => {
         .sort(),
     ).toEqual([1, 2, 3, 4]);
     expect(await db.number('select failed_attempts from verification_code where person_id = ?', pid)).toBe(MAX_CODE_ATTEMPTS);
-    for (const replica of replicas) expect(codesOf(await gql(replica, token, VERIFY, { channel: 'MOBILE', code }))).toEqual(['CODE_LOCKED']);
+    for (const replica of replicas) expect(codesOf(await gql(replica, token, VerifyContactDocument, { channel: 'MOBILE', code }))).toEqual(['CODE_LOCKED']);
   }, 60_000);
 
   /**
@@ -340,7 +343,7 @@ describe('several replicas on one PostgreSQL database', () => {
       async () => {},
       (i) => {
         const [x, y] = [replicas[i % replicas.length], replicas[(i + 1) % replicas.length]];
-        return [() => gql(x, token, UPDATE_CONTACT, { input: request(i, 1) }), () => gql(y, token, UPDATE_CONTACT, { input: request(i, 2) })];
+        return [() => gql(x, token, TimedUpdateContactInfoDocument, { input: request(i, 1) }), () => gql(y, token, TimedUpdateContactInfoDocument, { input: request(i, 2) })];
       },
       async (i, answers, rows) => {
         for (const answer of answers) expectOk(answer, `round ${i}`);
@@ -388,12 +391,12 @@ describe('several replicas on one PostgreSQL database', () => {
       async (i) => {
         // Contact info to delete and no reservation, through the third replica.
         const c = replicas[(i + 2) % replicas.length];
-        expectOk(await gql(c, token, UPDATE_CONTACT, { input: { email: `del${i}@example.org`, mobile: `+4793${pad(i, 6)}` } }), `setup ${i}`);
-        expectOk(await gql(c, token, SET_RESERVATION, { reserved: false }), `setup ${i}`);
+        expectOk(await gql(c, token, TimedUpdateContactInfoDocument, { input: { email: `del${i}@example.org`, mobile: `+4793${pad(i, 6)}` } }), `setup ${i}`);
+        expectOk(await gql(c, token, TimedSetReservationDocument, { reserved: false }), `setup ${i}`);
       },
       (i) => {
         const [x, y] = [replicas[i % replicas.length], replicas[(i + 1) % replicas.length]];
-        return [() => gql(x, token, SET_RESERVATION, { reserved: true }), () => gql(y, token, DELETE_CONTACT)];
+        return [() => gql(x, token, TimedSetReservationDocument, { reserved: true }), () => gql(y, token, TimedDeleteContactInfoDocument)];
       },
       async (i, answers, rows) => {
         for (const answer of answers) expectOk(answer, `round ${i}`);
@@ -424,12 +427,12 @@ describe('several replicas on one PostgreSQL database', () => {
       20,
       async (i) => {
         const c = replicas[(i + 2) % replicas.length];
-        expectOk(await gql(c, token, UPDATE_CONTACT, { input: { email: `ver${i}.old@example.org` } }), `setup ${i}`);
+        expectOk(await gql(c, token, TimedUpdateContactInfoDocument, { input: { email: `ver${i}.old@example.org` } }), `setup ${i}`);
       },
       (i) => {
         const [x, y] = [replicas[i % replicas.length], replicas[(i + 1) % replicas.length]];
         const code = latestCode(replicas[(i + 2) % replicas.length].outbox, `ver${i}.old@example.org`);
-        return [() => gql(x, token, VERIFY, { channel: 'EMAIL', code }), () => gql(y, token, UPDATE_CONTACT, { input: { email: `ver${i}.new@example.org` } })];
+        return [() => gql(x, token, VerifyContactDocument, { channel: 'EMAIL', code }), () => gql(y, token, TimedUpdateContactInfoDocument, { input: { email: `ver${i}.new@example.org` } })];
       },
       async (i, [verify, update], rows) => {
         expectOk(update, `round ${i}: updateContactInfo`);
@@ -460,7 +463,7 @@ describe('several replicas on one PostgreSQL database', () => {
     const token = await mintDevToken(auth, key, { agency: { orgNumber: org, scopes: ALL_SCOPES } });
     const ids = seeded.slice(200, 205);
     const PER_REPLICA = 3;
-    const answers = await Promise.all(replicas.flatMap((r) => Array.from({ length: PER_REPLICA }, () => gql(r, token, LOOKUP, { ids }))));
+    const answers = await Promise.all(replicas.flatMap((r) => Array.from({ length: PER_REPLICA }, () => gql(r, token, LookUpContactsDocument, { ids }))));
     answers.forEach((a, k) => expectOk(a, `lookup ${k}`));
     expect(await db.number('select count(*) from lookup_audit where agency_org_number = ?', org)).toBe(replicas.length * PER_REPLICA * ids.length);
     // Each person looked up, each as often as asked (compared without printing identity numbers).
@@ -469,7 +472,7 @@ describe('several replicas on one PostgreSQL database', () => {
     expect(perPerson.map((r) => r.n)).toEqual(ids.map(() => replicas.length * PER_REPLICA));
     const citizen = await citizenToken(ids[0]);
     for (const replica of replicas) {
-      const mine = await gql(replica, citizen, MY_LOOKUPS);
+      const mine = await gql(replica, citizen, MyLookupCountDocument, { first: 100 });
       expectOk(mine, `me.lookups through ${replica.name}`);
       expect({ replica: replica.name, total: mine.data!.me.lookups.totalCount }).toEqual({ replica: replica.name, total: replicas.length * PER_REPLICA });
     }
@@ -488,7 +491,7 @@ describe('several replicas on one PostgreSQL database', () => {
     try {
       await holder.query('begin');
       await holder.query(`select pg_advisory_xact_lock(hashtextextended('krr:person:' || $1::text, 0))`, [pid]);
-      const pending = gql(replica, token, SET_LANGUAGE, { language: 'NN' });
+      const pending = gql(replica, token, TimedSetLanguageDocument, { language: 'NN' });
       pending.catch(() => {}); // awaited below
       // (Watched from another session: inside a transaction pg_stat_activity stays as it was at its first read.)
       let waiting: number | undefined;
@@ -511,7 +514,7 @@ describe('several replicas on one PostgreSQL database', () => {
     expect({ status: answer.status, codes: codesOf(answer) }).toEqual({ status: 200, codes: ['INTERNAL_SERVER_ERROR'] });
     expect(replica.service.child.exitCode).toBeNull();
     expect(await readyz(replica)).toBe(200);
-    expectOk(await gql(replica, token, SET_LANGUAGE, { language: 'NN' }), 'the same write again');
+    expectOk(await gql(replica, token, TimedSetLanguageDocument, { language: 'NN' }), 'the same write again');
     expect((await logOf(db, pid)).map((r) => r.kind)).toEqual(['LANGUAGE_SET']);
     await expectWholeRegister(db, 'after the terminated session');
   }, 60_000);
@@ -528,14 +531,14 @@ describe('several replicas on one PostgreSQL database', () => {
     );
     try {
       const token = await mintDevToken(auth, key, { agency: { orgNumber: '921605900', scopes: ALL_SCOPES } });
-      for (let k = 0; k < PER_MINUTE; k++) expectOk(await gql(limited[k % 2], token, '{ __typename }'), `request ${k + 1} of ${PER_MINUTE}`);
+      for (let k = 0; k < PER_MINUTE; k++) expectOk(await gql(limited[k % 2], token, PingDocument), `request ${k + 1} of ${PER_MINUTE}`);
       for (const replica of limited) {
-        const refused = await gql(replica, token, '{ __typename }');
+        const refused = await gql(replica, token, PingDocument);
         expect({ replica: replica.name, status: refused.status, codes: codesOf(refused) }).toEqual({ replica: replica.name, status: 429, codes: ['RATE_LIMITED'] });
       }
       // Counted per caller: another agency is not held back by this one.
       const other = await mintDevToken(auth, key, { agency: { orgNumber: '912345675', scopes: ALL_SCOPES } });
-      expectOk(await gql(limited[1], other, '{ __typename }'), 'another agency');
+      expectOk(await gql(limited[1], other, PingDocument), 'another agency');
     } finally {
       for (const replica of limited) replica.service.child.kill('SIGTERM');
       for (const replica of limited) expect((await replica.service.exited).code).toBe(0);
@@ -664,7 +667,7 @@ describe('several replicas on one PostgreSQL database', () => {
     await cluster!.stop('fast');
     for (const replica of replicas) {
       await waitForReadyz(replica, 503, 30_000);
-      const lookup = await gql(replica, agencyToken, LOOKUP, { ids: lookupIds });
+      const lookup = await gql(replica, agencyToken, LookUpContactsDocument, { ids: lookupIds });
       expect({ replica: replica.name, codes: codesOf(lookup), data: lookup.data ?? null }).toEqual({ replica: replica.name, codes: ['INTERNAL_SERVER_ERROR'], data: null });
       const write = nextOp(citizens[0], replica.name);
       await send(replica, citizens[0], write);
@@ -682,7 +685,7 @@ describe('several replicas on one PostgreSQL database', () => {
         await send(replica, citizen, op);
         expect({ replica: replica.name, outcome: op.outcome, error: op.error }).toEqual({ replica: replica.name, outcome: 'acked', error: undefined });
       }
-      expectOk(await gql(replica, agencyToken, LOOKUP, { ids: lookupIds }), `lookup through ${replica.name} after the restart`);
+      expectOk(await gql(replica, agencyToken, LookUpContactsDocument, { ids: lookupIds }), `lookup through ${replica.name} after the restart`);
     }
     await expectWholeRegister(db, 'after the restart');
   }, 240_000);

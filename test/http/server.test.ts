@@ -1,3 +1,5 @@
+import { LookUpIdsDocument, LookUpStatusesAndEmailsDocument, PingDocument } from '../generated/graphql';
+import { documentText, requestBody } from '../support/operations';
 import { aPerson, syntheticIds } from '../support/people';
 import { createTestRegister, type TestRegister } from '../support/register';
 
@@ -25,7 +27,7 @@ describe('HTTP', () => {
 
   it('answers a lookup over HTTP with a bearer token', async () => {
     const res = await post(
-      { query: 'query($ids: [String!]!) { persons(ids: $ids) { id status contactInfo { email { address } } } }', variables: { ids: [known, unknown] } },
+      requestBody(LookUpStatusesAndEmailsDocument, { ids: [known, unknown] }),
       { authorization: `Bearer ${await register.agencyToken()}` },
     );
     expect(res.status).toBe(200);
@@ -35,25 +37,27 @@ describe('HTTP', () => {
   });
 
   it('refuses an invalid token with 401, WWW-Authenticate and UNAUTHENTICATED', async () => {
-    const res = await post({ query: '{ __typename }' }, { authorization: 'Bearer eyJhbGciOiJub25lIn0.e30.' });
+    const res = await post(requestBody(PingDocument), { authorization: 'Bearer eyJhbGciOiJub25lIn0.e30.' });
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toBe('Bearer');
     expect((await res.json()).errors[0].extensions.code).toBe('UNAUTHENTICATED');
   });
 
   it('lets anyone introspect the schema (GraphiQL needs it before a token is set)', async () => {
+    // Raw on purpose: introspection, as GraphiQL sends it.
     const res = await post({ query: '{ __schema { queryType { name } } }' });
     expect((await res.json()).data.__schema.queryType.name).toBe('Query');
   });
 
   it('blocks a cross-site GET operation without a preflight header (CSRF prevention)', async () => {
-    const res = await fetch(`${base}/graphql?query=${encodeURIComponent('{ __typename }')}`);
+    const res = await fetch(`${base}/graphql?query=${encodeURIComponent(documentText(PingDocument))}`);
     expect(res.status).toBe(400);
   });
 
   it('masks identity numbers that GraphQL itself echoes in errors', async () => {
     const res = await post(
-      { query: 'query($ids: [String!]!) { persons(ids: $ids) { id } }', variables: { ids: [unknown, { nested: known }] } },
+      // Variables of the wrong type on purpose: GraphQL's own error echoes them.
+      requestBody(LookUpIdsDocument, { ids: [unknown, { nested: known }] as never }),
       { authorization: `Bearer ${await register.agencyToken()}` },
     );
     const text = await res.text();

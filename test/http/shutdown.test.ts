@@ -10,7 +10,9 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { LookUpPeopleDocument, PingDocument } from '../generated/graphql';
 import { amcheck, createTestDatabase, waitForNoSessions, type TestDatabase } from '../support/database';
+import { requestBody } from '../support/operations';
 import { killAllServices, startService } from '../support/service';
 
 /**
@@ -83,17 +85,6 @@ async function until<T>(probe: () => Promise<T | undefined>): Promise<T> {
   }
 }
 
-const EVERY_FIELD = `query($ids: [String!]!) { persons(ids: $ids) {
-  id status notificationStatus language languageUpdatedAt updatedAt
-  reservation { reserved reservedAt updatedAt }
-  contactInfo {
-    email { address updatedAt lastVerifiedAt lastValidatedAt duplicated usableForNotification }
-    mobile { number updatedAt lastVerifiedAt lastValidatedAt duplicated usableForNotification }
-  }
-  digitalMailbox { address providerOrgNumber }
-  certificate
-} }`;
-
 /** A complete answer: 200, no errors, one person per id in order. */
 function expectFullAnswer(res: { status: number; body: string }, ids: string[]): void {
   expect(res.status).toBe(200);
@@ -136,7 +127,7 @@ describe('graceful shutdown of the built service', () => {
     const ids = (await db.query<{ id: string }>('select id from person order by id limit 1000')).map((r) => r.id);
     await db.release();
     expect(ids).toHaveLength(1000);
-    const lookup = JSON.stringify({ query: EVERY_FIELD, variables: { ids } });
+    const lookup = JSON.stringify(requestBody(LookUpPeopleDocument, { ids }));
     const headers = { 'content-type': 'application/json', authorization: `Bearer ${service.token}` };
     const post = () => request(url, '/graphql', { method: 'POST', headers, body: lookup });
 
@@ -223,7 +214,7 @@ describe('graceful shutdown of the built service', () => {
     const res = await request(service.url, '/graphql', {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${service.token}` },
-      body: JSON.stringify({ query: '{ __typename }' }),
+      body: JSON.stringify(requestBody(PingDocument)),
     });
     expect(res.status).toBe(200);
 

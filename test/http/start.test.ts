@@ -6,7 +6,9 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PingDocument } from '../generated/graphql';
 import { createTestDatabase, storeUnderTest, type TestDatabase } from '../support/database';
+import { requestBody } from '../support/operations';
 import { killAllServices, startService, type RunningService } from '../support/service';
 
 /** The PostgreSQL migrations drizzle-kit generated (db/migrations-pg/meta/_journal.json). */
@@ -55,7 +57,7 @@ describe(`npm start on a fresh ${storeUnderTest === 'sqlite' ? 'data folder' : '
     const res = await fetch(service.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query: '{ __typename }' }),
+      body: JSON.stringify(requestBody(PingDocument)),
     });
     expect(res.status).toBe(200);
     expect((await fetch(`${service.base}/readyz`)).status).toBe(200);
@@ -119,7 +121,7 @@ describe('two worker processes (KRR_WORKERS=2)', () => {
           fetch(service.url, {
             method: 'POST',
             headers: { 'content-type': 'application/json', authorization: `Bearer ${service.token}` },
-            body: JSON.stringify({ query: '{ __typename }' }),
+            body: JSON.stringify(requestBody(PingDocument)),
           }).then((r) => r.status),
         ),
       );

@@ -1,9 +1,11 @@
 import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import * as tables from '../../db/schema';
-import { ChangedIdsDocument, ChangeNumbersDocument, ChangesDocument, LookUpPeopleDocument, type ChangesQuery } from '../generated/graphql';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { ChangedIdsDocument, ChangedMobilesDocument, ChangeNumbersDocument, ChangesDocument, LookUpPeopleDocument, UpdateContactInfoAckDocument, type ChangesQuery } from '../generated/graphql';
 import { Scope } from '../../src/auth/scopes';
 import { SqliteChangeFeed } from '../../src/store/sqlite/change-feed';
+import { requestBody } from '../support/operations';
 import { aChannel, aPerson, syntheticIds } from '../support/people';
 import { itOnSqlite } from '../support/database';
 import { createTestRegister, type TestRegister } from '../support/register';
@@ -296,11 +298,11 @@ describe('change feed consistency', () => {
     const start = await latestChangeNumber();
     await register.put(...writers.map((id, i) => aPerson(id, { mobile: aChannel(`+47${mobile(i, 0)}`) })));
 
-    const post = async (token: string, query: string, variables: object) => {
+    const post = async <TData, TVars>(token: string, document: TypedDocumentNode<TData, TVars>, variables: TVars) => {
       const res = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        body: JSON.stringify({ query, variables }),
+        body: JSON.stringify(requestBody(document, variables)),
       });
       return (await res.json()) as { data?: Record<string, unknown>; errors?: unknown[] };
     };
@@ -309,7 +311,7 @@ describe('change feed consistency', () => {
       writers.map(async (id, i) => {
         const token = await register.citizenToken(id);
         for (let round = 1; round <= ROUNDS; round++) {
-          const { errors } = await post(token, 'mutation($m: String!) { updateContactInfo(input: { mobile: $m }) { id } }', { m: mobile(i, round) });
+          const { errors } = await post(token, UpdateContactInfoAckDocument, { input: { mobile: mobile(i, round) } });
           expect(errors).toBeUndefined();
         }
       }),
@@ -318,12 +320,11 @@ describe('change feed consistency', () => {
     });
 
     const agency = await register.agencyToken();
-    const query = 'query($after: Int!) { changes(after: $after, first: 5) { lastChangeNumber latestChangeNumber entries { changeNumber person { id contactInfo { mobile { number } } } } } }';
     const seen: { id: string; changeNumber: number; round: number; whileWriting: boolean }[] = [];
     let after = start;
     for (;;) {
       const doneBeforeRead = writersDone;
-      const { data, errors } = await post(agency, query, { after });
+      const { data, errors } = await post(agency, ChangedMobilesDocument, { after, first: 5 });
       expect(errors).toBeUndefined();
       const page = data!.changes as { lastChangeNumber: number | null; latestChangeNumber: number; entries: { changeNumber: number; person: { id: string; contactInfo: { mobile: { number: string } | null } } }[] };
       for (const entry of page.entries) {

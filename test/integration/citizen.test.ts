@@ -1,3 +1,4 @@
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import {
   ConfirmContactInfoDocument,
   DeleteContactInfoDocument,
@@ -10,6 +11,9 @@ import {
   VerifyContactDocument,
   LookUpPeopleDocument,
   ReservationOnlyDocument,
+  SetLanguageAckDocument,
+  SetReservationAckDocument,
+  UpdateContactInfoAckDocument,
 } from '../generated/graphql';
 import { Scope } from '../../src/auth/scopes';
 import { createLogger } from '../../src/logger';
@@ -17,6 +21,7 @@ import { SelfService } from '../../src/services/self-service';
 import { StatementCounter } from '../../src/store/types';
 import { aPerson, syntheticIds } from '../support/people';
 import { latestCode, readOutbox } from '../support/outbox';
+import { requestBody } from '../support/operations';
 import { createTestRegister, type TestRegister } from '../support/register';
 
 let register: TestRegister;
@@ -251,20 +256,20 @@ describe('change log', () => {
   it('gives every change the next number in the same transaction, with no gaps under concurrent writes', async () => {
     const citizens = await Promise.all(Array.from({ length: 12 }, () => newCitizen()));
     const base = await register.listen();
-    const post = (token: string, query: string, variables: object) =>
+    const post = <TData, TVars>(token: string, document: TypedDocumentNode<TData, TVars>, variables: TVars) =>
       fetch(`${base}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        body: JSON.stringify({ query, variables }),
+        body: JSON.stringify(requestBody(document, variables)),
       }).then((r) => r.json() as Promise<{ errors?: unknown[] }>);
     const before = await changeLog();
     const results = await Promise.all(
       citizens.flatMap(({ token }, i) => [
-        post(token, 'mutation($m: String!) { updateContactInfo(input: { mobile: $m }) { id } }', { m: `9${String(7000000 + i).padStart(7, '0')}` }),
-        post(token, 'mutation { setReservation(reserved: true) { id } }', {}),
-        post(token, 'mutation { setLanguage(language: EN) { id } }', {}),
+        post(token, UpdateContactInfoAckDocument, { input: { mobile: `9${String(7000000 + i).padStart(7, '0')}` } }),
+        post(token, SetReservationAckDocument, { reserved: true }),
+        post(token, SetLanguageAckDocument, { language: 'EN' }),
         // A failing write in the middle of the stream must not take a number.
-        post(token, 'mutation { updateContactInfo(input: { mobile: "123" }) { id } }', {}),
+        post(token, UpdateContactInfoAckDocument, { input: { mobile: '123' } }),
       ]),
     );
     expect(results.filter((r) => r.errors).length).toBe(12);

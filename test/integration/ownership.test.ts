@@ -2,6 +2,20 @@ import { generateKeyPair, SignJWT } from 'jose';
 import { buildClientSchema, getIntrospectionQuery, isInputObjectType, type IntrospectionQuery } from 'graphql';
 import { loadOrCreateDevKey } from '../../src/auth/keys';
 import { DEV_AUDIENCE, DEV_CITIZEN_ISSUER, DEV_AGENCY_ISSUER } from '../../src/config';
+import {
+  ChangedEmailsDocument,
+  DeleteContactInfoAckDocument,
+  LookUpEmailsDocument,
+  LookUpPersonEmailDocument,
+  LookUpPersonIdDocument,
+  MyIdDocument,
+  MyLookupCountDocument,
+  MyRecordTwiceDocument,
+  PersonLookupCountDocument,
+  SetLanguageAckDocument,
+  SetReservationAckDocument,
+} from '../generated/graphql';
+import { documentText, requestBody } from '../support/operations';
 import { aPerson, syntheticIds } from '../support/people';
 import { createTestRegister, type TestRegister } from '../support/register';
 
@@ -47,6 +61,7 @@ afterAll(() => register.close());
 
 describe("one citizen cannot reach another's record", () => {
   it('has no person id on any mutation argument or input type', async () => {
+    // Raw on purpose: introspection.
     const { json } = await gql({ query: getIntrospectionQuery() });
     const schema = buildClientSchema(json.data as IntrospectionQuery);
     const mutation = schema.getMutationType()!;
@@ -63,27 +78,26 @@ describe("one citizen cannot reach another's record", () => {
   });
 
   it('cannot use the agency lookups', async () => {
-    for (const query of [
-      `{ persons(ids: ["${bob}"]) { id contactInfo { email { address } } } }`,
-      `{ person(id: "${bob}") { id contactInfo { email { address } } } }`,
-      `{ _entities(representations: [{ __typename: "Person", id: "${bob}" }]) { ... on Person { id contactInfo { email { address } } } } }`,
-      `{ changes(after: 0) { entries { person { id contactInfo { email { address } } } } } }`,
+    for (const body of [
+      requestBody(LookUpEmailsDocument, { ids: [bob] }),
+      requestBody(LookUpPersonEmailDocument, { id: bob }),
+      // Raw on purpose: `_entities` with a representation of Bob, in no schema the typed documents are checked against.
+      { query: `{ _entities(representations: [{ __typename: "Person", id: "${bob}" }]) { ... on Person { id contactInfo { email { address } } } } }` },
+      requestBody(ChangedEmailsDocument, { after: 0 }),
     ]) {
-      const { json, text } = await gql({ query }, aliceToken);
+      const { json, text } = await gql(body, aliceToken);
       expect(json.errors[0].extensions.code).toBe('FORBIDDEN');
       expect(text).not.toContain('bob@example.org');
     }
   });
 
   it('gets only their own record through me, with aliases and fragments', async () => {
-    const { json } = await gql(
-      { query: `{ a: me { id } b: me { ...F } } fragment F on Person { id contactInfo { email { address } } }` },
-      aliceToken,
-    );
+    const { json } = await gql(requestBody(MyRecordTwiceDocument), aliceToken);
     expect(json.data).toEqual({ a: { id: alice }, b: { id: alice, contactInfo: null } });
   });
 
   it('cannot smuggle a person id in as an argument, an input field or a variable', async () => {
+    // Raw on purpose: arguments, input fields and variables the schema does not have.
     const attempts = [
       { query: `mutation { setReservation(reserved: true, pid: "${bob}") { id } }` },
       { query: `mutation { setReservation(reserved: true, id: "${bob}") { id } }` },
@@ -98,22 +112,22 @@ describe("one citizen cannot reach another's record", () => {
     }
     // Extra variables are ignored: the mutation still acts on the token's person (a third
     // citizen, so that alice stays unregistered for the other tests).
-    const { json } = await gql({ query: 'mutation { setLanguage(language: EN) { id } }', variables: { pid: bob, id: bob } }, await register.citizenToken(carol));
+    const { json } = await gql({ query: documentText(SetLanguageAckDocument), variables: { language: 'EN', pid: bob, id: bob } }, await register.citizenToken(carol));
     expect(json.data.setLanguage.id).toBe(carol);
   });
 
   it('cannot send batched operations', async () => {
-    const { status } = await gql([{ query: '{ me { id } }' }, { query: `{ person(id: "${bob}") { id } }` }], aliceToken);
+    const { status } = await gql([requestBody(MyIdDocument), requestBody(LookUpPersonIdDocument, { id: bob })], aliceToken);
     expect(status).toBe(400);
   });
 
   it('cannot read lookups of anyone else', async () => {
     const agency = await register.agencyToken();
-    await gql({ query: `{ person(id: "${bob}") { id } }` }, agency);
-    const { json } = await gql({ query: `{ person(id: "${bob}") { lookups { totalCount } } }` }, agency);
+    await gql(requestBody(LookUpPersonIdDocument, { id: bob }), agency);
+    const { json } = await gql(requestBody(PersonLookupCountDocument, { id: bob }), agency);
     expect(json.errors[0].extensions.code).toBe('FORBIDDEN');
     expect(json.data.person.lookups).toBeNull();
-    const mine = await gql({ query: '{ me { lookups { totalCount } } }' }, aliceToken);
+    const mine = await gql(requestBody(MyLookupCountDocument), aliceToken);
     expect(mine.json.data.me.lookups.totalCount).toBe(0);
   });
 
@@ -125,14 +139,14 @@ describe("one citizen cannot reach another's record", () => {
       .setAudience(DEV_AUDIENCE)
       .setExpirationTime('5m')
       .sign(privateKey);
-    const { status } = await gql({ query: 'mutation { setReservation(reserved: true) { id } }' }, forged);
+    const { status } = await gql(requestBody(SetReservationAckDocument, { reserved: true }), forged);
     expect(status).toBe(401);
     const unsigned = [
       Buffer.from(JSON.stringify({ alg: 'none' })).toString('base64url'),
       Buffer.from(JSON.stringify({ pid: bob, acr: 'idporten-loa-high', iss: DEV_CITIZEN_ISSUER, aud: DEV_AUDIENCE, exp: 9999999999 })).toString('base64url'),
       '',
     ].join('.');
-    expect((await gql({ query: 'mutation { setReservation(reserved: true) { id } }' }, unsigned)).status).toBe(401);
+    expect((await gql(requestBody(SetReservationAckDocument, { reserved: true }), unsigned)).status).toBe(401);
   });
 
   it('cannot pass an agency-issued token carrying a pid off as a citizen', async () => {
@@ -140,7 +154,7 @@ describe("one citizen cannot reach another's record", () => {
     const key = await loadOrCreateDevKey(register.config.auth.keyFile);
     const sign = (claims: Record<string, unknown>) =>
       new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: key.kid }).setIssuer(DEV_AGENCY_ISSUER).setAudience(DEV_AUDIENCE).setIssuedAt().setExpirationTime('5m').sign(key.privateKey);
-    const mutation = { query: 'mutation { setReservation(reserved: true) { id } }' };
+    const mutation = requestBody(SetReservationAckDocument, { reserved: true });
     // With agency claims it is an agency, whatever pid it carries: citizen mutations are refused.
     const agencyWithPid = await sign({ pid: bob, acr: 'idporten-loa-high', scope: '', consumer: { ID: '0192:991825827' } });
     expect((await gql(mutation, agencyWithPid)).json.errors[0].extensions.code).toBe('FORBIDDEN');
@@ -150,9 +164,9 @@ describe("one citizen cannot reach another's record", () => {
 
   it('lets no agency run citizen mutations, and no one without a token', async () => {
     const agency = await register.agencyToken();
-    for (const query of ['mutation { setReservation(reserved: true) { id } }', 'mutation { deleteContactInfo { id } }', '{ me { id } }']) {
-      expect((await gql({ query }, agency)).json.errors[0].extensions.code).toBe('FORBIDDEN');
-      expect((await gql({ query })).json.errors[0].extensions.code).toBe('UNAUTHENTICATED');
+    for (const body of [requestBody(SetReservationAckDocument, { reserved: true }), requestBody(DeleteContactInfoAckDocument), requestBody(MyIdDocument)]) {
+      expect((await gql(body, agency)).json.errors[0].extensions.code).toBe('FORBIDDEN');
+      expect((await gql(body)).json.errors[0].extensions.code).toBe('UNAUTHENTICATED');
     }
   });
 });

@@ -11,11 +11,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import pg from 'pg';
 import { loadOrCreateDevKey } from '../../src/auth/keys';
 import { mintDevToken } from '../../src/auth/tokens';
 import { loadConfig } from '../../src/config';
 import { projectRoot } from '../../src/paths';
+import { LookUpPersonReservationDocument, MyReservationDocument, TimedSetReservationDocument } from '../generated/graphql';
+import { requestBody } from '../support/operations';
 import { syntheticIds } from '../support/people';
 import { describeWithPostgres } from '../support/postgres';
 import { killAllServices, startService, type RunningService } from '../support/service';
@@ -88,16 +91,16 @@ describeWithPostgres('a read replica (KRR_DATABASE_READ_URL)', () => {
     rmSync(dataDir, { recursive: true, force: true });
   }, 120_000);
 
-  const post = async (token: string, query: string, variables: Record<string, unknown> = {}) => {
+  const post = async <TData, TVars>(token: string, document: TypedDocumentNode<TData, TVars>, variables: TVars) => {
     const res = await fetch(service.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query, variables }),
+      body: JSON.stringify(requestBody(document, variables)),
     });
     return (await res.json()) as { data?: any; errors?: { extensions?: { code?: string } }[] };
   };
   const agencyReserved = async () => {
-    const { data, errors } = await post(service.token, 'query($id: String!) { person(id: $id) { status reservation { reserved } } }', { id: citizenId });
+    const { data, errors } = await post(service.token, LookUpPersonReservationDocument, { id: citizenId });
     expect(errors).toBeUndefined();
     return data.person as { status: string; reservation: { reserved: boolean } | null };
   };
@@ -113,11 +116,11 @@ describeWithPostgres('a read replica (KRR_DATABASE_READ_URL)', () => {
     await sql(standby, 'select pg_wal_replay_pause()');
     await until('replay to pause', async () => (await sql<{ s: string }>(standby, 'select pg_get_wal_replay_pause_state() s'))[0].s === 'paused');
 
-    const written = await post(citizen, 'mutation { setReservation(reserved: true) { id reservation { reserved } } }');
+    const written = await post(citizen, TimedSetReservationDocument, { reserved: true });
     expect(written.errors).toBeUndefined();
     // The citizen reads their own write at once (the primary) ...
     expect(written.data.setReservation.reservation).toEqual({ reserved: true });
-    expect((await post(citizen, '{ me { reservation { reserved } } }')).data.me.reservation).toEqual({ reserved: true });
+    expect((await post(citizen, MyReservationDocument, {})).data.me.reservation).toEqual({ reserved: true });
     expect((await sql<{ reserved: boolean }>(primary, 'select reserved from person where id = $1', [citizenId]))[0].reserved).toBe(true);
     // ... while an agency's lookup comes from the paused replica, where the person is not there yet.
     expect(await agencyReserved()).toEqual({ status: 'NOT_REGISTERED', reservation: null });

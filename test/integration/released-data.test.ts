@@ -1,7 +1,22 @@
-import { parse } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import {
+  AliasedLookupsDocument,
+  ConfirmContactInfoFlagsDocument,
+  FeedPageBesideLookupDocument,
+  LookUpAliasedMobilesDocument,
+  LookUpChannelFlagsDocument,
+  LookUpPersonEmailDocument,
+  LookUpPersonIdDocument,
+  LookUpPersonStatusDocument,
+  MyChannelFlagsDocument,
+  PingDocument,
+  UpdateContactInfoAckDocument,
+  UpdateContactInfoFlagsDocument,
+  VerifyContactFlagsDocument,
+} from '../generated/graphql';
 import { aChannel, aPerson, syntheticIds } from '../support/people';
 import { latestCode } from '../support/outbox';
+import { requestBody } from '../support/operations';
 import { createTestRegister, type TestRegister } from '../support/register';
 
 /**
@@ -20,10 +35,8 @@ beforeAll(async () => {
 afterAll(() => register.close());
 
 type Result = { data?: any; errors?: readonly { message: string; extensions?: Record<string, unknown> }[] };
-const run = (query: string, token: string, variables: Record<string, unknown> = {}): Promise<Result> =>
-  register.execute(parse(query) as TypedDocumentNode<any, Record<string, unknown>>, variables, token);
-
-const CHANNELS = 'contactInfo { email { address duplicated lastValidatedAt } mobile { number duplicated lastValidatedAt } }';
+const run = <TVars extends Record<string, unknown>>(document: TypedDocumentNode<unknown, TVars>, token: string, variables: TVars): Promise<Result> =>
+  register.execute(document, variables, token) as Promise<Result>;
 
 describe('duplicated on the citizen\u2019s own record (finding 4)', () => {
   it('is not shown for an address the citizen has not proven: typing in someone else\u2019s address tells nothing', async () => {
@@ -32,18 +45,18 @@ describe('duplicated on the citizen\u2019s own record (finding 4)', () => {
     const mallory = fresh();
     const token = await register.citizenToken(mallory);
 
-    const set = await run(`mutation { updateContactInfo(input: { email: "VICTIM@example.com", mobile: "91111111" }) { ${CHANNELS} } }`, token);
+    const set = await run(UpdateContactInfoFlagsDocument, token, { input: { email: 'VICTIM@example.com', mobile: '91111111' } });
     expect(set.errors).toBeUndefined();
     expect(set.data.updateContactInfo.contactInfo).toEqual({
       email: { address: 'VICTIM@example.com', duplicated: null, lastValidatedAt: null },
       mobile: { number: '+4791111111', duplicated: null, lastValidatedAt: null },
     });
-    expect((await run(`{ me { ${CHANNELS} } }`, token)).data.me.contactInfo.email.duplicated).toBeNull();
-    expect((await run(`mutation { confirmContactInfo { ${CHANNELS} } }`, token)).data.confirmContactInfo.contactInfo.email.duplicated).toBeNull();
+    expect((await run(MyChannelFlagsDocument, token, {})).data.me.contactInfo.email.duplicated).toBeNull();
+    expect((await run(ConfirmContactInfoFlagsDocument, token, {})).data.confirmContactInfo.contactInfo.email.duplicated).toBeNull();
 
     // Agencies' view is unchanged: the flag, proven or not.
     const agency = await register.agencyToken();
-    const looked = await run(`{ persons(ids: ["${mallory}", "${victim}"]) { ${CHANNELS} } }`, agency);
+    const looked = await run(LookUpChannelFlagsDocument, agency, { ids: [mallory, victim] });
     expect(looked.data.persons.map((p: any) => [p.contactInfo.email.duplicated, p.contactInfo.mobile.duplicated])).toEqual([
       [true, true],
       [true, true],
@@ -55,12 +68,12 @@ describe('duplicated on the citizen\u2019s own record (finding 4)', () => {
     await register.put(aPerson(sibling, { email: aChannel('family@example.com') }));
     const citizen = fresh();
     const token = await register.citizenToken(citizen);
-    await run('mutation { updateContactInfo(input: { email: "family@example.com" }) { id } }', token);
+    await run(UpdateContactInfoAckDocument, token, { input: { email: 'family@example.com' } });
     const code = latestCode(register.config.outboxFile, 'family@example.com');
-    const proven = await run(`mutation($code: String!) { verifyContact(channel: EMAIL, code: $code) { ${CHANNELS} } }`, token, { code });
+    const proven = await run(VerifyContactFlagsDocument, token, { channel: 'EMAIL', code });
     expect(proven.errors).toBeUndefined();
     expect(proven.data.verifyContact.contactInfo.email).toMatchObject({ duplicated: true, lastValidatedAt: expect.any(String) });
-    expect((await run(`{ me { ${CHANNELS} } }`, token)).data.me.contactInfo.email.duplicated).toBe(true);
+    expect((await run(MyChannelFlagsDocument, token, {})).data.me.contactInfo.email.duplicated).toBe(true);
   });
 });
 
@@ -76,12 +89,7 @@ describe('the lookup audit log records per person what was released (finding 9)'
     await register.put(aPerson(read), aPerson(notRead), aPerson(both));
     const org = '974760673';
     const token = await register.agencyToken(undefined, org);
-    const answer = await run(
-      `{ contact: persons(ids: ["${read}", "${both}"]) { id contactInfo { email { address } } }
-         bare: persons(ids: ["${notRead}"]) { id status reservation { reserved } }
-         post: person(id: "${both}") { certificate } }`,
-      token,
-    );
+    const answer = await run(AliasedLookupsDocument, token, { contactIds: [read, both], bareIds: [notRead], postId: both });
     expect(answer.errors).toBeUndefined();
     expect((await rows(org)).sort()).toEqual(
       [
@@ -102,11 +110,7 @@ describe('the lookup audit log records per person what was released (finding 9)'
       const response = await fetch(`${base}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${await batched.agencyToken(undefined, org)}` },
-        body: JSON.stringify([
-          { query: `{ persons(ids: ["${a}"]) { id mobile: contactInfo { mobile { number } } } }` },
-          { query: `{ person(id: "${b}") { status } }` },
-          { query: '{ __typename }' },
-        ]),
+        body: JSON.stringify([requestBody(LookUpAliasedMobilesDocument, { ids: [a] }), requestBody(LookUpPersonStatusDocument, { id: b }), requestBody(PingDocument)]),
       });
       expect(response.status).toBe(200);
       expect((await response.json()).map((r: Result) => r.errors)).toEqual([undefined, undefined, undefined]);
@@ -121,7 +125,8 @@ describe('the lookup audit log records per person what was released (finding 9)'
       const refused = await fetch(`${base}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${await batched.agencyToken(undefined, '921605900')}` },
-        body: JSON.stringify([{ query: `{ person(id: "${b}") { contactInfo { email { address } } } }` }, { query: 42 }]),
+        // The second operation raw on purpose: a query that is not a string.
+        body: JSON.stringify([requestBody(LookUpPersonEmailDocument, { id: b }), { query: 42 }]),
       });
       expect(refused.status).toBe(400);
       const recorded = async () => (await batched.database.query<{ p: string; s: string }>("select person_id p, scopes s from lookup_audit where agency_org_number = '921605900'")).map((x) => [x.p, x.s]);
@@ -134,7 +139,7 @@ describe('the lookup audit log records per person what was released (finding 9)'
         const withheld = await fetch(`${base}/graphql`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', authorization: `Bearer ${await batched.agencyToken()}` },
-          body: JSON.stringify([{ query: `{ person(id: "${a}") { id } }` }, { query: `{ person(id: "${b}") { contactInfo { email { address } } } }` }]),
+          body: JSON.stringify([requestBody(LookUpPersonIdDocument, { id: a }), requestBody(LookUpPersonEmailDocument, { id: b })]),
         });
         const bodies = await withheld.json();
         expect(bodies.map((r: Result) => [r.data, r.errors?.[0]?.extensions?.code])).toEqual([
@@ -156,10 +161,7 @@ describe('the lookup audit log records per person what was released (finding 9)'
     const org = '991825827';
     const token = await register.agencyToken(undefined, org);
     const before = (await rows(org)).length;
-    const answer = await run(
-      `{ changes(after: ${after - 1}, first: 1) { entries { person { id } } } persons(ids: ["${lookedUp}"]) { id } }`,
-      token,
-    );
+    const answer = await run(FeedPageBesideLookupDocument, token, { after: after - 1, ids: [lookedUp] });
     expect(answer.errors).toBeUndefined();
     expect(answer.data.changes.entries.map((e: any) => e.person.id)).toEqual([inFeed]);
     expect((await rows(org)).slice(before).sort()).toEqual(

@@ -60,6 +60,7 @@ export async function startHostileSource(options: HostileSourceOptions): Promise
   }
   const received: IncomingHttpHeaders[] = [];
   const replays: HostileSource['replays'] = [];
+  // Raw on purpose: what an attacker holding a stolen header replays, not a client of ours.
   const replayQueries = options.replayQueries ?? [
     `{ persons(ids: ["${recipients[0] ?? '01018012345'}"]) { id status contactInfo { email { address } } } }`,
     'mutation { setReservation(reserved: true) { id } }',

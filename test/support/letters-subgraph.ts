@@ -3,30 +3,14 @@ import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/dis
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 
 /**
  * A small subgraph of the kind an agency runs beside the register: its own letters, each
  * pointing at a `Person` of the register by id. It knows nothing else about people.
  */
-export const LETTERS_SDL = `
-  extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
-
-  type Letter {
-    id: ID!
-    title: String!
-    recipient: Person!
-  }
-
-  type Person @key(fields: "id", resolvable: false) {
-    id: String!
-  }
-
-  type Query {
-    # Nullable, as a root field of a federated graph should be: when this source is down the
-    # rest of the answer survives.
-    letters: [Letter!]
-  }
-`;
+export const LETTERS_SDL = readFileSync(path.join(__dirname, 'letters.graphql'), 'utf8');
 
 export interface RunningSubgraph {
   url: string;

@@ -9,13 +9,16 @@ import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import pg from 'pg';
 import { loadOrCreateDevKey, type DevSigningKey } from '../../src/auth/keys';
 import { ALL_SCOPES } from '../../src/auth/scopes';
 import { mintDevToken } from '../../src/auth/tokens';
 import { loadConfig, type AuthConfig } from '../../src/config';
 import { projectRoot } from '../../src/paths';
+import { TimedSetLanguageDocument, TimedSetReservationDocument, TimedUpdateContactInfoDocument, type Language } from '../generated/graphql';
 import { amcheck, createTestDatabase, sessionsOn, storeUnderTest, toMillis, waitForNoSessions, withApplicationName, type TestDatabase } from './database';
+import { requestBody } from './operations';
 import { latestCode, readOutbox } from './outbox';
 import { syntheticIds } from './people';
 import { killAllServices, startService, type RunningService } from './service';
@@ -51,11 +54,12 @@ export interface Answer {
   errors: { message: string; extensions?: Record<string, unknown> }[] | undefined;
 }
 
-export async function gql(replica: Replica, token: string, query: string, variables: Record<string, unknown> = {}): Promise<Answer> {
+/** Sends a typed document of test/operations/ to the replica, as a client would. */
+export async function gql<TData, TVars>(replica: Replica, token: string, document: TypedDocumentNode<TData, TVars>, variables?: TVars): Promise<Answer> {
   const res = await fetch(replica.service.url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query, variables }),
+    body: JSON.stringify(requestBody(document, variables ?? ({} as TVars))),
     signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
   });
   const body = (await res.json()) as { data?: Record<string, any> | null; errors?: Answer['errors'] };
@@ -94,19 +98,6 @@ export async function waitForReadyz(replica: Replica, status: number, timeoutMs 
       replica.service.output().slice(-3_000),
   );
 }
-
-export const UPDATE_CONTACT = `mutation($input: UpdateContactInfoInput!) {
-  updateContactInfo(input: $input) { updatedAt contactInfo { email { address lastValidatedAt } mobile { number lastValidatedAt } } } }`;
-export const VERIFY = `mutation($channel: ContactChannel!, $code: String!) {
-  verifyContact(channel: $channel, code: $code) { contactInfo { email { address lastValidatedAt } mobile { number lastValidatedAt } } } }`;
-export const RESEND = `mutation($channel: ContactChannel!) { resendVerificationCode(channel: $channel) { id } }`;
-export const SET_RESERVATION = `mutation($reserved: Boolean!) { setReservation(reserved: $reserved) { updatedAt reservation { reserved } } }`;
-export const SET_LANGUAGE = `mutation($language: Language!) { setLanguage(language: $language) { updatedAt language } }`;
-export const DELETE_CONTACT = `mutation { deleteContactInfo { updatedAt contactInfo { email { address } mobile { number } } } }`;
-export const LOOKUP = `query($ids: [String!]!) { persons(ids: $ids) { id status reservation { reserved } contactInfo { email { address } mobile { number } } } }`;
-export const MY_LOOKUPS = `{ me { lookups(first: 100) { totalCount } } }`;
-export const FEED = `query($after: Int!) { changes(after: $after, first: 7) {
-  lastChangeNumber latestChangeNumber entries { changeNumber person { id contactInfo { mobile { number } } } } } }`;
 
 // ---------------------------------------------------------------------------------------
 // A stream of citizen writes, and what the client knows about each one
@@ -158,9 +149,9 @@ export function nextOp(citizen: Citizen, replica: string): Op {
 export async function send(replica: Replica, citizen: Citizen, op: Op): Promise<void> {
   let answer: Answer;
   try {
-    if (op.kind === 'CONTACT_INFO_UPDATED') answer = await gql(replica, citizen.token, UPDATE_CONTACT, { input: { mobile: op.mobile } });
-    else if (op.kind === 'LANGUAGE_SET') answer = await gql(replica, citizen.token, SET_LANGUAGE, { language: op.language!.toUpperCase() });
-    else answer = await gql(replica, citizen.token, SET_RESERVATION, { reserved: op.reserved });
+    if (op.kind === 'CONTACT_INFO_UPDATED') answer = await gql(replica, citizen.token, TimedUpdateContactInfoDocument, { input: { mobile: op.mobile } });
+    else if (op.kind === 'LANGUAGE_SET') answer = await gql(replica, citizen.token, TimedSetLanguageDocument, { language: op.language!.toUpperCase() as Language });
+    else answer = await gql(replica, citizen.token, TimedSetReservationDocument, { reserved: op.reserved! });
   } catch (error) {
     op.outcome = 'lost';
     op.error = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
