@@ -1,7 +1,7 @@
 /**
- * `npm run bench -- [--count N] [--duration S] [--workloads W1,W2,W3,W4,limit,naive,workers]
+ * `npm run bench -- [--count N] [--duration S] [--workloads W1,W2,W3,W4,limit,naive,workers,audit]
  *   [--soak S] [--db PATH] [--out FILE] [--connections C] [--worker-connections C] [--baseline-count N] [--feed-seconds S]
- *   [--store sqlite|postgres|both]`
+ *   [--audit-records N] [--store sqlite|postgres|both]`
  *
  * Builds (or reuses) a database of N synthetic people, starts the built service
  * (`dist/src/main.js`) as a child process per workload and measures it over loopback HTTP
@@ -17,6 +17,7 @@ import { loadOrCreateDevKey } from '../src/auth/keys';
 import { mintDevToken } from '../src/auth/tokens';
 import { loadConfig } from '../src/config';
 import { projectRoot } from '../src/paths';
+import { prefilledAuditCopy } from './audit-prefill';
 import { assertSameAnswer } from './compare';
 import type { PreparedDatabase, Samples } from './data';
 import { measureDatabaseCpu, postOk, runLoad, statementsPerRequest, type LoadResult } from './load';
@@ -28,12 +29,13 @@ const MAIN = path.join(projectRoot, 'dist', 'src', 'main.js');
 /** The service built with the benchmark's naive loaders (bench/naive-loaders.ts). */
 const NAIVE_MAIN = path.join(projectRoot, 'dist', 'bench', 'naive-main.js');
 const DATA_DIR = path.join(projectRoot, 'bench', 'data');
-const ALL_WORKLOADS = ['W1', 'W2', 'W3', 'W4', 'limit', 'naive', 'workers'];
+const ALL_WORKLOADS = ['W1', 'W2', 'W3', 'W4', 'limit', 'naive', 'workers', 'audit'];
 const BODIES = 64;
 const USAGE = `usage: npm run bench -- [--count 1000000] [--duration 20] [--workloads ${ALL_WORKLOADS.join(',')}]
   [--soak SECONDS] [--db bench/data/krr-<count>.sqlite] [--out bench/results/<date>-<count>.md]
   [--connections 1] [--worker-connections 8] [--baseline-count 100000 (when --count is larger)]
   [--feed-seconds S (W4; default --duration, 0: the whole feed)]
+  [--audit-records N (audit: W1 with N audit records stored; default 10000000; SQLite)]
   [--store sqlite|postgres|both (postgres: KRR_DATABASE_URL's server, else a throwaway cluster)]
 `;
 const IDS_PER_BODY = 1000;
@@ -50,6 +52,8 @@ interface Options {
   baselineCount: number;
   /** W4 pages for at most this long (0: to the end of the feed). */
   feedSeconds: number;
+  /** The audit workload: W1 against a copy whose audit log holds this many person lookups. */
+  auditRecords: number;
   store: StoreChoice;
 }
 
@@ -77,6 +81,7 @@ function parseOptions(): Options {
       'worker-connections': { type: 'string', default: '8' },
       'baseline-count': { type: 'string' },
       'feed-seconds': { type: 'string' },
+      'audit-records': { type: 'string', default: '10000000' },
       store: { type: 'string', default: 'sqlite' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -106,6 +111,7 @@ function parseOptions(): Options {
     out: path.resolve(values.out ?? path.join(projectRoot, 'bench', 'results', `${date}-${count}${store === 'sqlite' ? '' : `-${store}`}.md`)),
     connections: int('connections', values.connections, 1),
     workerConnections: int('worker-connections', values['worker-connections'], 1),
+    auditRecords: int('audit-records', values['audit-records'], IDS_PER_BODY),
     feedSeconds: values['feed-seconds'] !== undefined ? int('feed-seconds', values['feed-seconds'], 0) : int('duration', values.duration, 1),
     // A second, small population for the p99-versus-size ratio, measured in the same run.
     baselineCount: values['baseline-count'] !== undefined ? int('baseline-count', values['baseline-count'], 0) : count > 100_000 ? 100_000 : 0,
@@ -193,6 +199,23 @@ async function w1(ctx: Context, label = 'W1 persons x1000 (service)', db = ctx.d
   } finally {
     await stop(service);
   }
+}
+
+/**
+ * W1 again, against a copy of the database whose audit log already holds
+ * `--audit-records` person lookups (bench/audit-prefill.ts), with the same requests: the
+ * log's size must not slow lookups down. SQLite only for now.
+ */
+async function auditLoaded(ctx: Context): Promise<void> {
+  if (ctx.store.kind !== 'sqlite') {
+    ctx.findings.auditNote = 'audit workload is not measured on PostgreSQL (the prefilled copy is SQLite only)';
+    return;
+  }
+  const copy = await prefilledAuditCopy(ctx.db, ctx.options.auditRecords);
+  const n = copy.auditRecords.toLocaleString('en-US');
+  ctx.findings.auditNote = `audit workload: a copy of the database with ${n} person lookups (${(copy.auditRecords / IDS_PER_BODY).toLocaleString('en-US')} requests, indexed) already stored, ${copy.builtSeconds === null ? 'reused' : `built in ${copy.builtSeconds.toFixed(0)} s`}; W1 itself runs with an empty log`;
+  ctx.findings.auditRecords = copy.auditRecords;
+  await w1(ctx, `W1 persons x1000 with ${n} audit records stored`, copy.path, ctx.samples, 'audit');
 }
 
 /** Lookups whose answers are compared between servers: 2 x 1000 ids, and 8 ids with a duplicate and 2 unregistered. */
@@ -498,6 +521,7 @@ function ratioRows(ctx: Context, baseline: PreparedDatabase | null): RatioRow[] 
   const constant = bySize ? bySize.every((n) => n === bySize[0]) : null;
   const workersRatio = ratio(f.workers2, f.workers1);
   const p99Ratio = ratio(f.w1P99, f.baseP99);
+  const auditRatio = ratio(f.auditP50, f.w1P50);
   // Not growing: the second half's trend adds less than 1 MB a minute (5 MB over the five minutes of the target).
   const soakOk = typeof f.soakPeak === 'number' ? f.soakPeak < 512 && (f.soakSlope as number) < 1 : null;
   const seeding = db.seeded;
@@ -510,6 +534,12 @@ function ratioRows(ctx: Context, baseline: PreparedDatabase | null): RatioRow[] 
       `${bySize ? bySize.map((n) => fmt(n, 0)).join(' / ') : ''}${naiveBySize ? ` (naive: ${naiveBySize.map((n) => fmt(n, 0)).join(' / ')})` : ''}`,
       'constant',
       verdict(constant),
+    ],
+    [
+      `W1 p50 with ${typeof f.auditRecords === 'number' ? f.auditRecords.toLocaleString('en-US') : 'N'} audit records stored / with none`,
+      auditRatio === null ? '' : `${fmt(auditRatio, 2)}x`,
+      'at most 1.1x (10 000 000 records)',
+      verdict(auditRatio === null ? null : auditRatio <= 1.1),
     ],
     ['W1 req/s, 2 workers / 1', workersRatio === null ? '' : `${fmt(workersRatio, 2)}x`, 'at least 1.7x', verdict(workersRatio === null ? null : workersRatio >= 1.7)],
     [
@@ -533,6 +563,7 @@ function checkLines(ctx: Context): string[] {
   const f = ctx.findings;
   return [
     ...(f.soakDetail ? [`${f.soakDetail}`] : []),
+    ...(f.auditNote ? [`The ${f.auditNote}.`] : []),
     `Floor check: ${f.equality ?? 'not run'}.`,
     `Naive check (the same lookups, the batched service against bench/naive-main.ts): ${f.naiveEquality ?? 'not run'}.`,
   ];
@@ -662,6 +693,7 @@ async function main(): Promise<void> {
 
     const steps: [string, (ctx: Context) => Promise<void>][] = [
       ['W1', (ctx) => w1(ctx)],
+      ['audit', auditLoaded],
       ['limit', limit],
       ['naive', naive],
       ['workers', workers],
