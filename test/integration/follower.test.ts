@@ -12,6 +12,7 @@ import path from 'node:path';
 import type { UpstreamConfig } from '../../src/config';
 import { MaskinportenTokens, TokenFile } from '../../src/follower/credentials';
 import { UpstreamFollower } from '../../src/follower/follower';
+import { upstreamFreshness } from '../../src/follower/freshness';
 import { createLogger } from '../../src/logger';
 import { openRegisterStore } from '../../src/store/open';
 import { StatementCounter, UpstreamMismatchError } from '../../src/store/types';
@@ -199,6 +200,34 @@ describe('follower mode (the follow loop)', () => {
     expect(await copy.store.applyUpstreamPage({ upstream: 'http://up', after: 2, to: 4, latest: 4, records: [], at })).toBe(true);
     expect(await copy.store.upstreamPosition()).toEqual({ upstream: 'http://up', position: 4, latest: 4, lastSuccessAt: at });
     expect(await copy.store.countPeople()).toBe(1);
+  });
+
+  it('starts after KRR_UPSTREAM_START_AFTER when the copy has no position (a first load from an export), and from its own position once it has one', async () => {
+    const upToDate = (til: number) => ({ fraEndringsId }: { fraEndringsId: number }) => ({ status: 200, body: JSON.stringify(page(fraEndringsId, til, til, []).body) });
+    upstream.answers.push(page(42, 43, 43, [active(A, 'a@example.org')]), upToDate(43));
+    const { logger } = capture();
+    follower = new UpstreamFollower(copy.store, settings({ startAfter: 41 }), logger, { baseBackoffMs: 10 });
+    follower.start();
+    await until('the copy to catch up', async () => (await copy.store.upstreamPosition())?.lastSuccessAt != null);
+    expect(upstream.asked[0].fraEndringsId).toBe(42);
+    await follower.stop();
+    // Started again with another start: the stored position wins.
+    upstream.asked.length = 0;
+    follower = new UpstreamFollower(copy.store, settings({ startAfter: 7 }), logger, { baseBackoffMs: 10 });
+    follower.start();
+    await until('the next ask', () => upstream.asked.length >= 1);
+    expect(upstream.asked[0].fraEndringsId).toBe(44);
+  });
+
+  it('is ready only once it has caught up, and no longer when that is older than KRR_UPSTREAM_MAX_STALENESS_SECONDS', async () => {
+    const config = settings({ maxStalenessSeconds: 600 });
+    expect(await upstreamFreshness(copy.store, config)).toMatchObject({ ready: false, reason: 'the copy has not caught up with its upstream yet' });
+    const at = new Date('2026-06-01T12:00:00.000Z');
+    expect(await copy.store.applyUpstreamPage({ upstream: config.url, after: 0, to: 3, latest: 3, records: [aPerson(A)], at })).toBe(true);
+    expect(await upstreamFreshness(copy.store, config, at.getTime() + 600_000)).toEqual({ ready: true, position: 3, latest: 3, lastSuccessAt: at.toISOString() });
+    const stale = await upstreamFreshness(copy.store, config, at.getTime() + 601_000);
+    expect(stale).toMatchObject({ ready: false, position: 3 });
+    expect(stale.reason).toContain('KRR_UPSTREAM_MAX_STALENESS_SECONDS=600');
   });
 
   // SQLite: one process follows (main.ts); PostgreSQL: any number of replicas, one at a time.
