@@ -96,8 +96,10 @@ const byChannel = (email: string, mobile: string) => `iif(c.channel = 'EMAIL', s
 export function retractStagedLookupModel(sqlite: Database.Database, people: string): void {
   sqlite.exec(`drop table if exists temp.lookup_retracted;
     create temp table lookup_retracted (channel text not null, address_key text not null, n integer not null, primary key (channel, address_key)) without rowid;
+    -- CROSS JOIN: the people in id order, probing person and contact_point by key in that order
+    -- (left to itself SQLite scans contact_point by address and probes the people at random).
     insert into temp.lookup_retracted
-      select cp.channel, cp.address_key, count(*) from temp.${people} s join person p on p.id = s.id join contact_point cp on cp.person_id = s.id
+      select cp.channel, cp.address_key, count(*) from temp.${people} s cross join person p on p.id = s.id cross join contact_point cp on cp.person_id = s.id
       where p.status = 'ACTIVE' group by cp.channel, cp.address_key order by 1, 2;`);
 }
 

@@ -17,8 +17,14 @@ const PERSON_COLUMNS: readonly string[] = STAGED_PERSON_COLUMNS;
  * Page caches of the import's connection (KiB). Bounded, so the import's memory stays well
  * under 512 MB whatever the file size; SQLite spills to the WAL and temp files beyond them.
  */
-const CACHE_KIB = 131_072;
-const TEMP_CACHE_KIB = 65_536;
+const CACHE_KIB = 98_304;
+const TEMP_CACHE_KIB = 49_152;
+/**
+ * All of SQLite's memory in the import's process (bytes: page caches, and the sorters of
+ * the commit's ORDER BY / GROUP BY, each of which may otherwise hold up to a main cache's
+ * worth): beyond it SQLite reuses cache pages and sorters spill to temp files sooner.
+ */
+const SQLITE_HEAP_BYTES = 224 * 1024 * 1024;
 
 /** Rows per staging statement: one bind and step per this many people instead of per person. */
 const ROWS_PER_INSERT = 50;
@@ -77,9 +83,9 @@ export class Stager {
  * the newest one in the same transaction).
  *
  * The people written are sorted by id once (`temp.<table>_people`), and every table is
- * written from that in key order, without further sorts. Into an empty register the
- * secondary indexes with keys in random order are built once at the end instead of row by
- * row. The lookup read model (person_lookup, address_use) is kept set-based, its row
+ * written from that in key order, without further sorts. Into an empty register, or by a
+ * set-based write of at least half as many people as the register holds, the secondary
+ * indexes with keys in random order are built once at the end instead of row by row. The lookup read model (person_lookup, address_use) is kept set-based, its row
  * triggers set aside for the transaction (`deriveStagedLookupModel`), when the register is
  * empty or `setBased` says so (the bulk import: every person of a national file at once);
  * otherwise (a follower's page into a register already holding people) the triggers keep
@@ -88,9 +94,9 @@ export class Stager {
 export function replaceStagedPeople(sqlite: Database.Database, table: string, kind: string, at: Date, setBased = false): StagedReplaced {
   const one = <T>(sql: string) => sqlite.prepare(sql).pluck().get() as T;
   const base = one<number>('select coalesce(max(change_number), 0) from change_log');
-  const empty = !one<number>('select exists (select 1 from person)');
+  const existing = one<number>('select count(*) from person');
+  const empty = existing === 0;
   const derive = empty || setBased;
-  const restore = setAside(sqlite, empty ? DEFERRED_INDEXES : [], derive ? LOOKUP_MODEL_TRIGGERS : []);
   // The last record of each person; those saying "not registered" are not written.
   const last = `${table}_last`;
   const numbered = `${table}_numbered`;
@@ -107,6 +113,10 @@ export function replaceStagedPeople(sqlite: Database.Database, table: string, ki
        where s.status is not null order by l.seq`,
     )
     .run(base).changes;
+  // Indexes with keys in random order are rebuilt once, sorted, when the write is a large
+  // part of the register (into an empty one, or a national file over the register it came
+  // from), instead of taking millions of random deletes and inserts.
+  const restore = setAside(sqlite, empty || (derive && written * 2 >= existing) ? DEFERRED_INDEXES : [], derive ? LOOKUP_MODEL_TRIGGERS : []);
   sqlite.prepare(`insert into change_log (change_number, person_id, changed_at, kind) select n.change_number, s.id, ?, ? from temp.${numbered} n join temp.${table} s on s.seq = n.seq order by n.seq`).run(at.getTime(), kind);
   // The people written, in id order (rowid order): every write below reads them so.
   sqlite.exec(`create temp table ${people} as select ${STAGING_COLUMNS.map((c) => `s.${c}`).join(', ')}, n.change_number
@@ -155,6 +165,7 @@ export class SqliteBulkImport implements BulkImport {
     sqlite.pragma('synchronous = FULL');
     if (own) {
       sqlite.pragma(`cache_size = -${CACHE_KIB}`);
+      sqlite.pragma(`soft_heap_limit = ${SQLITE_HEAP_BYTES}`);
       // Every contact and mailbox row the commit writes belongs to a person it writes in the
       // same statement group: checking each against the person table is work for nothing.
       sqlite.pragma('foreign_keys = OFF');
