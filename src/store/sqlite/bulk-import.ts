@@ -7,7 +7,7 @@
  * tail that SQLite ignores. Either way the register is as it was.
  */
 import Database from 'better-sqlite3';
-import { deriveStagedLookupModel, LOOKUP_MODEL_TRIGGERS, retractStagedLookupModel, setAside } from '../../../db/lookup-model.sqlite';
+import { DEFERRED_INDEXES, deriveStagedLookupModel, LOOKUP_MODEL_TRIGGERS, retractStagedLookupModel, setAside } from '../../../db/lookup-model.sqlite';
 import { STAGED_PERSON_COLUMNS, STAGING_COLUMNS, stagingRow } from '../bulk-rows';
 import type { BulkImport, BulkImportResult, StagedPerson } from '../types';
 
@@ -28,8 +28,6 @@ const SQLITE_HEAP_BYTES = 224 * 1024 * 1024;
 
 /** Rows per staging statement: one bind and step per this many people instead of per person. */
 const ROWS_PER_INSERT = 50;
-/** Secondary indexes with keys in random order: rebuilt once, sorted, when the register was empty. */
-const DEFERRED_INDEXES = ['change_log_person_idx', 'contact_point_address_idx', 'person_change_number_idx'];
 /** The import's staging table (temp database). */
 const STAGING = 'import_staging';
 
