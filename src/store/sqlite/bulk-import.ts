@@ -22,7 +22,8 @@ const TEMP_CACHE_KIB = 49_152;
 /**
  * All of SQLite's memory in the import's process (bytes: page caches, and the sorters of
  * the commit's ORDER BY / GROUP BY, each of which may otherwise hold up to a main cache's
- * worth): beyond it SQLite reuses cache pages and sorters spill to temp files sooner.
+ * worth): beyond it SQLite reuses cache pages and sorters spill to temp files sooner. The
+ * limit is the process's, not the connection's: the import gives the one before back at its end.
  */
 const SQLITE_HEAP_BYTES = 224 * 1024 * 1024;
 
@@ -151,6 +152,8 @@ export function replaceStagedPeople(sqlite: Database.Database, table: string, ki
 export class SqliteBulkImport implements BulkImport {
   private readonly stager: Stager;
   private done = false;
+  /** The process's soft heap limit before this import set its own (process-wide: given back at the end). */
+  private readonly heapLimitBefore: number | null = null;
 
   /** `own`: the connection is the import's own, and closed at the end. */
   constructor(
@@ -163,6 +166,7 @@ export class SqliteBulkImport implements BulkImport {
     sqlite.pragma('synchronous = FULL');
     if (own) {
       sqlite.pragma(`cache_size = -${CACHE_KIB}`);
+      this.heapLimitBefore = Number(sqlite.pragma('soft_heap_limit', { simple: true }));
       sqlite.pragma(`soft_heap_limit = ${SQLITE_HEAP_BYTES}`);
       // Every contact and mailbox row the commit writes belongs to a person it writes in the
       // same statement group: checking each against the person table is work for nothing.
@@ -192,6 +196,7 @@ export class SqliteBulkImport implements BulkImport {
   async abort(): Promise<void> {
     if (this.done) return;
     this.done = true;
+    if (this.heapLimitBefore !== null) this.sqlite.pragma(`soft_heap_limit = ${this.heapLimitBefore}`);
     if (this.own) this.sqlite.close();
     else this.sqlite.exec(`drop table if exists temp.${STAGING}; drop table if exists temp.${STAGING}_last; drop table if exists temp.${STAGING}_numbered; drop table if exists temp.${STAGING}_people;`);
   }
