@@ -24,13 +24,11 @@ import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { LOOKUP_MODEL_TRIGGERS, REBUILD_LOOKUP_MODEL } from '../lookup-model.sqlite';
+import { DEFERRED_INDEXES, LOOKUP_MODEL_TRIGGERS, REBUILD_LOOKUP_MODEL, setAside } from '../lookup-model.sqlite';
 import type { WorkerInput, WorkerMessage } from './bulk-worker';
 import { generatePopulation, type PopulationOptions } from './generate';
 import { PersonRowWriter, StagedLoader, toTuple, type PersonTuple } from './rows';
 
-/** Indexes whose keys arrive in random order: cheaper to build once, sorted, at the end. */
-const DEFERRED_INDEXES = ['change_log_person_idx', 'contact_point_address_idx', 'person_change_number_idx'];
 const BATCH = 5000;
 const APPEND_TRANSACTION = 50_000;
 /**
@@ -136,24 +134,13 @@ export async function bulkSeed(
     // Mailbox rows are written before their people leave the staging table (same transaction).
     sqlite.pragma(`foreign_keys = ${empty ? 'OFF' : 'ON'}`);
     sqlite.pragma(`cache_size = -${CACHE_KIB}`);
-    const deferred = empty
-      ? (sqlite
-          .prepare(`select name, sql from sqlite_master where type = 'index' and name in (${DEFERRED_INDEXES.map(() => '?').join(', ')})`)
-          .all(...DEFERRED_INDEXES) as { name: string; sql: string }[])
-      : [];
-    // Into an empty register the read model is derived once at the end instead of row by row.
-    const triggers = empty
-      ? (sqlite
-          .prepare(`select name, sql from sqlite_master where type = 'trigger' and name in (${LOOKUP_MODEL_TRIGGERS.map(() => '?').join(', ')})`)
-          .all(...LOOKUP_MODEL_TRIGGERS) as { name: string; sql: string }[])
-      : [];
 
     let done = 0;
     let sinceCommit = 0;
     sqlite.exec('begin immediate');
     try {
-      for (const index of deferred) sqlite.exec(`drop index "${index.name}"`);
-      for (const trigger of triggers) sqlite.exec(`drop trigger "${trigger.name}"`);
+      // Into an empty register the read model is derived once at the end instead of row by row.
+      const restore = setAside(sqlite, empty ? DEFERRED_INDEXES : [], empty ? LOOKUP_MODEL_TRIGGERS : []);
       const writer = empty ? new StagedLoader(sqlite, 'SEED', options.now) : new PersonRowWriter(sqlite, 'SEED', options.now);
       // The temp database (staging tables, sorts) exists once the staging tables do.
       if (empty) sqlite.pragma(`temp.cache_size = -${TEMP_CACHE_KIB}`);
@@ -173,11 +160,11 @@ export async function bulkSeed(
         writer.finish();
         phase('sort');
       }
-      for (const index of deferred) sqlite.exec(index.sql);
+      restore.indexes();
       phase('indexes');
       if (empty) {
         sqlite.exec(REBUILD_LOOKUP_MODEL);
-        for (const trigger of triggers) sqlite.exec(trigger.sql);
+        restore.triggers();
         phase('read model');
       }
       sqlite.exec('commit');

@@ -351,6 +351,33 @@ export function parseRegisterPerson(obj: unknown, position: number, now: Date): 
 const TIMESTAMP_PATTERN = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:(Z)|([+-])(\d{2})(?::?(\d{2}))?)$/;
 const EXAMPLE = '2023-06-29T10:14:52+02:00';
 
+const DIGIT_AT = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22];
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * `YYYY-MM-DDTHH:MM:SS.sssZ` (what `toISOString` writes) as UTC milliseconds, read digit by
+ * digit (a national file has millions): null unless it is exactly that form and a real
+ * date and time of a year from 100 on; the caller then reads it the general way.
+ */
+function isoUtcMillis(text: string): number | null {
+  if (text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(10) !== 84 || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58 || text.charCodeAt(19) !== 46) {
+    return null;
+  }
+  for (const i of DIGIT_AT) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return null;
+  }
+  const n = (from: number, length: number) => {
+    let value = 0;
+    for (let i = from; i < from + length; i++) value = value * 10 + text.charCodeAt(i) - 48;
+    return value;
+  };
+  const [year, month, day, hour, minute, second] = [n(0, 4), n(5, 2), n(8, 2), n(11, 2), n(14, 2), n(17, 2)];
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  if (year < 100 || month < 1 || month > 12 || day < 1 || day > DAYS_IN_MONTH[month - 1] + (month === 2 && leap ? 1 : 0) || hour > 23 || minute > 59 || second > 59) return null;
+  return Date.UTC(year, month - 1, day, hour, minute, second, n(20, 3));
+}
+
 /**
  * Parses one of the register's timestamps to the instant it names. Strict: a date without
  * a time, a time without a UTC offset or a date that does not exist (30 February) is refused,
@@ -361,8 +388,8 @@ export function registerTimestamp(text: string): Result<Date> {
   // The common form (what the export and the REST API write) read the quick way: exactly what
   // `toISOString` gives back is a real instant in UTC.
   if (text.length === 24 && text.charCodeAt(23) === 90 /* Z */) {
-    const quick = new Date(text);
-    if (!Number.isNaN(quick.getTime()) && quick.getUTCFullYear() >= 0 && quick.toISOString() === text) return { ok: true, value: quick };
+    const quick = isoUtcMillis(text);
+    if (quick !== null) return { ok: true, value: new Date(quick) };
   }
   const m = TIMESTAMP_PATTERN.exec(text);
   if (!m) {

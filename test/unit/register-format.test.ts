@@ -59,10 +59,29 @@ describe('registerTimestamp', () => {
     ['2023-06-29 10:14:52Z', /not a timestamp/],
     ['2023-06-29t10:14:52z', /not a timestamp/],
     ['', /not a timestamp/],
+    ['2023-02-29T10:00:00.000Z', /not a real date/],
+    ['2100-02-29T10:00:00.000Z', /not a real date/],
+    ['2023-04-31T10:00:00.000Z', /not a real date/],
+    ['2023-06-29T24:00:00.000Z', /not a real date/],
+    ['2023-06-29T10:14:60.000Z', /not a real date/],
+    ['2023-00-10T10:14:52.000Z', /not a real date/],
+    ['2023-06-29T10:14:52.00xZ', /not a timestamp/],
+    ['+02023-06-29T10:14:52.0Z', /not a timestamp/],
   ])('refuses %s', (text, expected) => {
     const result = registerTimestamp(text);
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.reason).toMatch(expected);
+  });
+
+  it('reads the form toISOString writes, digit by digit, as the instant Date reads (leap days, every month end, years 0-9999)', () => {
+    const instants = [Date.UTC(2024, 1, 29, 23, 59, 59, 999), Date.UTC(2000, 1, 29), Date.UTC(1600, 11, 31, 12), new Date('0001-01-01T00:00:00.000Z').getTime(), Date.UTC(9999, 11, 31, 23, 59, 59, 999)];
+    for (let month = 0; month < 12; month++) instants.push(Date.UTC(2023, month + 1, 0, 1, 2, 3, 4));
+    const random = (n: number) => Math.floor(Math.random() * n);
+    for (let i = 0; i < 2000; i++) instants.push(Date.UTC(100 + random(9900), random(12), 1 + random(31), random(24), random(60), random(60), random(1000)));
+    for (const ms of instants) {
+      const text = new Date(ms).toISOString();
+      expect({ text, result: registerTimestamp(text) }).toEqual({ text, result: { ok: true, value: new Date(text) } });
+    }
   });
 });
 

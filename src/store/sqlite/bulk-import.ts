@@ -7,7 +7,7 @@
  * tail that SQLite ignores. Either way the register is as it was.
  */
 import Database from 'better-sqlite3';
-import { LOOKUP_MODEL_TRIGGERS, REBUILD_LOOKUP_MODEL } from '../../../db/lookup-model.sqlite';
+import { DEFERRED_INDEXES, deriveStagedLookupModel, LOOKUP_MODEL_TRIGGERS, retractStagedLookupModel, setAside } from '../../../db/lookup-model.sqlite';
 import { STAGED_PERSON_COLUMNS, STAGING_COLUMNS, stagingRow } from '../bulk-rows';
 import type { BulkImport, BulkImportResult, StagedPerson } from '../types';
 
@@ -17,13 +17,18 @@ const PERSON_COLUMNS: readonly string[] = STAGED_PERSON_COLUMNS;
  * Page caches of the import's connection (KiB). Bounded, so the import's memory stays well
  * under 512 MB whatever the file size; SQLite spills to the WAL and temp files beyond them.
  */
-const CACHE_KIB = 131_072;
-const TEMP_CACHE_KIB = 65_536;
+const CACHE_KIB = 98_304;
+const TEMP_CACHE_KIB = 49_152;
+/**
+ * All of SQLite's memory in the import's process (bytes: page caches, and the sorters of
+ * the commit's ORDER BY / GROUP BY, each of which may otherwise hold up to a main cache's
+ * worth): beyond it SQLite reuses cache pages and sorters spill to temp files sooner. The
+ * limit is the process's, not the connection's: the import gives the one before back at its end.
+ */
+const SQLITE_HEAP_BYTES = 224 * 1024 * 1024;
 
 /** Rows per staging statement: one bind and step per this many people instead of per person. */
 const ROWS_PER_INSERT = 50;
-/** Secondary indexes with keys in random order: rebuilt once, sorted, when the register was empty. */
-const DEFERRED_INDEXES = ['change_log_person_idx', 'contact_point_address_idx', 'person_change_number_idx'];
 /** The import's staging table (temp database). */
 const STAGING = 'import_staging';
 
@@ -74,79 +79,81 @@ export class Stager {
  * apply both write through here. The last staged record of each person wins; one saying
  * "not registered" is not written. Each person written takes the next change number, in the
  * order of their last staged record, with its change-log row (no gaps: the numbers follow
- * the newest one in the same transaction). Into an empty register the secondary indexes
- * and the lookup read model (person_lookup, address_use) are built once at the end instead
- * of row by row; into a non-empty one the read model's triggers keep it, in the same
- * statements.
+ * the newest one in the same transaction).
+ *
+ * The people written are sorted by id once (`temp.<table>_people`), and every table is
+ * written from that in key order, without further sorts. Into an empty register, or by a
+ * set-based write of at least half as many people as the register holds, the secondary
+ * indexes with keys in random order are built once at the end instead of row by row. The lookup read model (person_lookup, address_use) is kept set-based, its row
+ * triggers set aside for the transaction (`deriveStagedLookupModel`), when the register is
+ * empty or `setBased` says so (the bulk import: every person of a national file at once);
+ * otherwise (a follower's page into a register already holding people) the triggers keep
+ * it in the same statements.
  */
-export function replaceStagedPeople(sqlite: Database.Database, table: string, kind: string, at: Date): StagedReplaced {
+export function replaceStagedPeople(sqlite: Database.Database, table: string, kind: string, at: Date, setBased = false): StagedReplaced {
   const one = <T>(sql: string) => sqlite.prepare(sql).pluck().get() as T;
   const base = one<number>('select coalesce(max(change_number), 0) from change_log');
-  const empty = !one<number>('select exists (select 1 from person)');
-  const deferred = empty
-    ? (sqlite.prepare(`select name, sql from sqlite_master where type = 'index' and name in (${DEFERRED_INDEXES.map(() => '?').join(', ')})`).all(...DEFERRED_INDEXES) as {
-        name: string;
-        sql: string;
-      }[])
-    : [];
-  for (const index of deferred) sqlite.exec(`drop index "${index.name}"`);
-  // Into an empty register the lookup read model (person_lookup, address_use) is derived
-  // once at the end, as the seed does, instead of by its triggers row by row.
-  const triggers = empty
-    ? (sqlite.prepare(`select name, sql from sqlite_master where type = 'trigger' and name in (${LOOKUP_MODEL_TRIGGERS.map(() => '?').join(', ')})`).all(...LOOKUP_MODEL_TRIGGERS) as {
-        name: string;
-        sql: string;
-      }[])
-    : [];
-  for (const trigger of triggers) sqlite.exec(`drop trigger "${trigger.name}"`);
+  const existing = one<number>('select count(*) from person');
+  const empty = existing === 0;
+  const derive = empty || setBased;
   // The last record of each person; those saying "not registered" are not written.
   const last = `${table}_last`;
   const numbered = `${table}_numbered`;
-  sqlite.exec(`drop table if exists temp.${last}; drop table if exists temp.${numbered};
+  const people = `${table}_people`;
+  sqlite.exec(`drop table if exists temp.${last}; drop table if exists temp.${numbered}; drop table if exists temp.${people};
     create temp table ${last} (seq integer primary key);
     create temp table ${numbered} (seq integer primary key, change_number integer not null);`);
   const staged = one<number>(`select count(*) from temp.${table}`);
   const distinct = sqlite.prepare(`insert into temp.${last} select max(seq) from temp.${table} group by id order by 1`).run().changes;
-  const people = sqlite
+  const written = sqlite
     .prepare(
       `insert into temp.${numbered} (seq, change_number)
        select l.seq, ? + row_number() over (order by l.seq) from temp.${last} l join temp.${table} s on s.seq = l.seq
        where s.status is not null order by l.seq`,
     )
     .run(base).changes;
-  const from = `temp.${numbered} n join temp.${table} s on s.seq = n.seq`;
+  // Indexes with keys in random order are rebuilt once, sorted, when the write is a large
+  // part of the register (into an empty one, or a national file over the register it came
+  // from), instead of taking millions of random deletes and inserts.
+  const restore = setAside(sqlite, empty || (derive && written * 2 >= existing) ? DEFERRED_INDEXES : [], derive ? LOOKUP_MODEL_TRIGGERS : []);
+  sqlite.prepare(`insert into change_log (change_number, person_id, changed_at, kind) select n.change_number, s.id, ?, ? from temp.${numbered} n join temp.${table} s on s.seq = n.seq order by n.seq`).run(at.getTime(), kind);
+  // The people written, in id order (rowid order): every write below reads them so.
+  sqlite.exec(`create temp table ${people} as select ${STAGING_COLUMNS.map((c) => `s.${c}`).join(', ')}, n.change_number
+    from temp.${numbered} n join temp.${table} s on s.seq = n.seq order by s.id`);
+  const from = `temp.${people} s`;
+  if (derive && !empty) retractStagedLookupModel(sqlite, people);
   if (!empty) {
-    sqlite.exec(`delete from contact_point where person_id in (select s.id from ${from});
-      delete from digital_post where person_id in (select s.id from ${from});`);
+    sqlite.exec(`delete from contact_point where person_id in (select id from ${from});
+      delete from digital_post where person_id in (select id from ${from});`);
   }
-  sqlite.prepare(`insert into change_log (change_number, person_id, changed_at, kind) select n.change_number, s.id, ?, ? from ${from} order by n.seq`).run(at.getTime(), kind);
   const set = [...PERSON_COLUMNS.slice(1), 'change_number'].map((c) => `${c} = excluded.${c}`).join(', ');
+  // No ORDER BY: the rows come in the people table's order, id order already (and channel
+  // order within a person: EMAIL before MOBILE), which SQLite would otherwise sort again.
   sqlite.exec(`
     insert into person (${PERSON_COLUMNS.join(', ')}, change_number)
-      select ${PERSON_COLUMNS.map((c) => `s.${c}`).join(', ')}, n.change_number from ${from} where true order by s.id
+      select ${PERSON_COLUMNS.map((c) => `s.${c}`).join(', ')}, s.change_number from ${from} where true
       on conflict (id) do update set ${set};
     insert into contact_point (person_id, channel, address, address_key, updated_at, last_verified_at, last_validated_at)
-      select * from (
-        select s.id, 'EMAIL', s.email_address, s.email_key, s.email_updated_at, s.email_verified_at, s.email_validated_at
-          from ${from} where s.email_address is not null
-        union all
-        select s.id, 'MOBILE', s.mobile_address, s.mobile_key, s.mobile_updated_at, s.mobile_verified_at, s.mobile_validated_at
-          from ${from} where s.mobile_address is not null
-      ) order by 1, 2;
+      select s.id, c.channel,
+          iif(c.channel = 'EMAIL', s.email_address, s.mobile_address), iif(c.channel = 'EMAIL', s.email_key, s.mobile_key),
+          iif(c.channel = 'EMAIL', s.email_updated_at, s.mobile_updated_at), iif(c.channel = 'EMAIL', s.email_verified_at, s.mobile_verified_at),
+          iif(c.channel = 'EMAIL', s.email_validated_at, s.mobile_validated_at)
+        from ${from} cross join (select 'EMAIL' as channel union all select 'MOBILE') c
+        where iif(c.channel = 'EMAIL', s.email_address, s.mobile_address) is not null;
     insert into digital_post (person_id, mailbox_address, provider_org_number, certificate)
-      select s.id, s.mailbox_address, s.provider_org_number, s.certificate from ${from} where s.mailbox_address is not null order by s.id;`);
-  for (const index of deferred) sqlite.exec(index.sql);
-  if (empty) {
-    sqlite.exec(REBUILD_LOOKUP_MODEL);
-    for (const trigger of triggers) sqlite.exec(trigger.sql);
-  }
-  sqlite.exec(`drop table temp.${last}; drop table temp.${numbered};`);
-  return { written: people, distinct, staged, changeNumbers: people > 0 ? { first: base + 1, last: base + people } : null };
+      select s.id, s.mailbox_address, s.provider_org_number, s.certificate from ${from} where s.mailbox_address is not null;`);
+  restore.indexes();
+  if (derive) deriveStagedLookupModel(sqlite, people, empty);
+  restore.triggers();
+  sqlite.exec(`drop table temp.${last}; drop table temp.${numbered}; drop table temp.${people};`);
+  return { written, distinct, staged, changeNumbers: written > 0 ? { first: base + 1, last: base + written } : null };
 }
 
 export class SqliteBulkImport implements BulkImport {
   private readonly stager: Stager;
   private done = false;
+  /** The process's soft heap limit before this import set its own (process-wide: given back at the end). */
+  private readonly heapLimitBefore: number | null = null;
 
   /** `own`: the connection is the import's own, and closed at the end. */
   constructor(
@@ -159,6 +166,8 @@ export class SqliteBulkImport implements BulkImport {
     sqlite.pragma('synchronous = FULL');
     if (own) {
       sqlite.pragma(`cache_size = -${CACHE_KIB}`);
+      this.heapLimitBefore = Number(sqlite.pragma('soft_heap_limit', { simple: true }));
+      sqlite.pragma(`soft_heap_limit = ${SQLITE_HEAP_BYTES}`);
       // Every contact and mailbox row the commit writes belongs to a person it writes in the
       // same statement group: checking each against the person table is work for nothing.
       sqlite.pragma('foreign_keys = OFF');
@@ -177,7 +186,7 @@ export class SqliteBulkImport implements BulkImport {
   async commit(): Promise<BulkImportResult> {
     if (this.done) throw new Error('this bulk import has ended');
     try {
-      const result = this.sqlite.transaction(() => replaceStagedPeople(this.sqlite, STAGING, this.kind, this.at)).immediate();
+      const result = this.sqlite.transaction(() => replaceStagedPeople(this.sqlite, STAGING, this.kind, this.at, true)).immediate();
       return { written: result.written, overridden: result.staged - result.distinct, notRegistered: result.distinct - result.written, changeNumbers: result.changeNumbers };
     } finally {
       await this.abort();
@@ -187,8 +196,9 @@ export class SqliteBulkImport implements BulkImport {
   async abort(): Promise<void> {
     if (this.done) return;
     this.done = true;
+    if (this.heapLimitBefore !== null) this.sqlite.pragma(`soft_heap_limit = ${this.heapLimitBefore}`);
     if (this.own) this.sqlite.close();
-    else this.sqlite.exec(`drop table if exists temp.${STAGING}; drop table if exists temp.${STAGING}_last; drop table if exists temp.${STAGING}_numbered;`);
+    else this.sqlite.exec(`drop table if exists temp.${STAGING}; drop table if exists temp.${STAGING}_last; drop table if exists temp.${STAGING}_numbered; drop table if exists temp.${STAGING}_people;`);
   }
 }
 
