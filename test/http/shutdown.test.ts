@@ -241,6 +241,10 @@ describe('graceful shutdown of the built service', () => {
     const refusedAfter = await until(async () => {
       const readyz = await request(service.base, '/readyz').catch((error: NodeJS.ErrnoException) => {
         if (error.code === 'ECONNREFUSED') return null;
+        // A connection accepted in the moment the listener closes is closed unanswered (it
+        // carried no request yet when the idle connections were closed): that is the listener
+        // closing too, but only once the delay is over. A hang-up before then is a failure.
+        if (error.code === 'ECONNRESET' && Date.now() - signalledAt >= delay) return null;
         throw error;
       });
       if (readyz === null) return Date.now() - signalledAt;
