@@ -69,6 +69,27 @@ describeWithPostgres('PostgreSQL register store', () => {
 
   });
 
+  describe('startBulkImport', () => {
+    it("writes a register whose statements outlast the pool's 10 s statement timeout (an import at national scale)", async () => {
+      // One statement of the commit made slower than the timeout on purpose.
+      await sql(`create function krr_test_slow() returns trigger language plpgsql as $$ begin perform pg_sleep(10.5); return null; end $$`);
+      await sql('create trigger krr_test_slow after insert on digital_post for each statement execute function krr_test_slow()');
+      try {
+        const records = [record(newId()), record(newId())];
+        const bulk = await store.startBulkImport('IMPORT', T0);
+        await bulk.stage(records);
+        await expect(bulk.commit()).resolves.toMatchObject({ written: 2 });
+        expect((await req().people.people(records.map((r) => r.id))).map((r) => r?.id)).toEqual(records.map((r) => r.id));
+        // The pool's connections still have their timeout.
+        const { rows } = await (store as unknown as { pool: pg.Pool }).pool.query<{ t: string }>(`select current_setting('statement_timeout') as t`);
+        expect(rows[0].t).toBe('10s');
+      } finally {
+        await sql('drop trigger krr_test_slow on digital_post');
+        await sql('drop function krr_test_slow()');
+      }
+    }, 60_000);
+  });
+
   describe('replacePeople', () => {
     it(`writes a large batch (over ${MAX_PERSON_LOCKS} people: the bulk lock instead of one lock each)`, async () => {
       const records = Array.from({ length: MAX_PERSON_LOCKS * 3 }, () => record(newId()));

@@ -161,6 +161,10 @@ export class PgBulkImport implements BulkImport {
   static async start(pool: pg.Pool, counters: readonly StatementCounter[], kind: string, at: Date): Promise<PgBulkImport> {
     const bulk = new PgBulkImport(await pool.connect(), counters, kind, at);
     try {
+      // The pool's 10 s statement timeout is for requests. An import's commit writes a whole
+      // register in a handful of statements (minutes at national scale), so this connection,
+      // its own and destroyed at the end (never back in the pool), runs without it.
+      await bulk.q.query('set statement_timeout = 0');
       await bulk.q.query(createStagingSql(STAGING));
     } catch (error) {
       bulk.broken = error as Error;
