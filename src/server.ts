@@ -30,6 +30,7 @@ import { createLoaders, type LoaderFactory } from './loaders';
 import type { Logger } from './logger';
 import type { Config } from './config';
 import { operationLimitsPlugin } from './graphql/limits';
+import { knownOperationTypes } from './graphql/operation-types';
 import { createRegisterGateway } from './gateway';
 import { jitExecutor } from './graphql/jit-executor';
 import { Metrics } from './http/metrics';
@@ -168,6 +169,8 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
     csrfPrevention: { requestHeaders: ['authorization', 'x-apollo-operation-name', 'apollo-require-preflight'] },
     allowBatchedHttpRequests: limits.maxBatch > 1,
     parseOptions: { maxTokens: limits.maxTokens },
+    // A subscription (the register has none) is a validation failure, not an executor's fault.
+    validationRules: [knownOperationTypes],
     includeStacktraceInErrorResponses: false,
     // "Did you mean ...?" in validation errors spells the schema out field by field: not
     // when introspection is off (production), or it would be introspection by guessing.

@@ -73,6 +73,13 @@ describe('gateway mode', () => {
     expect(requests).toEqual([[...people].sort().map((p) => [p, '']), [[people[0], 'krr:global/kontaktinformasjon.read']]]);
   });
 
+  it('refuses a subscription as in normal mode: no source of the graph offers one', async () => {
+    // Raw on purpose: a subscription is in no typed document (the composed graph has no Subscription type).
+    const { status, body } = await post({ query: 'subscription { letters { title } }' }, await register.agencyToken());
+    expect(status).toBe(400);
+    expect(body.errors).toEqual([expect.objectContaining({ message: 'The register offers queries and mutations only: there are no subscriptions', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })]);
+  });
+
   it('masks an unexpected error of the register as in normal mode: no SQL reaches the client', async () => {
     await register.database.query('alter table person_lookup rename to person_lookup_away');
     try {
