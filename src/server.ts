@@ -25,6 +25,7 @@ import {
   sendRestRefusal,
 } from './http/client-errors';
 import { corsMiddleware } from './http/cors';
+import { jsonBody } from './http/json-body';
 import { GRAPHIQL_ASSET_PATH, graphiqlAssets, graphiqlPage, type GraphiqlPageOptions } from './http/graphiql';
 import { createLoaders, type LoaderFactory } from './loaders';
 import type { Logger } from './logger';
@@ -305,7 +306,7 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
   app.use('/graphql', (req, res, next) => (['GET', 'HEAD', 'POST'].includes(req.method) ? next() : methodNotAllowed(['GET', 'POST'])(req, res)));
   app.use(
     '/graphql',
-    express.json({ limit: limits.maxBodyBytes }),
+    jsonBody(limits.maxBodyBytes),
     (req, res, next) => {
       if (Array.isArray(req.body) && req.body.length > limits.maxBatch) {
         const message = `A batch may hold at most ${limits.maxBatch} operation${limits.maxBatch === 1 ? '' : 's'}`;
