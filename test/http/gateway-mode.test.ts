@@ -1,3 +1,4 @@
+import { sourceUnavailable } from '../../src/errors';
 import { LetterRecipientContactsDocument, LettersAndPeopleDocument, LetterTitlesAndEmailsDocument } from '../generated/federation';
 import { LookUpMailboxesDocument, LookUpPersonStatusDocument } from '../generated/graphql';
 import { startLettersSubgraph, type RunningSubgraph } from '../support/letters-subgraph';
@@ -120,6 +121,9 @@ describe('gateway mode', () => {
     expect(status).toBe(200);
     expect(body.errors?.[0].message).toContain('"letters"');
     expect(body.errors?.[0].extensions).toMatchObject({ code: 'SOURCE_UNAVAILABLE', source: 'letters' });
+    // The error is the one src/errors.ts makes for it, as client-errors.ts passes a ClientError on: no other field.
+    const made = sourceUnavailable('letters');
+    expect(body.errors).toEqual([{ message: made.message, extensions: made.extensions }]);
     expect(body.data).toEqual({ letters: null, persons: [{ id: people[0], status: 'ACTIVE' }] });
     const registerOnly = await post(requestBody(LookUpPersonStatusDocument, { id: people[0] }), await register.agencyToken());
     expect(registerOnly.body).toEqual({ data: { person: { status: 'ACTIVE' } } });
