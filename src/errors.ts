@@ -88,3 +88,8 @@ export function forbidden(message: string, details: Record<string, unknown> = {}
 export function refused(code: ErrorCode, message: string, details: Record<string, unknown> = {}): ClientError {
   return new ClientError(code, message, details);
 }
+
+/** Gateway mode: another source of the graph failed, timed out, or could not be asked (no token of the gateway's own). */
+export function sourceUnavailable(source: string): ClientError {
+  return new ClientError(ErrorCode.SOURCE_UNAVAILABLE, `The source "${source}" did not answer`, { source });
+}

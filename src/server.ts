@@ -25,11 +25,13 @@ import {
   sendRestRefusal,
 } from './http/client-errors';
 import { corsMiddleware } from './http/cors';
+import { jsonBody } from './http/json-body';
 import { GRAPHIQL_ASSET_PATH, graphiqlAssets, graphiqlPage, type GraphiqlPageOptions } from './http/graphiql';
 import { createLoaders, type LoaderFactory } from './loaders';
 import type { Logger } from './logger';
 import type { Config } from './config';
 import { operationLimitsPlugin } from './graphql/limits';
+import { knownOperationTypes } from './graphql/operation-types';
 import { createRegisterGateway } from './gateway';
 import { jitExecutor } from './graphql/jit-executor';
 import { Metrics } from './http/metrics';
@@ -168,6 +170,8 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
     csrfPrevention: { requestHeaders: ['authorization', 'x-apollo-operation-name', 'apollo-require-preflight'] },
     allowBatchedHttpRequests: limits.maxBatch > 1,
     parseOptions: { maxTokens: limits.maxTokens },
+    // A subscription (the register has none) is a validation failure, not an executor's fault.
+    validationRules: [knownOperationTypes],
     includeStacktraceInErrorResponses: false,
     // "Did you mean ...?" in validation errors spells the schema out field by field: not
     // when introspection is off (production), or it would be introspection by guessing.
@@ -302,7 +306,7 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
   app.use('/graphql', (req, res, next) => (['GET', 'HEAD', 'POST'].includes(req.method) ? next() : methodNotAllowed(['GET', 'POST'])(req, res)));
   app.use(
     '/graphql',
-    express.json({ limit: limits.maxBodyBytes }),
+    jsonBody(limits.maxBodyBytes),
     (req, res, next) => {
       if (Array.isArray(req.body) && req.body.length > limits.maxBatch) {
         const message = `A batch may hold at most ${limits.maxBatch} operation${limits.maxBatch === 1 ? '' : 's'}`;

@@ -1,12 +1,12 @@
 import { ApolloGateway, IntrospectAndCompose, LocalGraphQLDataSource, RemoteGraphQLDataSource, type SupergraphManager } from '@apollo/gateway';
 import { Supergraph } from '@apollo/federation-internals';
 import type { Fetcher } from '@apollo/utils.fetcher';
-import { GraphQLError, type GraphQLSchema } from 'graphql';
+import type { GraphQLSchema } from 'graphql';
 import type { JSONWebKeySet } from 'jose';
 import { readFileSync } from 'node:fs';
 import { loadOrCreateDevKey, type DevSigningKey } from '../auth/keys';
 import { ConfigError, type GatewayConfig, type SourceOptions } from '../config';
-import { ErrorCode } from '../errors';
+import { sourceUnavailable } from '../errors';
 import type { Context } from '../graphql/context';
 import { printRegisterSubgraph } from '../graphql/subgraph';
 import type { Logger } from '../logger';
@@ -61,7 +61,8 @@ class SourceDataSource extends RemoteGraphQLDataSource<Context> {
 
   override didEncounterError(error: Error): void {
     this.logger.warn({ source: this.source, err: error }, 'source of the graph failed');
-    throw new GraphQLError(`The source "${this.source}" did not answer`, { extensions: { code: ErrorCode.SOURCE_UNAVAILABLE, source: this.source } });
+    // A ClientError as a resolver throws one: Apollo takes its code and details as the error's extensions.
+    throw sourceUnavailable(this.source);
   }
 }
 

@@ -56,8 +56,9 @@ export function jitExecutor(schema: GraphQLSchema): GatewayInterface {
           if (!request.operation) return execute({ schema, document: request.document, operationName: request.request.operationName }) as ExecutionResult<Record<string, unknown>>;
           const plan = planFor(request.source, request.operationName, request.document);
           if ('query' in plan) return withExtensions((await plan.query(undefined, request.context, request.request.variables ?? {})) as ExecutionResult<Record<string, unknown>>);
-          // Not compiled: the plan is the errors (for example an unknown operation name).
-          return plan as ExecutionResult<Record<string, unknown>>;
+          // Not compiled: the plan is the errors (for example an operation type the schema
+          // lacks, were validation to let one through), legacy errors like the rest.
+          return withExtensions(plan as ExecutionResult<Record<string, unknown>>);
         },
       };
     },

@@ -96,6 +96,9 @@ export function internalError(logger: Logger, error: unknown, logMessage: string
   return { status: 500, code: ErrorCode.INTERNAL_SERVER_ERROR, message: `Internal server error (error id ${errorId})`, headers: {}, errorId };
 }
 
+/** A body over KRR_MAX_BODY_BYTES, however it was found out. */
+const bodyTooLarge = () => new ClientError(ErrorCode.PAYLOAD_TOO_LARGE, 'The request body is too large');
+
 /**
  * What express's body parser (express.json) refused, in our terms: a body over the limit, one
  * that is not JSON, or one that cannot be read (an unknown charset or encoding: the parser's
@@ -104,7 +107,7 @@ export function internalError(logger: Logger, error: unknown, logMessage: string
 function bodyRefusal(error: unknown): Refusal | null {
   const { status, type } = (typeof error === 'object' && error !== null ? error : {}) as { status?: unknown; type?: unknown };
   if (typeof status !== 'number' || status < 400 || status >= 500) return null;
-  if (status === 413) return { status, code: ErrorCode.PAYLOAD_TOO_LARGE, message: 'The request body is too large', headers: {} };
+  if (status === 413) return refusalOf(bodyTooLarge());
   if (type === 'entity.parse.failed') return { status: 400, code: ApolloServerErrorCode.BAD_REQUEST, message: 'The request body is not valid JSON', headers: {} };
   return { status, code: ApolloServerErrorCode.BAD_REQUEST, message: 'The request could not be read', headers: {} };
 }
@@ -120,6 +123,15 @@ export class RefusalError extends Error {
   constructor(readonly refusal: Refusal) {
     super(refusal.message);
   }
+}
+
+/**
+ * A body over the limit refused before the rest of it is read (src/http/json-body.ts):
+ * `Connection: close`, the connection closed soon after the answer, the rest never read whole.
+ */
+export function unreadBodyTooLarge(): RefusalError {
+  const refusal = refusalOf(bodyTooLarge());
+  return new RefusalError({ ...refusal, headers: { ...refusal.headers, connection: 'close' } });
 }
 
 /**

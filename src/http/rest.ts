@@ -16,6 +16,7 @@ import type { Context } from '../graphql/context';
 import type { Logger } from '../logger';
 import { formatRegisterPerson, LANGUAGE, REGISTER_PERSON_SELECTION } from '../register/register-format';
 import { answeredRefusal, httpRefusalOf, sendRestRefusal } from './client-errors';
+import { jsonBody } from './json-body';
 import { notFound, route } from './json-errors';
 import { openApiDocument, openApiPage, SWAGGER_UI_ASSET_PATH, swaggerUiAssets } from './openapi';
 import { JOSE_MEDIA_TYPE, type AnswerSigner } from './signing';
@@ -122,7 +123,7 @@ async function citizenContextOf(deps: RestDeps, req: Request): Promise<Context> 
 
 export function restRoutes(deps: RestDeps): Router {
   const router = express.Router();
-  router.use(express.json({ limit: deps.maxBodyBytes ?? 256 * 1024 }));
+  router.use(jsonBody(deps.maxBodyBytes ?? 256 * 1024));
 
   route(router, '/v1/personer', { post: handler(deps, lookup(deps, 1), true) });
   route(router, '/v2/personer', { post: handler(deps, lookup(deps, 2), true) });

@@ -109,6 +109,32 @@ describe('over HTTP', () => {
     expect(citizen.body.errors).toEqual([expect.objectContaining({ path: ['changes'], extensions: { code: 'FORBIDDEN' } })]);
   });
 
+  it('refuses a subscription, which the register does not offer, as a validation failure: anonymous or with a token, POST or GET, either executor', async () => {
+    const refusal = {
+      status: 400,
+      body: { errors: [{ message: 'The register offers queries and mutations only: there are no subscriptions', locations: [{ line: 1, column: 1 }], extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }] },
+    };
+    const reference = await createTestRegister({ KRR_EXECUTOR: 'graphql-js' });
+    try {
+      for (const [at, token] of [
+        [base, await register.agencyToken()],
+        [await reference.listen(), await reference.agencyToken()],
+      ]) {
+        for (const authorization of [undefined, `Bearer ${token}`]) {
+          const headers = { ...(authorization ? { authorization } : {}), 'apollo-require-preflight': 'true' };
+          // Raw on purpose: a subscription is in no typed document (the schema has no Subscription type to type it against).
+          const query = 'subscription { x }';
+          const post = await fetch(`${at}/graphql`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+          expect({ status: post.status, body: await post.json() }).toEqual(refusal);
+          const get = await fetch(`${at}/graphql?query=${encodeURIComponent(query)}`, { headers });
+          expect({ status: get.status, body: await get.json() }).toEqual(refusal);
+        }
+      }
+    } finally {
+      await reference.close();
+    }
+  });
+
   it('answers a body it cannot read alike on /graphql and /rest, each in its own shape', async () => {
     const agency = { authorization: `Bearer ${await register.agencyToken()}` };
     const unknownEncoding = { ...agency, 'content-encoding': 'x-unknown' };

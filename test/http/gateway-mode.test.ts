@@ -1,3 +1,4 @@
+import { sourceUnavailable } from '../../src/errors';
 import { LetterRecipientContactsDocument, LettersAndPeopleDocument, LetterTitlesAndEmailsDocument } from '../generated/federation';
 import { LookUpMailboxesDocument, LookUpPersonStatusDocument } from '../generated/graphql';
 import { startLettersSubgraph, type RunningSubgraph } from '../support/letters-subgraph';
@@ -73,6 +74,13 @@ describe('gateway mode', () => {
     expect(requests).toEqual([[...people].sort().map((p) => [p, '']), [[people[0], 'krr:global/kontaktinformasjon.read']]]);
   });
 
+  it('refuses a subscription as in normal mode: no source of the graph offers one', async () => {
+    // Raw on purpose: a subscription is in no typed document (the composed graph has no Subscription type).
+    const { status, body } = await post({ query: 'subscription { letters { title } }' }, await register.agencyToken());
+    expect(status).toBe(400);
+    expect(body.errors).toEqual([expect.objectContaining({ message: 'The register offers queries and mutations only: there are no subscriptions', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })]);
+  });
+
   it('masks an unexpected error of the register as in normal mode: no SQL reaches the client', async () => {
     await register.database.query('alter table person_lookup rename to person_lookup_away');
     try {
@@ -113,6 +121,9 @@ describe('gateway mode', () => {
     expect(status).toBe(200);
     expect(body.errors?.[0].message).toContain('"letters"');
     expect(body.errors?.[0].extensions).toMatchObject({ code: 'SOURCE_UNAVAILABLE', source: 'letters' });
+    // The error is the one src/errors.ts makes for it, as client-errors.ts passes a ClientError on: no other field.
+    const made = sourceUnavailable('letters');
+    expect(body.errors).toEqual([{ message: made.message, extensions: made.extensions }]);
     expect(body.data).toEqual({ letters: null, persons: [{ id: people[0], status: 'ACTIVE' }] });
     const registerOnly = await post(requestBody(LookUpPersonStatusDocument, { id: people[0] }), await register.agencyToken());
     expect(registerOnly.body).toEqual({ data: { person: { status: 'ACTIVE' } } });

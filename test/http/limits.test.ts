@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { ChangesDocument, LookUpCertificatesDocument, LookUpEmailsDocument, LookUpIdsDocument, LookUpPeopleDocument, MyIdDocument, PingDocument } from '../generated/graphql';
 import { requestBody } from '../support/operations';
 import { syntheticIds, aPerson } from '../support/people';
@@ -146,6 +147,80 @@ describe('what one HTTP request may be', () => {
     const { status, json } = await ctx.post({ query: `{ __typename }`, variables: { pad: 'x'.repeat(5000) } });
     expect(status).toBe(413);
     expect(json.errors[0].extensions.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+
+  /** Sockets of the requests below, each left unfinished on purpose: closed after each test. */
+  const sockets: net.Socket[] = [];
+  afterEach(() => sockets.splice(0).forEach((socket) => socket.destroy()));
+
+  /**
+   * Sends a request's head and `sent`, the start of its body, over a raw socket and never the
+   * rest; resolves with the answer once it has come in whole (the answers here say their
+   * Content-Length). Without an answer before the body ends, the test times out.
+   */
+  function unfinishedRequest(path: string, head: Record<string, string>, sent: string[]): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+    const url = new URL(ctx.base);
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(Number(url.port), url.hostname);
+      sockets.push(socket);
+      let received = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (data) => {
+        received += data;
+        const end = received.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const [statusLine, ...lines] = received.slice(0, end).split('\r\n');
+        const headers = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
+        const body = received.slice(end + 4);
+        if (Buffer.byteLength(body) >= Number(headers['content-length'])) resolve({ status: Number(statusLine.split(' ')[1]), headers, body });
+      });
+      socket.on('error', reject);
+      const lines = Object.entries({ host: url.host, 'content-type': 'application/json', ...head }).map(([name, value]) => `${name}: ${value}\r\n`);
+      socket.write(`POST ${path} HTTP/1.1\r\n${lines.join('')}\r\n`);
+      for (const part of sent) socket.write(part);
+    });
+  }
+  const tooLarge = {
+    graphql: '{"errors":[{"message":"The request body is too large","extensions":{"code":"PAYLOAD_TOO_LARGE"}}]}',
+    rest: '{"error":{"code":"PAYLOAD_TOO_LARGE","message":"The request body is too large"}}',
+  };
+
+  it.each([
+    ['/graphql', tooLarge.graphql],
+    ['/rest/v2/personer', tooLarge.rest],
+  ])('refuses a body announced over the limit at once, before it is sent, with 413 and Connection: close (%s)', async (path, body) => {
+    // Raw on purpose: 50 MB announced, 1 KiB of it sent; the rest never comes.
+    const answer = await unfinishedRequest(path, { 'content-length': String(50 * 2 ** 20) }, [`{"query": "{ __typename }", "variables": {"x": "${'x'.repeat(1024)}`]);
+    expect(answer).toMatchObject({ status: 413, headers: { connection: 'close' }, body });
+  });
+
+  it('closes a refused connection soon after, even while the client keeps sending', async () => {
+    const url = new URL(ctx.base);
+    // Half-open: the service's end of the answer does not end this side; it writes on.
+    const socket = net.connect({ port: Number(url.port), host: url.hostname, allowHalfOpen: true });
+    sockets.push(socket);
+    socket.on('error', () => {}); // the client writes on after the close: EPIPE or ECONNRESET
+    // Raw on purpose: 50 MB announced, then 1 KiB every 50 ms, for as long as the connection lasts.
+    socket.write(`POST /graphql HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: application/json\r\ncontent-length: ${50 * 2 ** 20}\r\n\r\n`);
+    let answer = '';
+    socket.on('data', (data) => (answer += data));
+    const sending = setInterval(() => socket.writable && socket.write('x'.repeat(1024)), 50);
+    try {
+      await new Promise((resolve) => socket.once('close', resolve));
+    } finally {
+      clearInterval(sending);
+    }
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+  });
+
+  it.each([
+    ['/graphql', tooLarge.graphql],
+    ['/rest/v2/personer', tooLarge.rest],
+  ])('refuses a chunked body as soon as it passes the limit, not when it ends (%s)', async (path, body) => {
+    // Raw on purpose: chunks of 1 KiB, 5 of them past the 4096-byte limit, and no last chunk.
+    const chunk = `400\r\n${'x'.repeat(1024)}\r\n`;
+    const answer = await unfinishedRequest(path, { 'transfer-encoding': 'chunked' }, Array.from({ length: 5 }, () => chunk));
+    expect(answer).toMatchObject({ status: 413, headers: { connection: 'close' }, body });
   });
 
   it('answers unreadable JSON with 400 and a JSON error, no stack trace', async () => {
