@@ -599,7 +599,8 @@ async function report(runs: StoreRun[], load: { start: number[]; end: number[] }
     `Each workload starts the built service afresh (\`dist/src/main.js\`); ${options.duration} s per workload after a short warm-up; ${options.connections} connection(s) unless the row says otherwise.`,
     '',
   );
-  const cells = (r: Row) => `${fmt(r.reqPerSec)} | ${fmt(r.peoplePerSec)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.sqlPerRequest)} | ${fmt(r.peakRssMb)} | ${r.note}`;
+  const ms = (n: number) => fmt(n, n < 10 ? 2 : 1);
+  const cells = (r: Row) => `${fmt(r.reqPerSec)} | ${fmt(r.peoplePerSec)} | ${ms(r.p50)} | ${ms(r.p99)} | ${fmt(r.sqlPerRequest)} | ${fmt(r.peakRssMb)} | ${r.note}`;
   if (!both) {
     lines.push(
       '| workload | req/s | people/s | p50 ms | p99 ms | SQL/request | peak RSS MB | notes |',
