@@ -11,12 +11,16 @@
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { createRandom } from '../db/seed/generate';
+import { openSqliteRegisterStore } from '../src/store/sqlite';
 import { openSqliteDatabase } from '../src/store/sqlite/connection';
+import { StatementCounter } from '../src/store/types';
 import { databaseSize, type PreparedDatabase } from './data';
 
 const PER_REQUEST = 1000;
 const AGENCY = '991825827';
-const SCOPES = 'krr:global/digitalpost.read krr:global/kontaktinformasjon.read';
+const SCOPES = ['krr:global/digitalpost.read', 'krr:global/kontaktinformasjon.read'];
+/** Requests recorded per group commit while filling. */
+const RECORD_BATCH = 500;
 
 export interface AuditDatabase extends PreparedDatabase {
   auditRecords: number;
@@ -38,7 +42,7 @@ export async function prefilledAuditCopy(source: PreparedDatabase, records: numb
     } finally {
       from.close();
     }
-    fill(target, requests);
+    await fill(target, requests);
     built = true;
   }
   const store = openSqliteDatabase(target);
@@ -68,32 +72,36 @@ function reusable(target: string, people: number, requests: number): boolean {
   }
 }
 
-/** `requests` lookups of 1000 distinct random people each, appended and indexed in one transaction. */
-function fill(file: string, requests: number): void {
-  const store = openSqliteDatabase(file);
+/**
+ * `requests` lookups of 1000 distinct random people each, appended through the audit log's
+ * own `record` (its row format and group commit) and indexed by its own `indexPending` in
+ * one pass, as the background indexer would have left them. The log is emptied and its ids
+ * and mark start again from 0 first, so the prefill holds the ids 1..requests.
+ */
+async function fill(file: string, requests: number): Promise<void> {
+  const store = openSqliteRegisterStore(file);
   const { sqlite } = store;
   try {
-    sqlite.pragma('synchronous = OFF');
+    sqlite.exec(`delete from lookup_person; delete from lookup_request; delete from sqlite_sequence where name = 'lookup_request';
+      update lookup_index_state set indexed_through = 0 where id = 1`);
     const ids = sqlite.prepare('select id from person').pluck().all() as string[];
     const random = createRandom(11);
-    const insert = sqlite.prepare(
-      'insert into lookup_request (id, looked_up_at, agency_org_number, supplier_org_number, scopes, person_ids, person_scopes) values (?, ?, ?, null, ?, ?, null)',
-    );
+    const log = store.forRequest(new StatementCounter()).lookups;
     const now = Date.now();
     const span = 300 * 86_400_000;
-    sqlite.transaction(() => {
-      sqlite.exec('delete from lookup_person; delete from lookup_request');
-      for (let r = 1; r <= requests; r++) {
+    for (let r = 1; r <= requests; r += RECORD_BATCH) {
+      // Recorded in the same turn: one transaction (one fsync) for the batch.
+      const batch: Promise<void>[] = [];
+      for (let k = r; k < r + RECORD_BATCH && k <= requests; k++) {
         const people = new Set<string>();
         while (people.size < Math.min(PER_REQUEST, ids.length)) people.add(ids[Math.floor(random() * ids.length)]);
-        insert.run(r, now - span + Math.floor((span * r) / requests), AGENCY, SCOPES, JSON.stringify([...people]));
+        batch.push(log.record({ agencyOrgNumber: AGENCY, personIds: [...people], scopes: SCOPES, at: new Date(now - span + Math.floor((span * k) / requests)) }));
       }
-      sqlite.exec(`insert into lookup_person (person_id, request_id, scopes)
-        select j.value, r.id, null from lookup_request r, json_each(r.person_ids) j order by j.value, r.id`);
-      sqlite.prepare('update lookup_index_state set indexed_through = ? where id = 1').run(requests);
-    })();
+      await Promise.all(batch);
+    }
+    store.auditLog.indexPending(requests);
     sqlite.pragma('wal_checkpoint(TRUNCATE)');
   } finally {
-    store.close();
+    await store.close();
   }
 }

@@ -23,6 +23,7 @@ import { mintDevToken } from '../src/auth/tokens';
 import { loadConfig } from '../src/config';
 import { projectRoot } from '../src/paths';
 import { prepareDatabase, sampleIds } from './data';
+import { percentile } from './load';
 import { start, stop, treeCpuMs, type Running } from './processes';
 
 const MAIN = path.join(projectRoot, 'dist', 'src', 'main.js');
@@ -69,7 +70,6 @@ async function latest(upstream: Running): Promise<number> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 
 async function main(): Promise<void> {
   mkdirSync(DATA_DIR, { recursive: true });
@@ -148,7 +148,7 @@ async function main(): Promise<void> {
     await writer;
     lags.sort((a, b) => a - b);
     say(`| steady writes at the upstream (KRR_UPSTREAM_POLL_SECONDS=1) | ${(writes / lagSeconds).toFixed(1)} writes/s for ${lagSeconds} s |`);
-    say(`| lag: upstream change to applied in the copy | p50 ${quantile(lags, 0.5).toFixed(2)} s, p95 ${quantile(lags, 0.95).toFixed(2)} s, max ${lags[lags.length - 1].toFixed(2)} s (${lags.length} samples, ${marks.length} not yet reached) |`);
+    say(`| lag: upstream change to applied in the copy | p50 ${percentile(lags, 50).toFixed(2)} s, p95 ${percentile(lags, 95).toFixed(2)} s, max ${lags[lags.length - 1].toFixed(2)} s (${lags.length} samples, ${marks.length} not yet reached) |`);
     await stop(copy);
     if (values.out) writeFileSync(values.out, `${lines.join('\n')}\n`);
   } finally {

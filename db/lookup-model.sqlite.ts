@@ -88,9 +88,12 @@ export function setAside(sqlite: Database.Database, indexes: readonly string[], 
   };
 }
 
-/** Both channels of a staged person's row, EMAIL first (the order of contact_point's key): `iif(EMAIL_CHANNEL, email column, mobile column)`. */
-const CHANNELS = `(select 'EMAIL' as channel union all select 'MOBILE')`;
-const byChannel = (email: string, mobile: string) => `iif(c.channel = 'EMAIL', s.${email}, s.${mobile})`;
+/**
+ * Both channels of a staged person's row `s`, EMAIL first (the order of contact_point's key):
+ * `from ... s cross join ${CHANNELS} c`, then `byChannel(email column, mobile column)`.
+ */
+export const CHANNELS = `(select 'EMAIL' as channel union all select 'MOBILE')`;
+export const byChannel = (email: string, mobile: string) => `iif(c.channel = 'EMAIL', s.${email}, s.${mobile})`;
 
 /**
  * The read model's part of a set-based write of the people in `temp.<people>` (one wide

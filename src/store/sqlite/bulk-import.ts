@@ -7,7 +7,7 @@
  * tail that SQLite ignores. Either way the register is as it was.
  */
 import Database from 'better-sqlite3';
-import { DEFERRED_INDEXES, deriveStagedLookupModel, LOOKUP_MODEL_TRIGGERS, retractStagedLookupModel, setAside } from '../../../db/lookup-model.sqlite';
+import { byChannel, CHANNELS, DEFERRED_INDEXES, deriveStagedLookupModel, LOOKUP_MODEL_TRIGGERS, retractStagedLookupModel, setAside } from '../../../db/lookup-model.sqlite';
 import { STAGED_PERSON_COLUMNS, STAGING_COLUMNS, stagingRow } from '../bulk-rows';
 import type { BulkImport, BulkImportResult, StagedPerson } from '../types';
 
@@ -134,12 +134,11 @@ export function replaceStagedPeople(sqlite: Database.Database, table: string, ki
       select ${PERSON_COLUMNS.map((c) => `s.${c}`).join(', ')}, s.change_number from ${from} where true
       on conflict (id) do update set ${set};
     insert into contact_point (person_id, channel, address, address_key, updated_at, last_verified_at, last_validated_at)
-      select s.id, c.channel,
-          iif(c.channel = 'EMAIL', s.email_address, s.mobile_address), iif(c.channel = 'EMAIL', s.email_key, s.mobile_key),
-          iif(c.channel = 'EMAIL', s.email_updated_at, s.mobile_updated_at), iif(c.channel = 'EMAIL', s.email_verified_at, s.mobile_verified_at),
-          iif(c.channel = 'EMAIL', s.email_validated_at, s.mobile_validated_at)
-        from ${from} cross join (select 'EMAIL' as channel union all select 'MOBILE') c
-        where iif(c.channel = 'EMAIL', s.email_address, s.mobile_address) is not null;
+      select s.id, c.channel, ${byChannel('email_address', 'mobile_address')}, ${byChannel('email_key', 'mobile_key')},
+          ${byChannel('email_updated_at', 'mobile_updated_at')}, ${byChannel('email_verified_at', 'mobile_verified_at')},
+          ${byChannel('email_validated_at', 'mobile_validated_at')}
+        from ${from} cross join ${CHANNELS} c
+        where ${byChannel('email_address', 'mobile_address')} is not null;
     insert into digital_post (person_id, mailbox_address, provider_org_number, certificate)
       select s.id, s.mailbox_address, s.provider_org_number, s.certificate from ${from} where s.mailbox_address is not null;`);
   restore.indexes();
