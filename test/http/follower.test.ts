@@ -119,7 +119,11 @@ describe('a copy following an upstream register (processes)', () => {
     const positions: { position: number; latest: number }[] = [];
     let follower = await startService(copyEnv, 120_000);
     for (let k = 0; k < KILLS; k++) {
-      await new Promise((r) => setTimeout(r, 150 + random() * 1200));
+      // The first kill comes as soon as the copy listens, before its first pages can all be
+      // in (on an idle machine the copy catches up within the shortest random wait, and no
+      // kill would find it behind); the others at random moments while writes go on.
+      const wait = 150 + random() * 1200;
+      await new Promise((r) => setTimeout(r, k === 0 ? 0 : wait));
       follower.child.kill('SIGKILL');
       await follower.exited;
       const [row] = await copy.db.query<{ position: number; latest: number }>('select position, latest from upstream_sync');
