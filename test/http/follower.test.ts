@@ -76,6 +76,12 @@ function writeContinuously(url: () => string, tokens: string[], stop: { now: boo
 
 describe('a copy following an upstream register (processes)', () => {
   const { place } = serviceScratch('krr-follow');
+  // The writers' stop, also when the test fails before it says stop: otherwise they go on
+  // posting (and retrying) and Jest never exits.
+  const stop = { now: false };
+  afterAll(() => {
+    stop.now = true;
+  });
 
   it('ends with the same answers and the position at the upstream latest, after kills, an upstream outage and concurrent writes', async () => {
     const up = await place('up');
@@ -109,7 +115,6 @@ describe('a copy following an upstream register (processes)', () => {
     if (auth.mode !== 'development') throw new Error('expected development tokens');
     const key = await loadOrCreateDevKey(auth.keyFile);
     const citizenTokens = await Promise.all(pids.map((pid) => mintDevToken(auth, key, { citizen: { pid } })));
-    const stop = { now: false };
     let upstreamUrl = upstream.url;
     const writing = writeContinuously(() => upstreamUrl, citizenTokens, stop);
     step('writing');
