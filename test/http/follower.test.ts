@@ -139,7 +139,8 @@ describe('a copy following an upstream register (processes)', () => {
     step('kills done');
     // Each kill found the position where the last committed page left it: never backwards.
     for (let i = 1; i < positions.length; i++) expect(positions[i].position).toBeGreaterThanOrEqual(positions[i - 1].position);
-    // At least one kill came while the copy was behind (in the middle of syncing).
+    // At least one kill came while the copy was behind: on an idle machine that is the first,
+    // often before its first page is committed (position 0); under load later ones too.
     expect(positions.some((p) => p.position < SEED_COUNT || p.position < p.latest)).toBe(true);
 
     // A copy of the copy, following the copy's own change feed.
