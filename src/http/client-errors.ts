@@ -90,8 +90,20 @@ function headersOf(status: number, details: Readonly<Record<string, unknown>>): 
  * The masked answer to an error that is a fault of ours: the client gets a generic message
  * and an id to quote; the log gets the error in full (the logger masks identity numbers).
  */
+/**
+ * An id for the client to quote: a UUID, drawn again in the case (about one in 240)
+ * that it holds a run of 11 digits, which the masking of identity numbers in logs and
+ * messages would otherwise cut, so the id the client sees would not be the one logged.
+ */
+function newErrorId(): string {
+  for (;;) {
+    const id = randomUUID();
+    if (maskIdentityNumbersIn(id) === id) return id;
+  }
+}
+
 export function internalError(logger: Logger, error: unknown, logMessage: string, logFields: Record<string, unknown> = {}): Refusal & { errorId: string } {
-  const errorId = randomUUID();
+  const errorId = newErrorId();
   logger.error({ errorId, err: error, ...logFields }, logMessage);
   return { status: 500, code: ErrorCode.INTERNAL_SERVER_ERROR, message: `Internal server error (error id ${errorId})`, headers: {}, errorId };
 }
