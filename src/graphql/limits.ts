@@ -8,7 +8,10 @@ import {
   type DocumentNode,
   type FragmentDefinitionNode,
   type OperationDefinitionNode,
+  type GraphQLSchema,
   type SelectionSetNode,
+  type VariableDefinitionNode,
+  type TypeNode,
 } from 'graphql';
 import { ErrorCode, refused } from '../errors';
 import { requestRefusal } from '../http/client-errors';
@@ -95,6 +98,54 @@ export const costEstimator: ComplexityEstimator = ({ field, args, childComplexit
   return Math.max(size, 1) * each;
 };
 
+/** Costs remembered per parsed operation (Apollo caches parsed documents) and schema: at most this many variable shapes each. */
+const COST_SHAPES_PER_OPERATION = 256;
+/** Longer shapes (a gateway's thousand entity representations, say) are not remembered: their cost is worked out each time. */
+const MAX_SHAPE_LENGTH = 8192;
+
+interface Measured {
+  depth: number;
+  aliases: number;
+  /** The operation's variables declared `String` or `ID` (lists of them included). */
+  stringVariables: Set<string>;
+  /** Cost by `variableShape`. */
+  costs: Map<string, number>;
+}
+
+const namedTypeOf = (type: TypeNode): string => (type.kind === Kind.NAMED_TYPE ? type.name.value : namedTypeOf(type.type));
+
+/** A value with every string replaced by '' (nested in lists too): a `String` or `ID` variable's shape. */
+const withoutStrings = (value: unknown): unknown => (typeof value === 'string' ? '' : Array.isArray(value) ? value.map(withoutStrings) : value);
+
+/**
+ * What the cost and the variables' validity depend on, and nothing else: every variable as
+ * given, except that the strings of `String` and `ID` variables (the identity numbers of a
+ * lookup) are blanked, since any string is valid there and the cost counts only how many
+ * there are. Two requests of one shape have the same cost and the same variable errors.
+ */
+function variableShape(variables: Record<string, unknown>, stringVariables: Set<string>): string {
+  const shaped: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(variables)) shaped[name] = stringVariables.has(name) ? withoutStrings(value) : value;
+  return JSON.stringify(shaped);
+}
+
+const measured = new WeakMap<GraphQLSchema, WeakMap<OperationDefinitionNode, Measured>>();
+
+/** The operation's depth, aliases and remembered costs (`measure`, once per schema and parsed operation). */
+function measuredOf(schema: GraphQLSchema, operation: OperationDefinitionNode, document: DocumentNode): Measured {
+  let bySchema = measured.get(schema);
+  if (!bySchema) measured.set(schema, (bySchema = new WeakMap()));
+  let m = bySchema.get(operation);
+  if (!m) {
+    const stringVariables = new Set(
+      (operation.variableDefinitions ?? []).filter((d: VariableDefinitionNode) => ['String', 'ID'].includes(namedTypeOf(d.type))).map((d) => d.variable.name.value),
+    );
+    m = { ...measure(operation, document), stringVariables, costs: new Map() };
+    bySchema.set(operation, m);
+  }
+  return m;
+}
+
 /**
  * Refuses an operation that is too deep, has too many aliases or costs too much, after
  * validation and before any resolver runs, with a stable code: QUERY_TOO_DEEP,
@@ -106,26 +157,29 @@ export function operationLimitsPlugin<T extends object>(limits: OperationLimits)
       return {
         async didResolveOperation({ operation, document, request, schema }) {
           if (!operation) return;
-          const { depth, aliases } = measure(operation, document);
+          const m = measuredOf(schema, operation, document);
+          const { depth, aliases } = m;
           if (depth > limits.maxDepth) {
             throw refuse(ErrorCode.QUERY_TOO_DEEP, `The operation is ${depth} levels deep; at most ${limits.maxDepth} are allowed`, { depth, max: limits.maxDepth });
           }
           if (aliases > limits.maxAliases) {
             throw refuse(ErrorCode.TOO_MANY_ALIASES, `The operation has ${aliases} aliases; at most ${limits.maxAliases} are allowed`, { aliases, max: limits.maxAliases });
           }
-          let cost: number;
-          try {
-            cost = getComplexity({
-              schema,
-              query: document,
-              operationName: request.operationName ?? undefined,
-              variables: request.variables ?? {},
-              estimators: [costEstimator],
-            });
-          } catch (error) {
-            // The cost needs the variables: ones that do not fit their types are the caller's to fix.
-            if (error instanceof GraphQLError) throw refuse(ErrorCode.BAD_USER_INPUT, error.message);
-            throw error;
+          const variables = request.variables ?? {};
+          const shape = variableShape(variables, m.stringVariables);
+          let cost = m.costs.get(shape);
+          if (cost === undefined) {
+            try {
+              cost = getComplexity({ schema, query: document, operationName: request.operationName ?? undefined, variables, estimators: [costEstimator] });
+            } catch (error) {
+              // The cost needs the variables: ones that do not fit their types are the caller's to fix.
+              if (error instanceof GraphQLError) throw refuse(ErrorCode.BAD_USER_INPUT, error.message);
+              throw error;
+            }
+            if (shape.length <= MAX_SHAPE_LENGTH) {
+              if (m.costs.size >= COST_SHAPES_PER_OPERATION) m.costs.clear();
+              m.costs.set(shape, cost);
+            }
           }
           if (cost > limits.maxCost) {
             throw refuse(ErrorCode.QUERY_TOO_COMPLEX, `The operation costs ${cost}; at most ${limits.maxCost} is allowed (one lookup of 1000 people with every field fits)`, {

@@ -78,6 +78,22 @@ describe('what one operation may cost', () => {
     expect(pages.json.errors[0].extensions.code).toBe('QUERY_TOO_COMPLEX');
   });
 
+  it('costs an operation by how many ids it is given, whichever ids (the cost is remembered per shape of the variables)', async () => {
+    // Raw on purpose: two aliased lookups, within the limit for 100 ids and over it for 1000.
+    const twice = `query($ids: [String!]!) { a: persons(ids: $ids) { id } b: persons(ids: $ids) { id } }`;
+    const post = (variables: unknown) => ctx.post({ query: twice, variables }, token);
+    expect((await post({ ids: ids.slice(0, 100) })).json.errors).toBeUndefined();
+    expect((await post({ ids })).json.errors[0].extensions.code).toBe('QUERY_TOO_COMPLEX');
+    const others = await post({ ids: ids.slice(500, 600) });
+    expect(others.json.errors).toBeUndefined();
+    expect(others.json.data.a.map((p: { id: string }) => p.id)).toEqual(ids.slice(500, 600));
+    expect((await post({ ids: ids.slice(0, 1000) })).json.errors[0].extensions.code).toBe('QUERY_TOO_COMPLEX');
+    // After good requests of 100 ids, 100 values that are no strings are still the caller's to fix.
+    const numbers = await post({ ids: ids.slice(0, 100).map(Number) });
+    expect(numbers.status).toBe(400);
+    expect(numbers.json.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+  });
+
   it('counts ids given inline as well as in variables', async () => {
     const inline = JSON.stringify(ids);
     // Raw on purpose: 2000 ids written into the document, over the limit.
