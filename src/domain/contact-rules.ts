@@ -39,13 +39,22 @@ export function staleBefore(now: Date, months = STALE_AFTER_MONTHS): Date {
   );
 }
 
+/** The last `staleBefore(now)` worked out: a request judges thousands of channels against one `now`. */
+let lastStale = { now: Number.NaN, limit: 0 };
+
+/** `staleBefore(now).getTime()` for `now` in milliseconds. */
+function staleLimit(now: number): number {
+  if (now !== lastStale.now) lastStale = { now, limit: staleBefore(new Date(now)).getTime() };
+  return lastStale.limit;
+}
+
 /**
  * The 18-month rule, judged per channel: usable when the channel was updated or confirmed
  * by the citizen at or after the instant 18 months before `now`. A channel touched exactly
  * 18 months ago is still usable; one millisecond earlier it is not.
  */
 export function isChannelUsable(channel: ChannelTimestamps, now: Date): boolean {
-  const limit = staleBefore(now).getTime();
+  const limit = staleLimit(now.getTime());
   const latest = Math.max(channel.updatedAt?.getTime() ?? -Infinity, channel.lastVerifiedAt?.getTime() ?? -Infinity);
   return latest >= limit;
 }

@@ -129,14 +129,15 @@ function channel<T extends EmailContact | MobileContact>(
   ownRecord: boolean,
 ): T | null {
   if (!point) return null;
-  return {
-    [addressField]: point.address,
-    updatedAt: point.updatedAt,
-    lastVerifiedAt: point.lastVerifiedAt,
-    lastValidatedAt: point.lastValidatedAt,
-    duplicated: ownRecord ? duplicateFlagForOwner(point) : point.duplicated,
-    usableForNotification: isChannelUsable(point, now),
-  } as unknown as T;
+  const duplicated = ownRecord ? duplicateFlagForOwner(point) : point.duplicated;
+  const usableForNotification = isChannelUsable(point, now);
+  const { updatedAt, lastVerifiedAt, lastValidatedAt } = point;
+  // Two literals, not one with a computed key: V8 gives those a fixed shape (thousands a lookup).
+  return (
+    addressField === 'address'
+      ? { address: point.address, updatedAt, lastVerifiedAt, lastValidatedAt, duplicated, usableForNotification }
+      : { number: point.address, updatedAt, lastVerifiedAt, lastValidatedAt, duplicated, usableForNotification }
+  ) as unknown as T;
 }
 
 /**
