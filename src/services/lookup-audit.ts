@@ -18,11 +18,31 @@ export interface ReleasedGroup {
   scopes: string[];
 }
 
+/**
+ * Scopes as bits, so that a person's released scopes are one number: a lookup of 1000
+ * people reports some 3000 releases, and the record groups the people by their set.
+ * Bits are handed out as scopes are first seen (there are a handful).
+ */
+const SCOPE_BITS = new Map<string, number>();
+const SCOPE_NAMES: string[] = [];
+function bitOf(scope: string): number {
+  let bit = SCOPE_BITS.get(scope);
+  if (bit === undefined) {
+    if (SCOPE_NAMES.length === 31) throw new Error('lookup audit: more than 31 scopes');
+    bit = 1 << SCOPE_NAMES.length;
+    SCOPE_NAMES.push(scope);
+    SCOPE_BITS.set(scope, bit);
+  }
+  return bit;
+}
+/** The scopes of a set of bits, sorted. */
+const scopesOf = (bits: number): string[] => SCOPE_NAMES.filter((_, i) => bits & (1 << i)).sort();
+
 export class LookupAudit {
-  /** Released and not yet handed to the store. */
-  private pending = new Map<string, Set<string>>();
+  /** Released and not yet handed to the store: person id to scope bits. */
+  private pending = new Map<string, number>();
   /** Handed to the store (or being written). */
-  private readonly recorded = new Map<string, Set<string>>();
+  private readonly recorded = new Map<string, number>();
   /** Every write of this request, so that no operation's answer leaves before all are committed. */
   private readonly writes: Promise<unknown>[] = [];
   private finished = 0;
@@ -42,14 +62,14 @@ export class LookupAudit {
   ) {}
 
   lookedUp(personId: string): void {
-    if (!this.pending.has(personId) && !this.recorded.has(personId)) this.pending.set(personId, new Set());
+    if (!this.pending.has(personId) && !this.recorded.has(personId)) this.pending.set(personId, 0);
   }
 
   released(personId: string, scope: string): void {
-    if (this.recorded.get(personId)?.has(scope)) return;
-    const scopes = this.pending.get(personId);
-    if (scopes) scopes.add(scope);
-    else this.pending.set(personId, new Set([scope]));
+    const bit = bitOf(scope);
+    const recorded = this.recorded.get(personId);
+    if (recorded !== undefined && recorded & bit) return;
+    this.pending.set(personId, (this.pending.get(personId) ?? 0) | bit);
   }
 
   /**
@@ -85,16 +105,12 @@ export class LookupAudit {
   private writePending(): number {
     const { write } = this;
     if (!write) return 0;
-    const groups = new Map<string, ReleasedGroup>();
-    for (const [personId, scopes] of this.pending) {
-      const sorted = [...scopes].sort();
-      const key = sorted.join(' ');
-      const group = groups.get(key) ?? { personIds: [], scopes: sorted };
+    const groups = new Map<number, ReleasedGroup>();
+    for (const [personId, bits] of this.pending) {
+      let group = groups.get(bits);
+      if (!group) groups.set(bits, (group = { personIds: [], scopes: scopesOf(bits) }));
       group.personIds.push(personId);
-      groups.set(key, group);
-      const recorded = this.recorded.get(personId);
-      if (recorded) for (const scope of scopes) recorded.add(scope);
-      else this.recorded.set(personId, new Set(scopes));
+      this.recorded.set(personId, (this.recorded.get(personId) ?? 0) | bits);
     }
     this.pending = new Map();
     for (const group of groups.values()) {
