@@ -173,22 +173,41 @@ function isObject(value: unknown): value is JsonObject {
  */
 const isAbsent = (value: unknown): boolean => value === undefined || value === null || value === '';
 
-/** Paths split once: the import reads every field of millions of records. */
-const SPLIT = new Map<string, string[]>();
-const keysOf = (path: string): string[] => SPLIT.get(path) ?? SPLIT.set(path, path.split('.')).get(path)!;
+/** A dotted path split into its keys. */
+type Keys = readonly string[];
 
-function getPath(obj: JsonObject, path: string): unknown {
+function getPath(obj: JsonObject, keys: Keys): unknown {
   let value: unknown = obj;
-  for (const key of keysOf(path)) value = isObject(value) ? value[key] : undefined;
+  for (let i = 0; i < keys.length; i++) value = isObject(value) ? value[keys[i]] : undefined;
   return isAbsent(value) ? undefined : value;
 }
 
-function setPath(obj: JsonObject, path: string, value: unknown): void {
-  const keys = keysOf(path);
+function setPath(obj: JsonObject, keys: Keys, value: unknown): void {
   let target = obj;
-  for (const key of keys.slice(0, -1)) target = (target[key] ??= {}) as JsonObject;
+  for (let i = 0; i < keys.length - 1; i++) target = (target[keys[i]] ??= {}) as JsonObject;
   target[keys[keys.length - 1]] = value;
 }
+
+/** A field with its paths split once: the import reads every field of millions of records. */
+interface SplitField {
+  field: FieldMapping;
+  register: Keys;
+  internal: Keys;
+  graphql: Keys;
+  requiredWith: Keys | null;
+}
+
+const SPLIT_FIELDS: readonly SplitField[] = PERSON_FIELDS.map((field) => ({
+  field,
+  register: field.register.split('.'),
+  internal: field.internal.split('.'),
+  graphql: field.graphql.split('.'),
+  requiredWith: field.requiredWith?.split('.') ?? null,
+}));
+/** The fields the import reads: all but the computed ones. */
+const READ_FIELDS = SPLIT_FIELDS.filter(({ field }) => !field.computed);
+const CERTIFICATE_KEYS: Keys = ['sertifikat'];
+const MAILBOX_ADDRESS_KEYS: Keys = ['digital_post', 'postkasseadresse'];
 
 /**
  * The GraphQL selection set (`{ id status reservation { reserved ... } ... }`) that asks a
@@ -212,7 +231,7 @@ export const REGISTER_PERSON_SELECTION: string = (() => {
  */
 export function formatRegisterPerson(person: Record<string, unknown>): Record<string, unknown> {
   const out: JsonObject = {};
-  for (const { graphql, register, codec } of PERSON_FIELDS) {
+  for (const { field: { codec }, graphql, register } of SPLIT_FIELDS) {
     const value = getPath(person, graphql);
     if (value === undefined) continue;
     setPath(out, register, codec.format(codec.fromGraphQL ? codec.fromGraphQL(value) : value));
@@ -229,8 +248,7 @@ export function formatRegisterPerson(person: Record<string, unknown>): Record<st
  */
 export function formatPersonRecord(record: PersonRecord): Record<string, unknown> {
   const out: JsonObject = {};
-  for (const { internal, register, codec, computed } of PERSON_FIELDS) {
-    if (computed) continue;
+  for (const { field: { codec }, internal, register } of READ_FIELDS) {
     const value = getPath(record as unknown as JsonObject, internal);
     if (value === undefined) continue;
     setPath(out, register, codec.format(value));
@@ -240,22 +258,24 @@ export function formatPersonRecord(record: PersonRecord): Record<string, unknown
 
 /** Top-level register keys, each with the keys allowed inside it (`null` for a plain value). */
 const REGISTER_KEYS = new Map<string, Set<string> | null>();
-for (const { register } of PERSON_FIELDS) {
-  const [top, inner] = register.split('.');
+for (const { register: [top, inner] } of SPLIT_FIELDS) {
   if (inner === undefined) REGISTER_KEYS.set(top, null);
   else REGISTER_KEYS.set(top, (REGISTER_KEYS.get(top) ?? new Set<string>()).add(inner));
 }
 
+const notAField = (path: string) => `${maskIdentityNumbersIn(path)}: is not a field of a register person`;
+
 /** Unknown keys are refused rather than dropped, so a misspelt field cannot vanish silently. */
 function unknownKeyProblems(obj: JsonObject): string[] {
   const problems: string[] = [];
-  const unknown = (path: string) => problems.push(`${maskIdentityNumbersIn(path)}: is not a field of a register person`);
-  for (const [key, value] of Object.entries(obj)) {
-    if (!REGISTER_KEYS.has(key)) unknown(key);
+  for (const key of Object.keys(obj)) {
     const inner = REGISTER_KEYS.get(key);
-    if (!inner || isAbsent(value)) continue;
+    if (inner === undefined) problems.push(notAField(key));
+    if (!inner) continue;
+    const value = obj[key];
+    if (isAbsent(value)) continue;
     if (!isObject(value)) problems.push(`${key}: must be an object, got ${show(value)}`);
-    else for (const innerKey of Object.keys(value)) if (!inner.has(innerKey)) unknown(`${key}.${innerKey}`);
+    else for (const innerKey of Object.keys(value)) if (!inner.has(innerKey)) problems.push(notAField(`${key}.${innerKey}`));
   }
   return problems;
 }
@@ -293,13 +313,13 @@ export function parseRegisterPerson(obj: unknown, position: number, now: Date): 
   if (!isObject(obj)) return { ok: false, position, reason: `is not a JSON object, got ${show(obj)}` };
   const problems = unknownKeyProblems(obj);
   const draft: Draft = {};
-  const timestamps: Date[] = [];
-  for (const field of PERSON_FIELDS) {
-    if (field.computed) continue;
-    const raw = getPath(obj, field.register);
+  // The record's latest timestamp, the first of them when several are equal.
+  let latest: Date | null = null;
+  for (const { field, register, internal, requiredWith } of READ_FIELDS) {
+    const raw = getPath(obj, register);
     if (raw === undefined) {
       if (field.required) problems.push(`${field.register}: is required`);
-      else if (field.requiredWith && getPath(obj, field.requiredWith) !== undefined) {
+      else if (requiredWith && getPath(obj, requiredWith) !== undefined) {
         problems.push(`${field.register}: is required when ${field.requiredWith} is given`);
       }
       continue;
@@ -309,11 +329,11 @@ export function parseRegisterPerson(obj: unknown, position: number, now: Date): 
       problems.push(`${field.register}: ${parsed.reason}`);
       continue;
     }
-    setPath(draft as JsonObject, field.internal, parsed.value);
-    if (parsed.value instanceof Date) timestamps.push(parsed.value);
+    setPath(draft as JsonObject, internal, parsed.value);
+    if (parsed.value instanceof Date && (latest === null || latest.getTime() < parsed.value.getTime())) latest = parsed.value;
   }
   // The certificate encrypts post to the mailbox, and the store keeps it with the mailbox.
-  if (getPath(obj, 'sertifikat') !== undefined && getPath(obj, 'digital_post.postkasseadresse') === undefined) {
+  if (getPath(obj, CERTIFICATE_KEYS) !== undefined && getPath(obj, MAILBOX_ADDRESS_KEYS) === undefined) {
     problems.push('sertifikat: is given without digital_post.postkasseadresse');
   }
   if (problems.length > 0) return { ok: false, position, reason: problems.join('; ') };
@@ -324,7 +344,6 @@ export function parseRegisterPerson(obj: unknown, position: number, now: Date): 
   // Only an active person has contact information, a mailbox or a certificate.
   const active = status === 'ACTIVE';
   const digitalPost = draft.digitalPost;
-  const latest = timestamps.reduce<Date | null>((a, b) => (a && a >= b ? a : b), null);
   return {
     ok: true,
     position,

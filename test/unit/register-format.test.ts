@@ -172,6 +172,15 @@ describe('parseRegisterPerson', () => {
     expect(r).toMatchObject({ reserved: true, reservedAt: new Date('2023-06-13T11:42:34Z'), reservationUpdatedAt: new Date('2023-06-13T11:42:34Z') });
   });
 
+  it('takes the latest timestamp wherever it stands, and now when there is none', () => {
+    const at = (extra: Record<string, unknown>) => record(parseRegisterPerson(active(extra), 1, NOW)).updatedAt;
+    expect(at({ reservasjonstidspunkt: '2025-01-01T00:00:00Z', spraak: 'nb', spraak_oppdatert: '2024-01-01T00:00:00Z' })).toEqual(new Date('2025-01-01T00:00:00Z'));
+    expect(at({ reservasjonstidspunkt: '2024-01-01T00:00:00Z', spraak: 'nb', spraak_oppdatert: '2025-01-01T00:00:00Z' })).toEqual(new Date('2025-01-01T00:00:00Z'));
+    // The same instant in two forms.
+    expect(at({ reservasjonstidspunkt: '2025-01-01T01:00:00+01:00', reservasjon_oppdatert: '2025-01-01T00:00:00.000Z' })).toEqual(new Date('2025-01-01T00:00:00Z'));
+    expect(at({})).toBe(NOW);
+  });
+
   it('skips a person who is not registered', () => {
     expect(parseRegisterPerson({ personidentifikator: ID, status: 'IKKE_REGISTRERT' }, 4, NOW)).toEqual({ ok: true, position: 4, skip: 'NOT_REGISTERED', id: ID });
   });
