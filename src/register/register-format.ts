@@ -370,8 +370,18 @@ export function parseRegisterPerson(obj: unknown, position: number, now: Date): 
 const TIMESTAMP_PATTERN = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:(Z)|([+-])(\d{2})(?::?(\d{2}))?)$/;
 const EXAMPLE = '2023-06-29T10:14:52+02:00';
 
-const DIGIT_AT = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22];
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** The number that the `length` characters of `text` from `from` write; -1 unless all are digits. */
+function digitsAt(text: string, from: number, length: number): number {
+  let value = 0;
+  for (let i = from; i < from + length; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (!(digit >= 0 && digit <= 9)) return -1;
+    value = value * 10 + digit;
+  }
+  return value;
+}
 
 /**
  * `YYYY-MM-DDTHH:MM:SS.sssZ` (what `toISOString` writes) as UTC milliseconds, read digit by
@@ -382,19 +392,17 @@ function isoUtcMillis(text: string): number | null {
   if (text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(10) !== 84 || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58 || text.charCodeAt(19) !== 46) {
     return null;
   }
-  for (const i of DIGIT_AT) {
-    const c = text.charCodeAt(i);
-    if (c < 48 || c > 57) return null;
-  }
-  const n = (from: number, length: number) => {
-    let value = 0;
-    for (let i = from; i < from + length; i++) value = value * 10 + text.charCodeAt(i) - 48;
-    return value;
-  };
-  const [year, month, day, hour, minute, second] = [n(0, 4), n(5, 2), n(8, 2), n(11, 2), n(14, 2), n(17, 2)];
+  const year = digitsAt(text, 0, 4);
+  const month = digitsAt(text, 5, 2);
+  const day = digitsAt(text, 8, 2);
+  const hour = digitsAt(text, 11, 2);
+  const minute = digitsAt(text, 14, 2);
+  const second = digitsAt(text, 17, 2);
+  const millis = digitsAt(text, 20, 3);
+  if (year < 100 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || millis < 0) return null;
   const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  if (year < 100 || month < 1 || month > 12 || day < 1 || day > DAYS_IN_MONTH[month - 1] + (month === 2 && leap ? 1 : 0) || hour > 23 || minute > 59 || second > 59) return null;
-  return Date.UTC(year, month - 1, day, hour, minute, second, n(20, 3));
+  if (day > DAYS_IN_MONTH[month - 1] + (month === 2 && leap ? 1 : 0)) return null;
+  return Date.UTC(year, month - 1, day, hour, minute, second, millis);
 }
 
 /**

@@ -39,6 +39,13 @@ describe('registerTimestamp', () => {
     ['2023-01-01T00:30:00-05:30', '2023-01-01T06:00:00.000Z'],
     ['2024-02-29T23:59:59+01:00', '2024-02-29T22:59:59.000Z'],
     ['0099-01-01T00:00:00Z', '0099-01-01T00:00:00.000Z'],
+    ['0099-12-31T23:59:59.999Z', '0099-12-31T23:59:59.999Z'],
+    ['0100-01-01T00:00:00.000Z', '0100-01-01T00:00:00.000Z'],
+    ['2000-02-29T00:00:00.000Z', '2000-02-29T00:00:00.000Z'],
+    ['2024-12-31T23:59:59.999Z', '2024-12-31T23:59:59.999Z'],
+    ['2025-01-01T00:59:59.999+01:00', '2024-12-31T23:59:59.999Z'],
+    ['2025-03-01T00:30:00.000+01:00', '2025-02-28T23:30:00.000Z'],
+    ['2025-06-01T12:00:00.12Z', '2025-06-01T12:00:00.120Z'],
   ])('reads %s as the instant %s', (text, instant) => {
     const result = registerTimestamp(text);
     expect(result).toEqual({ ok: true, value: new Date(instant) });
@@ -67,6 +74,22 @@ describe('registerTimestamp', () => {
     ['2023-00-10T10:14:52.000Z', /not a real date/],
     ['2023-06-29T10:14:52.00xZ', /not a timestamp/],
     ['+02023-06-29T10:14:52.0Z', /not a timestamp/],
+    ['2025-02-29T00:00:00.000Z', /not a real date/],
+    ['2025-02-29T00:00:00Z', /not a real date/],
+    ['2025-02-29T00:00:00.000+01:00', /not a real date/],
+    ['1900-02-29T00:00:00.000Z', /not a real date/],
+    ['2025-06-31T00:00:00.000Z', /not a real date/],
+    ['2025-06-00T00:00:00.000Z', /not a real date/],
+    ['2025-06-01T12:00:00.000+19:00', /impossible UTC offset/],
+    ['2025-06-01T12:00:00.000+01:60', /impossible UTC offset/],
+    ['2025-06-01T12:00:00.000', /no UTC offset/],
+    ['2025-06-01T12:00:00.000 Z', /not a timestamp/],
+    ['2025-06-01T12:00:00,000Z', /not a timestamp/],
+    ['2025-06-01T12:00:00.000Z ', /not a timestamp/],
+    ['2025-06-01T12:00:0a.000Z', /not a timestamp/],
+    ['2025-06-01T12:00:00.-01Z', /not a timestamp/],
+    ['2025-0-01T12:00:00.0000Z', /not a timestamp/],
+    ['202５-06-01T12:00:00.000Z', /not a timestamp/],
   ])('refuses %s', (text, expected) => {
     const result = registerTimestamp(text);
     expect(result.ok).toBe(false);
