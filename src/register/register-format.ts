@@ -81,11 +81,35 @@ const MAILBOX_ADDRESS = stringCodec((text) => (text.trim() ? { ok: true, value: 
 const ORG_NUMBER = stringCodec((text) =>
   /^\d{9}$/.test(text) ? { ok: true, value: text } : { ok: false, reason: 'is not a 9-digit organisation number' },
 );
+
+/** Base64's alphabet (`A-Z`, `a-z`, `0-9`, `+`, `/`), by character code. */
+const BASE64_ALPHABET = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') BASE64_ALPHABET[c.charCodeAt(0)] = 1;
+const WHITE_SPACE = /\s/;
+
+/**
+ * `text` without its white space, when that is base64: characters of the alphabet, then at
+ * most two `=`, a multiple of four in all; null otherwise. One pass with `charCodeAt`, no
+ * copy unless there is white space: a certificate is long, and a national file has millions.
+ */
+function compactBase64(text: string): string | null {
+  let letters = 0;
+  let padding = 0;
+  let spaced = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 128 && BASE64_ALPHABET[c] === 1 && padding === 0) letters++;
+    else if (c === 61 /* = */ && letters > 0 && padding < 2) padding++;
+    else if (WHITE_SPACE.test(text[i])) spaced = true;
+    else return null;
+  }
+  if (letters === 0 || (letters + padding) % 4 !== 0) return null;
+  return spaced ? text.replace(/\s+/g, '') : text;
+}
+
 const CERTIFICATE = stringCodec((text) => {
-  const compact = text.replace(/\s+/g, '');
-  return compact.length > 0 && compact.length % 4 === 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(compact)
-    ? { ok: true, value: compact }
-    : { ok: false, reason: 'is not a base64 certificate' };
+  const compact = compactBase64(text);
+  return compact !== null ? { ok: true, value: compact } : { ok: false, reason: 'is not a base64 certificate' };
 });
 
 /** Read in any of the register's forms; written as ISO 8601 in UTC with milliseconds. */

@@ -273,6 +273,30 @@ describe('parseRegisterPerson', () => {
     expect(reason(parseRegisterPerson(input, 1, NOW))).toBe(expected);
   });
 
+  describe('sertifikat', () => {
+    const withMailbox = (sertifikat: string) =>
+      parseRegisterPerson(active({ digital_post: { postkasseadresse: 'ola#1', postkasseleverandoeradresse: '984661185' }, sertifikat }), 1, NOW);
+
+    it.each([
+      ['MIIB', 'MIIB'],
+      ['MIIBc3ludGg+/w==', 'MIIBc3ludGg+/w=='],
+      ['MIIBc3ludGg+/ww=', 'MIIBc3ludGg+/ww='],
+      ['MIIB\r\nc3lu\nZGg+/w==\n', 'MIIBc3luZGg+/w=='],
+      [' MI IB\t', 'MIIB'],
+      ['MIIBc3ludGg+/w= =', 'MIIBc3ludGg+/w=='],
+      ['MIIB\u00a0c3lu\u2028ZGg+\u3000/w==\ufeff', 'MIIBc3luZGg+/w=='],
+    ])('reads %j as %j, white space dropped', (text, compact) => {
+      expect(record(withMailbox(text)).digitalPost?.certificate).toBe(compact);
+    });
+
+    it.each(['MII', 'MIIBc', 'MIIBc3ludGg+/w=', 'MIIBc3ludGg+/===', 'MIIBc3ludGg+/w==A', '=MIIB', '====', 'MI=B', 'MIIB-_==', 'MIIB\u0085', 'MIIB\u00c5', 'MIIB\u0000', ' \n\t'])(
+      'refuses %j',
+      (text) => {
+        expect(reason(withMailbox(text))).toBe('sertifikat: is not a base64 certificate');
+      },
+    );
+  });
+
   it('ignores the computed fields varslingsstatus and _duplisert, whatever they say', () => {
     const result = parseRegisterPerson(active({ varslingsstatus: 'rubbish', kontaktinformasjon: { epostadresse_duplisert: 'maybe' } }), 1, NOW);
     expect(result.ok).toBe(true);
