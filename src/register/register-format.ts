@@ -408,6 +408,19 @@ function digitsAt(text: string, from: number, length: number): number {
 }
 
 /**
+ * Days from 1970-01-01 to a date (month 1-12) of the proleptic Gregorian calendar, as
+ * `Date.UTC` counts them but in plain arithmetic, a few times quicker (Hinnant's `days_from_civil`).
+ */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * ((month + 9) % 12) + 2) / 5) + day - 1;
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  return era * 146097 + dayOfEra - 719468;
+}
+
+/**
  * `YYYY-MM-DDTHH:MM:SS.sssZ` (what `toISOString` writes) as UTC milliseconds, read digit by
  * digit (a national file has millions): null unless it is exactly that form and a real
  * date and time of a year from 100 on; the caller then reads it the general way.
@@ -426,7 +439,7 @@ function isoUtcMillis(text: string): number | null {
   if (year < 100 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || millis < 0) return null;
   const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
   if (day > DAYS_IN_MONTH[month - 1] + (month === 2 && leap ? 1 : 0)) return null;
-  return Date.UTC(year, month - 1, day, hour, minute, second, millis);
+  return (((daysFromCivil(year, month, day) * 24 + hour) * 60 + minute) * 60 + second) * 1000 + millis;
 }
 
 /**
