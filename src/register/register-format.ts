@@ -304,23 +304,40 @@ function unknownKeyProblems(obj: JsonObject): string[] {
   return problems;
 }
 
-/** The import's view of a person while its fields are read one by one. */
-interface Draft {
-  id?: string;
-  status?: PersonStatus;
-  reserved?: boolean;
-  reservedAt?: Date;
-  reservationUpdatedAt?: Date;
-  language?: PersonRecord['language'];
-  languageUpdatedAt?: Date;
-  email?: Partial<ChannelRecord>;
-  mobile?: Partial<ChannelRecord>;
-  digitalPost?: Partial<NonNullable<PersonRecord['digitalPost']>>;
+/** A field's place in `READ_FIELDS`: the import keeps a person's values in an array while it reads them. */
+function slot(internal: string): number {
+  const index = READ_FIELDS.findIndex(({ field }) => field.internal === internal);
+  if (index < 0) throw new Error(`no field reads ${internal}`);
+  return index;
 }
 
-function channelRecord(draft: Partial<ChannelRecord> | undefined): ChannelRecord | null {
-  if (!draft?.address || !draft.updatedAt) return null;
-  return { address: draft.address, updatedAt: draft.updatedAt, lastVerifiedAt: draft.lastVerifiedAt ?? null, lastValidatedAt: draft.lastValidatedAt ?? null };
+const channelSlots = (channel: 'email' | 'mobile') => ({
+  address: slot(`${channel}.address`),
+  updatedAt: slot(`${channel}.updatedAt`),
+  lastVerifiedAt: slot(`${channel}.lastVerifiedAt`),
+  lastValidatedAt: slot(`${channel}.lastValidatedAt`),
+});
+
+const SLOT = {
+  id: slot('id'),
+  status: slot('status'),
+  reserved: slot('reserved'),
+  reservedAt: slot('reservedAt'),
+  reservationUpdatedAt: slot('reservationUpdatedAt'),
+  language: slot('language'),
+  languageUpdatedAt: slot('languageUpdatedAt'),
+  email: channelSlots('email'),
+  mobile: channelSlots('mobile'),
+  mailboxAddress: slot('digitalPost.mailboxAddress'),
+  providerOrgNumber: slot('digitalPost.providerOrgNumber'),
+  certificate: slot('digitalPost.certificate'),
+};
+
+function channelRecord(values: readonly unknown[], at: ReturnType<typeof channelSlots>): ChannelRecord | null {
+  const address = values[at.address] as string | undefined;
+  const updatedAt = values[at.updatedAt] as Date | undefined;
+  if (!address || !updatedAt) return null;
+  return { address, updatedAt, lastVerifiedAt: (values[at.lastVerifiedAt] as Date | undefined) ?? null, lastValidatedAt: (values[at.lastValidatedAt] as Date | undefined) ?? null };
 }
 
 export type RegisterPersonResult =
@@ -336,10 +353,11 @@ export type RegisterPersonResult =
 export function parseRegisterPerson(obj: unknown, position: number, now: Date): RegisterPersonResult {
   if (!isObject(obj)) return { ok: false, position, reason: `is not a JSON object, got ${show(obj)}` };
   const problems = unknownKeyProblems(obj);
-  const draft: Draft = {};
+  const values: unknown[] = new Array(READ_FIELDS.length);
   // The record's latest timestamp, the first of them when several are equal.
   let latest: Date | null = null;
-  for (const { field, register, internal, requiredWith } of READ_FIELDS) {
+  for (let i = 0; i < READ_FIELDS.length; i++) {
+    const { field, register, requiredWith } = READ_FIELDS[i];
     const raw = getPath(obj, register);
     if (raw === undefined) {
       if (field.required) problems.push(`${field.register}: is required`);
@@ -353,7 +371,7 @@ export function parseRegisterPerson(obj: unknown, position: number, now: Date): 
       problems.push(`${field.register}: ${parsed.reason}`);
       continue;
     }
-    setPath(draft as JsonObject, internal, parsed.value);
+    values[i] = parsed.value;
     if (parsed.value instanceof Date && (latest === null || latest.getTime() < parsed.value.getTime())) latest = parsed.value;
   }
   // The certificate encrypts post to the mailbox, and the store keeps it with the mailbox.
@@ -362,29 +380,31 @@ export function parseRegisterPerson(obj: unknown, position: number, now: Date): 
   }
   if (problems.length > 0) return { ok: false, position, reason: problems.join('; ') };
 
-  const { id, status } = draft;
+  const id = values[SLOT.id] as string | undefined;
+  const status = values[SLOT.status] as PersonStatus | undefined;
   if (id === undefined || status === undefined) throw new Error('unreachable: required fields were checked');
   if (status === 'NOT_REGISTERED') return { ok: true, position, skip: 'NOT_REGISTERED', id };
   // Only an active person has contact information, a mailbox or a certificate.
   const active = status === 'ACTIVE';
-  const digitalPost = draft.digitalPost;
+  const mailboxAddress = values[SLOT.mailboxAddress] as string | undefined;
+  const providerOrgNumber = values[SLOT.providerOrgNumber] as string | undefined;
   return {
     ok: true,
     position,
     record: {
       id,
       status,
-      reserved: draft.reserved ?? false,
-      reservedAt: draft.reservedAt ?? null,
-      reservationUpdatedAt: draft.reservationUpdatedAt ?? null,
-      language: draft.language ?? null,
-      languageUpdatedAt: draft.languageUpdatedAt ?? null,
+      reserved: (values[SLOT.reserved] as boolean | undefined) ?? false,
+      reservedAt: (values[SLOT.reservedAt] as Date | undefined) ?? null,
+      reservationUpdatedAt: (values[SLOT.reservationUpdatedAt] as Date | undefined) ?? null,
+      language: (values[SLOT.language] as PersonRecord['language'] | undefined) ?? null,
+      languageUpdatedAt: (values[SLOT.languageUpdatedAt] as Date | undefined) ?? null,
       updatedAt: latest ?? now,
-      email: active ? channelRecord(draft.email) : null,
-      mobile: active ? channelRecord(draft.mobile) : null,
+      email: active ? channelRecord(values, SLOT.email) : null,
+      mobile: active ? channelRecord(values, SLOT.mobile) : null,
       digitalPost:
-        active && digitalPost?.mailboxAddress && digitalPost.providerOrgNumber
-          ? { mailboxAddress: digitalPost.mailboxAddress, providerOrgNumber: digitalPost.providerOrgNumber, certificate: digitalPost.certificate ?? null }
+        active && mailboxAddress && providerOrgNumber
+          ? { mailboxAddress, providerOrgNumber, certificate: (values[SLOT.certificate] as string | undefined) ?? null }
           : null,
     },
   };
