@@ -19,6 +19,25 @@ describe('identity numbers', () => {
     expect(checkDigitsFor('018190121')).toBeNull();
   });
 
+  it('writes a first check digit of 0 as a digit, and gives null for anything but nine digits', () => {
+    expect(checkDigitsFor('018190015')).toBe('09');
+    expect(isValidIdentityNumber('01819001509')).toBe(true);
+    expect(checkDigitsFor('018190002')).toBe('00');
+    expect(checkDigitsFor('01819012')).toBeNull();
+    expect(checkDigitsFor('0181901245')).toBeNull();
+    expect(checkDigitsFor('01819012a')).toBeNull();
+    expect(checkDigitsFor('01819012 ')).toBeNull();
+  });
+
+  it('rejects a number whose either check digit is off by any amount', () => {
+    const valid = complete('018190124');
+    for (let shift = 1; shift < 10; shift++) {
+      const bump = (at: number) => valid.slice(0, at) + String((Number(valid[at]) + shift) % 10) + valid.slice(at + 1);
+      expect(isValidIdentityNumber(bump(9))).toBe(false);
+      expect(isValidIdentityNumber(bump(10))).toBe(false);
+    }
+  });
+
   it('rejects a number with a wrong check digit', () => {
     const valid = complete('010190124');
     const wrong = valid.slice(0, 10) + String((Number(valid[10]) + 1) % 10);

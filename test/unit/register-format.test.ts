@@ -39,6 +39,13 @@ describe('registerTimestamp', () => {
     ['2023-01-01T00:30:00-05:30', '2023-01-01T06:00:00.000Z'],
     ['2024-02-29T23:59:59+01:00', '2024-02-29T22:59:59.000Z'],
     ['0099-01-01T00:00:00Z', '0099-01-01T00:00:00.000Z'],
+    ['0099-12-31T23:59:59.999Z', '0099-12-31T23:59:59.999Z'],
+    ['0100-01-01T00:00:00.000Z', '0100-01-01T00:00:00.000Z'],
+    ['2000-02-29T00:00:00.000Z', '2000-02-29T00:00:00.000Z'],
+    ['2024-12-31T23:59:59.999Z', '2024-12-31T23:59:59.999Z'],
+    ['2025-01-01T00:59:59.999+01:00', '2024-12-31T23:59:59.999Z'],
+    ['2025-03-01T00:30:00.000+01:00', '2025-02-28T23:30:00.000Z'],
+    ['2025-06-01T12:00:00.12Z', '2025-06-01T12:00:00.120Z'],
   ])('reads %s as the instant %s', (text, instant) => {
     const result = registerTimestamp(text);
     expect(result).toEqual({ ok: true, value: new Date(instant) });
@@ -67,6 +74,22 @@ describe('registerTimestamp', () => {
     ['2023-00-10T10:14:52.000Z', /not a real date/],
     ['2023-06-29T10:14:52.00xZ', /not a timestamp/],
     ['+02023-06-29T10:14:52.0Z', /not a timestamp/],
+    ['2025-02-29T00:00:00.000Z', /not a real date/],
+    ['2025-02-29T00:00:00Z', /not a real date/],
+    ['2025-02-29T00:00:00.000+01:00', /not a real date/],
+    ['1900-02-29T00:00:00.000Z', /not a real date/],
+    ['2025-06-31T00:00:00.000Z', /not a real date/],
+    ['2025-06-00T00:00:00.000Z', /not a real date/],
+    ['2025-06-01T12:00:00.000+19:00', /impossible UTC offset/],
+    ['2025-06-01T12:00:00.000+01:60', /impossible UTC offset/],
+    ['2025-06-01T12:00:00.000', /no UTC offset/],
+    ['2025-06-01T12:00:00.000 Z', /not a timestamp/],
+    ['2025-06-01T12:00:00,000Z', /not a timestamp/],
+    ['2025-06-01T12:00:00.000Z ', /not a timestamp/],
+    ['2025-06-01T12:00:0a.000Z', /not a timestamp/],
+    ['2025-06-01T12:00:00.-01Z', /not a timestamp/],
+    ['2025-0-01T12:00:00.0000Z', /not a timestamp/],
+    ['202５-06-01T12:00:00.000Z', /not a timestamp/],
   ])('refuses %s', (text, expected) => {
     const result = registerTimestamp(text);
     expect(result.ok).toBe(false);
@@ -172,6 +195,15 @@ describe('parseRegisterPerson', () => {
     expect(r).toMatchObject({ reserved: true, reservedAt: new Date('2023-06-13T11:42:34Z'), reservationUpdatedAt: new Date('2023-06-13T11:42:34Z') });
   });
 
+  it('takes the latest timestamp wherever it stands, and now when there is none', () => {
+    const at = (extra: Record<string, unknown>) => record(parseRegisterPerson(active(extra), 1, NOW)).updatedAt;
+    expect(at({ reservasjonstidspunkt: '2025-01-01T00:00:00Z', spraak: 'nb', spraak_oppdatert: '2024-01-01T00:00:00Z' })).toEqual(new Date('2025-01-01T00:00:00Z'));
+    expect(at({ reservasjonstidspunkt: '2024-01-01T00:00:00Z', spraak: 'nb', spraak_oppdatert: '2025-01-01T00:00:00Z' })).toEqual(new Date('2025-01-01T00:00:00Z'));
+    // The same instant in two forms.
+    expect(at({ reservasjonstidspunkt: '2025-01-01T01:00:00+01:00', reservasjon_oppdatert: '2025-01-01T00:00:00.000Z' })).toEqual(new Date('2025-01-01T00:00:00Z'));
+    expect(at({})).toBe(NOW);
+  });
+
   it('skips a person who is not registered', () => {
     expect(parseRegisterPerson({ personidentifikator: ID, status: 'IKKE_REGISTRERT' }, 4, NOW)).toEqual({ ok: true, position: 4, skip: 'NOT_REGISTERED', id: ID });
   });
@@ -239,6 +271,30 @@ describe('parseRegisterPerson', () => {
     [active({ personidentifikator: '' }), 'personidentifikator: is required'],
   ])('still refuses a malformed value that is not empty, or a required one left empty: %#', (input, expected) => {
     expect(reason(parseRegisterPerson(input, 1, NOW))).toBe(expected);
+  });
+
+  describe('sertifikat', () => {
+    const withMailbox = (sertifikat: string) =>
+      parseRegisterPerson(active({ digital_post: { postkasseadresse: 'ola#1', postkasseleverandoeradresse: '984661185' }, sertifikat }), 1, NOW);
+
+    it.each([
+      ['MIIB', 'MIIB'],
+      ['MIIBc3ludGg+/w==', 'MIIBc3ludGg+/w=='],
+      ['MIIBc3ludGg+/ww=', 'MIIBc3ludGg+/ww='],
+      ['MIIB\r\nc3lu\nZGg+/w==\n', 'MIIBc3luZGg+/w=='],
+      [' MI IB\t', 'MIIB'],
+      ['MIIBc3ludGg+/w= =', 'MIIBc3ludGg+/w=='],
+      ['MIIB\u00a0c3lu\u2028ZGg+\u3000/w==\ufeff', 'MIIBc3luZGg+/w=='],
+    ])('reads %j as %j, white space dropped', (text, compact) => {
+      expect(record(withMailbox(text)).digitalPost?.certificate).toBe(compact);
+    });
+
+    it.each(['MII', 'MIIBc', 'MIIBc3ludGg+/w=', 'MIIBc3ludGg+/===', 'MIIBc3ludGg+/w==A', '=MIIB', '====', 'MI=B', 'MIIB-_==', 'MIIB\u0085', 'MIIB\u00c5', 'MIIB\u0000', ' \n\t'])(
+      'refuses %j',
+      (text) => {
+        expect(reason(withMailbox(text))).toBe('sertifikat: is not a base64 certificate');
+      },
+    );
   });
 
   it('ignores the computed fields varslingsstatus and _duplisert, whatever they say', () => {
