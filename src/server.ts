@@ -31,7 +31,7 @@ import { createLoaders, type LoaderFactory } from './loaders';
 import type { Logger } from './logger';
 import type { Config } from './config';
 import { operationLimitsPlugin } from './graphql/limits';
-import { knownOperationTypes } from './graphql/operation-types';
+import { knownOperationTypes, unreservedVariableNames } from './graphql/operation-types';
 import { createRegisterGateway } from './gateway';
 import { jitExecutor } from './graphql/jit-executor';
 import { Metrics } from './http/metrics';
@@ -171,7 +171,7 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
     allowBatchedHttpRequests: limits.maxBatch > 1,
     parseOptions: { maxTokens: limits.maxTokens },
     // A subscription (the register has none) is a validation failure, not an executor's fault.
-    validationRules: [knownOperationTypes],
+    validationRules: [knownOperationTypes, unreservedVariableNames],
     includeStacktraceInErrorResponses: false,
     // "Did you mean ...?" in validation errors spells the schema out field by field: not
     // when introspection is off (production), or it would be introspection by guessing.

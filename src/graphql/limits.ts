@@ -98,35 +98,63 @@ export const costEstimator: ComplexityEstimator = ({ field, args, childComplexit
   return Math.max(size, 1) * each;
 };
 
-/** Costs remembered per parsed operation (Apollo caches parsed documents) and schema: at most this many variable shapes each. */
+/** Costs remembered per parsed operation (Apollo caches parsed documents) and schema: at most this many shapes each, the oldest forgotten first. */
 const COST_SHAPES_PER_OPERATION = 256;
-/** Longer shapes (a gateway's thousand entity representations, say) are not remembered: their cost is worked out each time. */
-const MAX_SHAPE_LENGTH = 8192;
+/** Longer shapes (deeply nested lists) are not remembered: their cost is worked out each time. */
+const MAX_SHAPE_LENGTH = 1024;
 
 interface Measured {
   depth: number;
   aliases: number;
-  /** The operation's variables declared `String` or `ID` (lists of them included). */
-  stringVariables: Set<string>;
-  /** Cost by `variableShape`. */
+  /** The operation's declared variables, in order, and whether each is of type `String` or `ID` (lists of them included). */
+  variables: { name: string; stringTyped: boolean }[];
+  /** Cost by `variablesShape`. */
   costs: Map<string, number>;
 }
 
 const namedTypeOf = (type: TypeNode): string => (type.kind === Kind.NAMED_TYPE ? type.name.value : namedTypeOf(type.type));
 
-/** A value with every string replaced by '' (nested in lists too): a `String` or `ID` variable's shape. */
-const withoutStrings = (value: unknown): unknown => (typeof value === 'string' ? '' : Array.isArray(value) ? value.map(withoutStrings) : value);
+/**
+ * What a declared variable's value contributes to the cost and to its own validity, or null
+ * when that is not known from its shape alone (then nothing is remembered). Kept: absent,
+ * null, booleans (`@include`, `@skip`) and finite numbers (`first`) as they are; for a
+ * `String` or `ID` variable, where every string is valid and the cost counts only how many
+ * there are (the identity numbers of a lookup), strings as `s` and lists of them by length.
+ * Not kept: strings of any other type (enums, scalars with their own rules), objects, and
+ * numbers JSON cannot write. No value is kept in the shape, only its form.
+ */
+function valueShape(value: unknown, stringTyped: boolean): string | null {
+  if (value === undefined) return 'u';
+  if (value === null) return 'n';
+  if (typeof value === 'boolean') return value ? 't' : 'f';
+  if (typeof value === 'number') return Number.isFinite(value) ? `${value}` : null;
+  if (!stringTyped) return null;
+  if (typeof value === 'string') return 's';
+  if (!Array.isArray(value)) return null;
+  if (value.every((v) => typeof v === 'string')) return `[${value.length}s]`;
+  const inner: string[] = [];
+  for (const v of value) {
+    const shape = valueShape(v, true);
+    if (shape === null) return null;
+    inner.push(shape);
+  }
+  return `[${inner.join(',')}]`;
+}
 
 /**
- * What the cost and the variables' validity depend on, and nothing else: every variable as
- * given, except that the strings of `String` and `ID` variables (the identity numbers of a
- * lookup) are blanked, since any string is valid there and the cost counts only how many
- * there are. Two requests of one shape have the same cost and the same variable errors.
+ * The shape of a request's variables (`valueShape` of each declared one, in declaration
+ * order; undeclared ones cannot change the cost and are left out), or null when it is not
+ * to be remembered. Two requests of one shape have the same cost and the same variable errors.
  */
-function variableShape(variables: Record<string, unknown>, stringVariables: Set<string>): string {
-  const shaped: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(variables)) shaped[name] = stringVariables.has(name) ? withoutStrings(value) : value;
-  return JSON.stringify(shaped);
+function variablesShape(variables: Record<string, unknown>, declared: Measured['variables']): string | null {
+  let shape = '';
+  for (const { name, stringTyped } of declared) {
+    const one = valueShape(Object.hasOwn(variables, name) ? variables[name] : undefined, stringTyped);
+    if (one === null) return null;
+    shape += `${one};`;
+    if (shape.length > MAX_SHAPE_LENGTH) return null;
+  }
+  return shape;
 }
 
 const measured = new WeakMap<GraphQLSchema, WeakMap<OperationDefinitionNode, Measured>>();
@@ -137,10 +165,11 @@ function measuredOf(schema: GraphQLSchema, operation: OperationDefinitionNode, d
   if (!bySchema) measured.set(schema, (bySchema = new WeakMap()));
   let m = bySchema.get(operation);
   if (!m) {
-    const stringVariables = new Set(
-      (operation.variableDefinitions ?? []).filter((d: VariableDefinitionNode) => ['String', 'ID'].includes(namedTypeOf(d.type))).map((d) => d.variable.name.value),
-    );
-    m = { ...measure(operation, document), stringVariables, costs: new Map() };
+    const variables = (operation.variableDefinitions ?? []).map((d: VariableDefinitionNode) => ({
+      name: d.variable.name.value,
+      stringTyped: ['String', 'ID'].includes(namedTypeOf(d.type)),
+    }));
+    m = { ...measure(operation, document), variables, costs: new Map() };
     bySchema.set(operation, m);
   }
   return m;
@@ -166,8 +195,8 @@ export function operationLimitsPlugin<T extends object>(limits: OperationLimits)
             throw refuse(ErrorCode.TOO_MANY_ALIASES, `The operation has ${aliases} aliases; at most ${limits.maxAliases} are allowed`, { aliases, max: limits.maxAliases });
           }
           const variables = request.variables ?? {};
-          const shape = variableShape(variables, m.stringVariables);
-          let cost = m.costs.get(shape);
+          const shape = variablesShape(variables, m.variables);
+          let cost = shape === null ? undefined : m.costs.get(shape);
           if (cost === undefined) {
             try {
               cost = getComplexity({ schema, query: document, operationName: request.operationName ?? undefined, variables, estimators: [costEstimator] });
@@ -176,8 +205,8 @@ export function operationLimitsPlugin<T extends object>(limits: OperationLimits)
               if (error instanceof GraphQLError) throw refuse(ErrorCode.BAD_USER_INPUT, error.message);
               throw error;
             }
-            if (shape.length <= MAX_SHAPE_LENGTH) {
-              if (m.costs.size >= COST_SHAPES_PER_OPERATION) m.costs.clear();
+            if (shape !== null) {
+              if (m.costs.size >= COST_SHAPES_PER_OPERATION) m.costs.delete(m.costs.keys().next().value!);
               m.costs.set(shape, cost);
             }
           }

@@ -22,3 +22,18 @@ export function knownOperationTypes(context: ValidationContext): ASTVisitor {
     },
   };
 }
+
+/**
+ * A validation rule: no variable name may begin with `__`, as no name of the type system may
+ * (the GraphQL specification keeps them for introspection). Executors keep variables in
+ * plain objects, where `$__proto__` is the object's prototype, not a value: graphql-jit then
+ * fails on it with an internal error. Refused here as Apollo's 400 GRAPHQL_VALIDATION_FAILED.
+ */
+export function unreservedVariableNames(context: ValidationContext): ASTVisitor {
+  return {
+    VariableDefinition(node) {
+      const name = node.variable.name.value;
+      if (name.startsWith('__')) context.reportError(new GraphQLError(`The variable name "$${name}" is reserved: names beginning with "__" are not allowed`, { nodes: node }));
+    },
+  };
+}

@@ -94,6 +94,21 @@ describe('what one operation may cost', () => {
     expect(numbers.json.errors[0].extensions.code).toBe('BAD_USER_INPUT');
   });
 
+  it('refuses a variable named __proto__ (a reserved name), and takes a number JSON cannot write for what it is', async () => {
+    // Raw on purpose: hostile variable names and numbers.
+    const twice = `query($__proto__: [String!]!) { a: persons(ids: $__proto__) { id } b: persons(ids: $__proto__) { id } }`;
+    for (const list of [ids.slice(0, 1), ids]) {
+      const reserved = await ctx.post(`{"query": ${JSON.stringify(twice)}, "variables": {"__proto__": ${JSON.stringify(list)}}}`, token);
+      expect(reserved.status).toBe(400);
+      expect(reserved.json.errors[0]).toMatchObject({ message: expect.stringContaining('"$__proto__" is reserved'), extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
+    }
+    const page = `query($f: Int!) { changes(after: 0, first: $f) { entries { person { id } } } }`;
+    expect((await ctx.post({ query: page, variables: { f: 5 } }, token)).json.errors).toBeUndefined();
+    const huge = await ctx.post(`{"query": ${JSON.stringify(page)}, "variables": {"f": 1e400}}`, token);
+    expect(huge.status).toBe(400);
+    expect(huge.json.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+  });
+
   it('counts ids given inline as well as in variables', async () => {
     const inline = JSON.stringify(ids);
     // Raw on purpose: 2000 ids written into the document, over the limit.
