@@ -78,7 +78,8 @@ async function main(argv: string[]): Promise<number> {
     progress.end();
     await (store as RegisterStore | null)?.close();
     // The database this run created holds nothing of the file: it goes again.
-    if (!ok && created && sqliteFile) for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(`${sqliteFile}${suffix}`, { force: true });
+    // Its journal first: a journal must never outlive its file, to sit beside a new one of that name.
+    if (!ok && created && sqliteFile) for (const suffix of ['-journal', '-wal', '-shm', '']) rmSync(`${sqliteFile}${suffix}`, { force: true });
   }
 }
 

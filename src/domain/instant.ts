@@ -1,13 +1,27 @@
 /**
- * Instants as the register serves them: ISO 8601 in UTC with milliseconds
- * (`2026-06-15T12:00:00.000Z`), exactly what `Date#toISOString` writes.
- *
- * Written out by integer arithmetic (the days-to-civil-date algorithm of Howard Hinnant's
- * "chrono-Compatible Low-Level Date Algorithms"), which is 3-4 times as fast as
- * `toISOString`: a lookup of 1000 people serves some 7000 instants. Outside the years
- * 1970-9999 (where `toISOString` writes signed six-digit years) and for an invalid date,
- * `toISOString` itself answers, and throws as it does.
+ * Calendar arithmetic for instants in UTC, in plain integer arithmetic (Howard Hinnant's
+ * "chrono-Compatible Low-Level Date Algorithms", both directions), a few times as fast as
+ * `Date.UTC` and `Date#toISOString`: a national import reads millions of timestamps and a
+ * lookup of 1000 people serves some 7000. Proleptic Gregorian calendar, as `Date` has it.
  */
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Days in a month (1-12) of a year. */
+export function daysInMonth(year: number, month: number): number {
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return DAYS_IN_MONTH[month - 1] + (month === 2 && leap ? 1 : 0);
+}
+
+/** Days from 1970-01-01 to a date (month 1-12), as `Date.UTC` counts them (`days_from_civil`). */
+export function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * ((month + 9) % 12) + 2) / 5) + day - 1;
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  return era * 146_097 + dayOfEra - 719_468;
+}
 
 const MS_PER_DAY = 86_400_000;
 /** 10000-01-01T00:00:00.000Z. */
@@ -16,7 +30,12 @@ const YEAR_10000 = 253_402_300_800_000;
 const pad2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
 const pad3 = (n: number) => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${n}`);
 
-/** `date.toISOString()`, faster. */
+/**
+ * `date.toISOString()`: ISO 8601 in UTC with milliseconds (`2026-06-15T12:00:00.000Z`), as
+ * the register serves instants (`civil_from_days`). Before 1970 and from the year 10000 on
+ * (where `toISOString` writes signed six-digit years), and for an invalid date,
+ * `toISOString` itself answers, and throws as it does.
+ */
 export function isoInstant(date: Date): string {
   const t = date.getTime();
   if (!(t >= 0 && t < YEAR_10000)) return date.toISOString();

@@ -7,6 +7,7 @@
 import type { NotificationStatus, PersonStatus } from '../domain/contact-rules';
 import { normaliseEmail, normaliseMobile, type Result } from '../domain/contact-address';
 import { isValidIdentityNumber, maskIdentityNumber, maskIdentityNumbersIn } from '../domain/identity-number';
+import { daysFromCivil, daysInMonth } from '../domain/instant';
 import { LANGUAGES, type LanguageCode } from '../domain/language';
 import type { ChannelRecord, PersonRecord } from '../store/types';
 
@@ -414,7 +415,6 @@ export function parseRegisterPerson(obj: unknown, position: number, now: Date): 
 const TIMESTAMP_PATTERN = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:(Z)|([+-])(\d{2})(?::?(\d{2}))?)$/;
 const EXAMPLE = '2023-06-29T10:14:52+02:00';
 
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /** The number that the `length` characters of `text` from `from` write; -1 unless all are digits. */
 function digitsAt(text: string, from: number, length: number): number {
@@ -425,19 +425,6 @@ function digitsAt(text: string, from: number, length: number): number {
     value = value * 10 + digit;
   }
   return value;
-}
-
-/**
- * Days from 1970-01-01 to a date (month 1-12) of the proleptic Gregorian calendar, as
- * `Date.UTC` counts them but in plain arithmetic, a few times quicker (Hinnant's `days_from_civil`).
- */
-function daysFromCivil(year: number, month: number, day: number): number {
-  const y = month <= 2 ? year - 1 : year;
-  const era = Math.floor(y / 400);
-  const yearOfEra = y - era * 400;
-  const dayOfYear = Math.floor((153 * ((month + 9) % 12) + 2) / 5) + day - 1;
-  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
-  return era * 146097 + dayOfEra - 719468;
 }
 
 /**
@@ -457,8 +444,7 @@ function isoUtcMillis(text: string): number | null {
   const second = digitsAt(text, 17, 2);
   const millis = digitsAt(text, 20, 3);
   if (year < 100 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || millis < 0) return null;
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  if (day > DAYS_IN_MONTH[month - 1] + (month === 2 && leap ? 1 : 0)) return null;
+  if (day > daysInMonth(year, month)) return null;
   return (((daysFromCivil(year, month, day) * 24 + hour) * 60 + minute) * 60 + second) * 1000 + millis;
 }
 

@@ -109,32 +109,53 @@ function headerJournal(file: string): 'wal' | 'rollback' {
   return header[18] === 2 ? 'wal' : 'rollback';
 }
 
-/** Runs the import CLI and SIGKILLs it once it says its one write transaction starts. */
-async function killedImport(args: string[], env: Record<string, string>): Promise<void> {
+/**
+ * Runs the import CLI and SIGKILLs it once it says its one write transaction starts and,
+ * given `file`, that file is there too (polled every few milliseconds).
+ */
+async function killedImport(args: string[], env: Record<string, string>, file?: string): Promise<void> {
   const child = spawn(process.execPath, [CLI('import'), ...args], { cwd: projectRoot, env: { ...process.env, KRR_DATA_DIR: dir, KRR_DB_PATH: '', ...env } });
   let stderr = '';
+  let poll: NodeJS.Timeout | undefined;
   const killed = new Promise<void>((resolve) => {
+    const kill = () => {
+      clearInterval(poll);
+      child.kill('SIGKILL');
+      resolve();
+    };
+    // Printed just before the one transaction starts: the kill lands inside it.
+    const writing = () => stderr.includes('writing them into the register in one transaction');
+    if (file) poll = setInterval(() => writing() && existsSync(file) && kill(), 2);
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
-      // Printed just before the one transaction starts: the kill lands inside it.
-      if (stderr.includes('writing them into the register in one transaction')) {
-        child.kill('SIGKILL');
-        resolve();
-      }
+      if (!file && writing()) kill();
     });
   });
   const [code, signal] = (await Promise.race([killed.then(() => once(child, 'exit')), once(child, 'exit')])) as [number | null, string | null];
+  clearInterval(poll);
   expect({ code, signal, stderr: stderr.replace(/^import: \d.*\n/gm, '') }).toMatchObject({ code: null, signal: 'SIGKILL' });
+}
+
+/** Runs the import CLI to its end, noting whether `file` was there while its one write transaction ran (polled every few milliseconds). */
+async function importWatching(args: string[], file: string): Promise<{ status: number | null; seen: boolean }> {
+  const child = spawn(process.execPath, [CLI('import'), ...args], { cwd: projectRoot, env: { ...process.env, KRR_DATA_DIR: dir, KRR_DB_PATH: '', KRR_DATABASE_URL: '' } });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  let seen = false;
+  const poll = setInterval(() => (seen ||= stderr.includes('writing them into the register in one transaction') && existsSync(file)), 2);
+  const [status] = (await once(child, 'exit')) as [number | null];
+  clearInterval(poll);
+  return { status, seen };
 }
 
 describe('an import that has the SQLite file to itself', () => {
   const bigFile = () => path.join(dir, 'alone-big.jsonl');
   beforeAll(() => writeFileSync(bigFile(), people(10_000, 13).map((p) => `${JSON.stringify(formatPersonRecord(p))}\n`).join('')));
 
-  itOnSqlite('commits with a rollback journal, and leaves the file in WAL mode with no journal beside it', () => {
+  itOnSqlite('commits with a rollback journal, and leaves the file in WAL mode with no journal beside it', async () => {
     const db = path.join(dir, 'alone-1.sqlite');
-    const imported = run('import', [bigFile(), '--db', db], {});
-    expect(imported.status).toBe(0);
+    const imported = await importWatching([bigFile(), '--db', db], `${db}-journal`);
+    expect(imported).toEqual({ status: 0, seen: true });
     expect(headerJournal(db)).toBe('wal');
     expect(existsSync(`${db}-journal`)).toBe(false);
     expect(existsSync(`${db}-wal`)).toBe(false);
@@ -143,9 +164,11 @@ describe('an import that has the SQLite file to itself', () => {
   itOnSqlite('killed in its commit, leaves the register as it was: the journal is played back when the file is next opened', async () => {
     const db = path.join(dir, 'alone-2.sqlite');
     expect(run('import', [path.join(projectRoot, 'test/fixtures/register/personer.json'), '--db', db], {}).status).toBe(0);
-    await killedImport([bigFile(), '--db', db], {});
+    // Killed once its journal is there: the commit has begun to write into the file.
+    await killedImport([bigFile(), '--db', db], {}, `${db}-journal`);
     // The import had switched the file to a rollback journal: no other connection had it open.
     expect(headerJournal(db)).toBe('rollback');
+    expect(existsSync(`${db}-journal`)).toBe(true);
     const reopened = openSqliteDatabase(db);
     try {
       expect(reopened.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');

@@ -180,7 +180,9 @@ export class SqliteBulkImport implements BulkImport {
     private readonly alone = false,
   ) {
     sqlite.pragma('busy_timeout = 30000');
-    sqlite.pragma('synchronous = FULL');
+    // With a rollback journal the commit point is the journal's deletion: EXTRA syncs the
+    // directory after it, so a committed import stays committed through a power cut.
+    sqlite.pragma(alone ? 'synchronous = EXTRA' : 'synchronous = FULL');
     if (own) {
       sqlite.pragma(`cache_size = -${CACHE_KIB}`);
       this.heapLimitBefore = Number(sqlite.pragma('soft_heap_limit', { simple: true }));
@@ -213,11 +215,18 @@ export class SqliteBulkImport implements BulkImport {
   async abort(): Promise<void> {
     if (this.done) return;
     this.done = true;
-    if (this.heapLimitBefore !== null) this.sqlite.pragma(`soft_heap_limit = ${this.heapLimitBefore}`);
-    // Back to WAL; if another connection came meanwhile, the next to open the file sets it.
-    if (this.alone) switchJournal(this.sqlite, 'wal');
-    if (this.own) this.sqlite.close();
-    else this.sqlite.exec(`drop table if exists temp.${STAGING}; drop table if exists temp.${STAGING}_last; drop table if exists temp.${STAGING}_numbered; drop table if exists temp.${STAGING}_people;`);
+    try {
+      if (this.heapLimitBefore !== null) this.sqlite.pragma(`soft_heap_limit = ${this.heapLimitBefore}`);
+      // Back to WAL. Failing that (another connection came meanwhile, or the write fails),
+      // the file stays as it is, committed or not, and the next connection to open it sets WAL
+      // (connection.ts): no reason to report a committed import as failed.
+      if (this.alone) switchJournal(this.sqlite, 'wal', 2000);
+    } catch {
+      // As above.
+    } finally {
+      if (this.own) this.sqlite.close();
+      else this.sqlite.exec(`drop table if exists temp.${STAGING}; drop table if exists temp.${STAGING}_last; drop table if exists temp.${STAGING}_numbered; drop table if exists temp.${STAGING}_people;`);
+    }
   }
 }
 
@@ -229,14 +238,17 @@ export function startSqliteBulkImport(store: Database.Database, kind: string, at
   return new SqliteBulkImport(own ? new Database(store.name) : store, own, kind, at, alone);
 }
 
-/** Sets the file's journal mode; false when SQLite keeps the old one (another connection has the file open in WAL mode). */
-function switchJournal(sqlite: Database.Database, mode: string): boolean {
+/**
+ * Sets the file's journal mode, waiting at most `waitMs` for a lock; false when SQLite keeps
+ * the old one (another connection has the file open in WAL mode, or holds a lock).
+ */
+function switchJournal(sqlite: Database.Database, mode: string, waitMs = 0): boolean {
   const timeout = sqlite.pragma('busy_timeout', { simple: true });
-  sqlite.pragma('busy_timeout = 0');
+  sqlite.pragma(`busy_timeout = ${waitMs}`);
   try {
     return sqlite.pragma(`journal_mode = ${mode}`, { simple: true }) === mode;
   } catch (error) {
-    if ((error as { code?: string }).code === 'SQLITE_BUSY') return false;
+    if (String((error as { code?: string }).code).startsWith('SQLITE_BUSY')) return false;
     throw error;
   } finally {
     sqlite.pragma(`busy_timeout = ${timeout}`);

@@ -5,35 +5,37 @@ import type { SqliteDatabase } from './connection';
 
 /**
  * The columns of `person_lookup` the reads select, by position: rows come back as arrays
- * (`raw`), which better-sqlite3 builds in half the time of objects with 25 named
+ * (`raw`), which better-sqlite3 builds in half the time of objects with 24 named
  * properties each (measured: 1000 rows, 11 ms against 24 ms).
  */
-const C = {
-  id: 0,
-  status: 1,
-  reserved: 2,
-  reserved_at: 3,
-  reservation_updated_at: 4,
-  language: 5,
-  language_updated_at: 6,
-  updated_at: 7,
-  change_number: 8,
-  email_address: 9,
-  email_address_key: 10,
-  email_updated_at: 11,
-  email_last_verified_at: 12,
-  email_last_validated_at: 13,
-  email_duplicated: 14,
-  mobile_address: 15,
-  mobile_address_key: 16,
-  mobile_updated_at: 17,
-  mobile_last_verified_at: 18,
-  mobile_last_validated_at: 19,
-  mobile_duplicated: 20,
-  mailbox_address: 21,
-  provider_org_number: 22,
-  certificate: 23,
-} as const;
+const LOOKUP_COLUMNS = [
+  'id',
+  'status',
+  'reserved',
+  'reserved_at',
+  'reservation_updated_at',
+  'language',
+  'language_updated_at',
+  'updated_at',
+  'change_number',
+  'email_address',
+  'email_address_key',
+  'email_updated_at',
+  'email_last_verified_at',
+  'email_last_validated_at',
+  'email_duplicated',
+  'mobile_address',
+  'mobile_address_key',
+  'mobile_updated_at',
+  'mobile_last_verified_at',
+  'mobile_last_validated_at',
+  'mobile_duplicated',
+  'mailbox_address',
+  'provider_org_number',
+  'certificate',
+] as const;
+/** Where each column's value is in a row. */
+const C = Object.fromEntries(LOOKUP_COLUMNS.map((column, i) => [column, i])) as Record<(typeof LOOKUP_COLUMNS)[number], number>;
 
 /** A `person_lookup` row as SQLite returns it: `C` says which value is where. */
 type LookupRow = readonly (string | number | null)[];
@@ -102,7 +104,7 @@ export class SqlitePersonReads {
 
   constructor(store: SqliteDatabase) {
     this.changeFeed = new SqliteChangeFeed(store.db);
-    this.byId = store.sqlite.prepare<[string], LookupRow>(`select ${Object.keys(C).join(', ')} from person_lookup where id in ${IN_BATCH}`).raw(true);
+    this.byId = store.sqlite.prepare<[string], LookupRow>(`select ${LOOKUP_COLUMNS.join(', ')} from person_lookup where id in ${IN_BATCH}`).raw(true);
   }
 
   private read(ids: readonly string[]): Map<string, LookupRow> {
