@@ -415,7 +415,6 @@ export function parseRegisterPerson(obj: unknown, position: number, now: Date): 
 const TIMESTAMP_PATTERN = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:(Z)|([+-])(\d{2})(?::?(\d{2}))?)$/;
 const EXAMPLE = '2023-06-29T10:14:52+02:00';
 
-
 /** The number that the `length` characters of `text` from `from` write; -1 unless all are digits. */
 function digitsAt(text: string, from: number, length: number): number {
   let value = 0;

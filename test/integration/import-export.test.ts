@@ -31,8 +31,13 @@ beforeAll(() => {
 }, 180_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const run = (cli: string, args: string[], env: Record<string, string>) =>
-  spawnSync(process.execPath, [CLI(cli), ...args], { cwd: projectRoot, encoding: 'utf8', env: { ...process.env, KRR_DATA_DIR: dir, KRR_DB_PATH: '', KRR_DATABASE_URL: '', ...env } });
+/** A CLI's environment: the store only from `env` (or `--db`), nothing from the shell's. */
+const cliEnv = (env: Record<string, string> = {}) => ({ ...process.env, KRR_DATA_DIR: dir, KRR_DB_PATH: '', KRR_DATABASE_URL: '', ...env });
+
+const run = (cli: string, args: string[], env: Record<string, string>) => spawnSync(process.execPath, [CLI(cli), ...args], { cwd: projectRoot, encoding: 'utf8', env: cliEnv(env) });
+
+/** What the import prints just before its one write transaction starts. */
+const WRITING = 'writing them into the register in one transaction';
 
 /** The register, as the export writes it, read in-process. */
 async function contents(register: TestRegister): Promise<string> {
@@ -114,7 +119,7 @@ function headerJournal(file: string): 'wal' | 'rollback' {
  * given `file`, that file is there too (polled every few milliseconds).
  */
 async function killedImport(args: string[], env: Record<string, string>, file?: string): Promise<void> {
-  const child = spawn(process.execPath, [CLI('import'), ...args], { cwd: projectRoot, env: { ...process.env, KRR_DATA_DIR: dir, KRR_DB_PATH: '', ...env } });
+  const child = spawn(process.execPath, [CLI('import'), ...args], { cwd: projectRoot, env: cliEnv(env) });
   let stderr = '';
   let poll: NodeJS.Timeout | undefined;
   const killed = new Promise<void>((resolve) => {
@@ -124,7 +129,7 @@ async function killedImport(args: string[], env: Record<string, string>, file?: 
       resolve();
     };
     // Printed just before the one transaction starts: the kill lands inside it.
-    const writing = () => stderr.includes('writing them into the register in one transaction');
+    const writing = () => stderr.includes(WRITING);
     if (file) poll = setInterval(() => writing() && existsSync(file) && kill(), 2);
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
@@ -138,11 +143,11 @@ async function killedImport(args: string[], env: Record<string, string>, file?: 
 
 /** Runs the import CLI to its end, noting whether `file` was there while its one write transaction ran (polled every few milliseconds). */
 async function importWatching(args: string[], file: string): Promise<{ status: number | null; seen: boolean }> {
-  const child = spawn(process.execPath, [CLI('import'), ...args], { cwd: projectRoot, env: { ...process.env, KRR_DATA_DIR: dir, KRR_DB_PATH: '', KRR_DATABASE_URL: '' } });
+  const child = spawn(process.execPath, [CLI('import'), ...args], { cwd: projectRoot, env: cliEnv() });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   let seen = false;
-  const poll = setInterval(() => (seen ||= stderr.includes('writing them into the register in one transaction') && existsSync(file)), 2);
+  const poll = setInterval(() => (seen ||= stderr.includes(WRITING) && existsSync(file)), 2);
   const [status] = (await once(child, 'exit')) as [number | null];
   clearInterval(poll);
   return { status, seen };
