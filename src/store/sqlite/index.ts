@@ -11,6 +11,7 @@ import { seedPopulation } from '../../../db/seed/seed';
 import type { ChangeKind } from '../../domain/change-kind';
 import { UpstreamMismatchError, type BulkImport, type FollowerLock, type PersonRecord, type RegisterStore, type RequestStore, type SeedOptions, type StatementCounter, type UpstreamPage, type UpstreamPosition } from '../types';
 import { SqliteLookupLog } from './lookup-log';
+import { startLookupMaintenance, type LookupMaintenance } from './lookup-maintenance';
 import { createStaging, replaceStagedPeople, Stager, startSqliteBulkImport } from './bulk-import';
 import { SqliteCitizenWrites } from './citizen-writes';
 import { countingInto, openSqliteDatabase, type Db, type SqliteDatabase } from './connection';
@@ -28,6 +29,7 @@ export class SqliteRegisterStore implements RegisterStore {
   readonly db: Db;
   private readonly reads: SqlitePersonReads;
   private readonly audit: SqliteLookupLog;
+  private maintenance: LookupMaintenance | undefined;
   private readonly registered;
 
   constructor(private readonly database: SqliteDatabase) {
@@ -140,8 +142,15 @@ export class SqliteRegisterStore implements RegisterStore {
     return new RateLimiterMemory({ points, duration: durationSeconds });
   }
 
-  startAuditMaintenance(retentionDays: number, onError?: (error: unknown) => void): void {
-    this.audit.startMaintenance(retentionDays, 1000, onError);
+  /** On a thread of its own where it can (lookup-maintenance.ts). */
+  startAuditMaintenance(retentionDays: number, onError: (error: unknown) => void = () => {}): void {
+    void this.maintenance?.stop();
+    this.maintenance = startLookupMaintenance(this.database, this.audit, retentionDays, 1000, onError);
+  }
+
+  /** Where the audit log's maintenance runs, once started (the tests). */
+  get auditMaintenance(): LookupMaintenance['where'] | undefined {
+    return this.maintenance?.where;
   }
 
   /** The audit log's own operations (the benchmark, tests): index now, delete expired now. */
@@ -154,7 +163,8 @@ export class SqliteRegisterStore implements RegisterStore {
   }
 
   async close(): Promise<void> {
-    this.audit.stopMaintenance();
+    await this.maintenance?.stop();
+    this.maintenance = undefined;
     this.database.close();
   }
 }
