@@ -150,6 +150,10 @@ export async function createServer(deps: ServerDeps): Promise<RegisterServer> {
   const { limits } = config;
   const app = express();
   app.disable('x-powered-by');
+  // No ETag on the answers (`res.send`): each is one caller's, audited, and never asked for
+  // conditionally, and hashing a 1000-person answer (about 1 MB) took about 1 ms of it.
+  // Files (GraphiQL, the OpenAPI viewer) keep theirs: `sendFile` and `static` make their own.
+  app.set('etag', false);
   // Behind a load balancer, req.ip (anonymous callers' rate limit) and req.secure (HSTS)
   // are the client's only if the proxy is trusted (KRR_TRUST_PROXY); else every anonymous
   // caller shares the balancer's address and one bucket.
