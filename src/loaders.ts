@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import type { DigitalPostRow, PersonRow } from './store/types';
-import type { ChangeFeedPage, ContactPointWithDuplicate, PersonReads } from './store/types';
+import type { ChangeFeedPage, ContactPointWithDuplicate, PersonReads, PersonEntry as StoredEntry } from './store/types';
 
 /** At most this many keys go into one SQL statement. */
 const MAX_BATCH = 1000;
@@ -58,28 +58,46 @@ export function createLoaders(people: PersonReads, { observeBatch }: LoaderOptio
       },
       { maxBatchSize: MAX_BATCH },
     );
-  const contactPoints = loader('contactPoints', (ids) => people.contactPoints(ids));
-  const digitalPost = loader('digitalPost', (ids) => people.digitalPost(ids));
-  // Batched: one read of the read model gives each person's row, channels and mailbox, and
-  // primes the other two loaders, so a lookup is one statement however much it selects.
+  // Batched: one read of the read model gives each person's row, channels and mailbox; the
+  // channels and mailbox are kept here, so a lookup is one statement however much it
+  // selects, and the other two loaders read only people that read did not give.
+  const read = new Map<string, StoredEntry>();
   const person = loader('person', async (ids) => {
     const entries = await people.entries(ids);
     return entries.map((entry, i) => {
       if (!entry) return null;
-      contactPoints.prime(ids[i], entry.contactPoints);
-      digitalPost.prime(ids[i], entry.digitalPost);
+      read.set(ids[i], entry);
       return entry.row;
     });
   });
+  const alsoRead = <V>(pick: (entry: StoredEntry) => V, load: (ids: readonly string[]) => Promise<V[]>) =>
+    async (ids: readonly string[]): Promise<V[]> => {
+      const missing = ids.filter((id) => !read.has(id));
+      const loaded = missing.length > 0 ? await load(missing) : [];
+      const byId = new Map(missing.map((id, i) => [id, loaded[i]]));
+      return ids.map((id) => {
+        const entry = read.get(id);
+        return entry ? pick(entry) : byId.get(id)!;
+      });
+    };
+  const contactPoints = loader('contactPoints', alsoRead((entry) => entry.contactPoints, (ids) => people.contactPoints(ids)));
+  const digitalPost = loader('digitalPost', alsoRead((entry) => entry.digitalPost, (ids) => people.digitalPost(ids)));
   return {
     async entries(ids, wants) {
       const rows = await Promise.all(ids.map((id) => person.load(id)));
       const active = [...new Set(ids.filter((_, i) => rows[i]?.status === 'ACTIVE'))];
-      // A batch that fails is not loaded up front: its fields then load on demand and fail
-      // each as that field's error, the rest of the answer intact.
-      const preload = <V>(wanted: boolean, table: DataLoader<string, V>): Promise<V[] | undefined> =>
-        wanted && active.length > 0 ? Promise.all(active.map((id) => table.load(id))).catch(() => undefined) : Promise.resolve(undefined);
-      const [points, posts] = await Promise.all([preload(wants.contactPoints, contactPoints), preload(wants.digitalPost, digitalPost)]);
+      // From the person read when it gave them (the usual case: no promise per person);
+      // else one batch through the loader. A batch that fails is not loaded up front: its
+      // fields then load on demand and fail each as that field's error, the rest intact.
+      const preload = <V>(wanted: boolean, table: DataLoader<string, V>, pick: (entry: StoredEntry) => V): V[] | Promise<V[] | undefined> | undefined => {
+        if (!wanted || active.length === 0) return undefined;
+        if (active.every((id) => read.has(id))) return active.map((id) => pick(read.get(id)!));
+        return Promise.all(active.map((id) => table.load(id))).catch(() => undefined);
+      };
+      const [points, posts] = await Promise.all([
+        preload(wants.contactPoints, contactPoints, (entry) => entry.contactPoints),
+        preload(wants.digitalPost, digitalPost, (entry) => entry.digitalPost),
+      ]);
       const byId = new Map<string, Omit<PersonEntry, 'row'>>();
       active.forEach((id, i) => byId.set(id, { contactPoints: points?.[i], digitalPost: posts?.[i] }));
       return ids.map((id, i) => ({ row: rows[i], ...byId.get(id) }));
