@@ -46,11 +46,8 @@ export interface SqliteDatabase {
  *   the service has acknowledged survives a crash of the process and of the machine.
  * - foreign_keys=ON: contact rows cannot outlive their person.
  * - busy_timeout: a second process waits for the write lock instead of failing at once.
- *
- * `migrate: false`: a second connection to a file whose schema its first one has already
- * brought up to date (the audit log's maintenance thread).
  */
-export function openSqliteDatabase(file: string, { migrate: runMigrations = true }: { migrate?: boolean } = {}): SqliteDatabase {
+export function openSqliteDatabase(file: string): SqliteDatabase {
   if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const statements = new StatementCounter();
   const sqlite = new Database(file, {
@@ -64,7 +61,7 @@ export function openSqliteDatabase(file: string, { migrate: runMigrations = true
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const db = drizzle(sqlite, { schema: tables });
-  if (runMigrations) migrate(db, { migrationsFolder });
+  migrate(db, { migrationsFolder });
   return {
     sqlite,
     db,

@@ -11,7 +11,6 @@ import { seedPopulation } from '../../../db/seed/seed';
 import type { ChangeKind } from '../../domain/change-kind';
 import { UpstreamMismatchError, type BulkImport, type FollowerLock, type PersonRecord, type RegisterStore, type RequestStore, type SeedOptions, type StatementCounter, type UpstreamPage, type UpstreamPosition } from '../types';
 import { SqliteLookupLog } from './lookup-log';
-import { startLookupMaintenance, type LookupMaintenance } from './lookup-maintenance';
 import { createStaging, replaceStagedPeople, Stager, startSqliteBulkImport } from './bulk-import';
 import { SqliteCitizenWrites } from './citizen-writes';
 import { countingInto, openSqliteDatabase, type Db, type SqliteDatabase } from './connection';
@@ -29,7 +28,6 @@ export class SqliteRegisterStore implements RegisterStore {
   readonly db: Db;
   private readonly reads: SqlitePersonReads;
   private readonly audit: SqliteLookupLog;
-  private maintenance: LookupMaintenance | undefined;
   private readonly registered;
 
   constructor(private readonly database: SqliteDatabase) {
@@ -142,15 +140,8 @@ export class SqliteRegisterStore implements RegisterStore {
     return new RateLimiterMemory({ points, duration: durationSeconds });
   }
 
-  /** On a thread of its own where it can (lookup-maintenance.ts). */
-  startAuditMaintenance(retentionDays: number, onError: (error: unknown) => void = () => {}): void {
-    void this.maintenance?.stop();
-    this.maintenance = startLookupMaintenance(this.database, this.audit, retentionDays, 1000, onError);
-  }
-
-  /** Where the audit log's maintenance runs, once started (the tests). */
-  get auditMaintenance(): LookupMaintenance['where'] | undefined {
-    return this.maintenance?.where;
+  startAuditMaintenance(retentionDays: number, onError?: (error: unknown) => void): void {
+    this.audit.startMaintenance(retentionDays, 1000, onError);
   }
 
   /** The audit log's own operations (the benchmark, tests): index now, delete expired now. */
@@ -163,8 +154,7 @@ export class SqliteRegisterStore implements RegisterStore {
   }
 
   async close(): Promise<void> {
-    await this.maintenance?.stop();
-    this.maintenance = undefined;
+    this.audit.stopMaintenance();
     this.database.close();
   }
 }

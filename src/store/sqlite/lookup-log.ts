@@ -37,8 +37,7 @@ const ENTRIES = `
  *   sorted by (person, request) so the rows go into the WITHOUT ROWID key in order, and
  *   moves the mark, in one transaction. Not fsynced on its own (synchronous=NORMAL for it):
  *   it is derived, and a crash that loses it loses the mark with it, so the next run
- *   derives those requests again. Runs every second and at start (`maintain`, driven by
- *   lookup-maintenance.ts), on its own thread and connection where it can.
+ *   derives those requests again. Runs on a timer (`startMaintenance`) and at start.
  * - `deleteExpired`: retention, oldest requests first, a few per transaction.
  * - reads: the index, plus the not-yet-indexed tail straight from the log, so a citizen
  *   sees every committed lookup whether the indexer has caught up or not.
@@ -56,6 +55,7 @@ export class SqliteLookupLog {
   private readonly countEntries: Statement<{ person: string; before: number }, { n: number }>;
   private readonly sqlite: SqliteDatabase['sqlite'];
   private queue: { record: LookupRecord; done: (error?: unknown) => void }[] = [];
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(store: SqliteDatabase) {
     const sqlite = (this.sqlite = store.sqlite);
@@ -153,16 +153,30 @@ export class SqliteLookupLog {
   }
 
   /**
-   * One round of upkeep: indexes what is pending (up to 20 batches), then deletes expired
-   * records (older than `retentionDays`; 0: never), a few small batches. Run every second by
-   * `startLookupMaintenance` (lookup-maintenance.ts), on a thread of its own where it can.
+   * Indexes every second and deletes expired records (older than `retentionDays`; 0: never)
+   * in small batches, on timers that do not keep the process alive. Catches up first.
    */
-  maintain(retentionDays: number, now = Date.now()): void {
-    for (let i = 0; i < 20 && this.indexPending() > 0; i++);
-    if (retentionDays > 0) {
-      const cutoff = new Date(now - retentionDays * 86_400_000);
-      for (let i = 0; i < 5 && this.deleteExpired(cutoff) > 0; i++);
-    }
+  startMaintenance(retentionDays: number, everyMs = 1000, onError: (error: unknown) => void = () => {}): void {
+    this.stopMaintenance();
+    const tick = () => {
+      try {
+        for (let i = 0; i < 20 && this.indexPending() > 0; i++);
+        if (retentionDays > 0) {
+          const cutoff = new Date(Date.now() - retentionDays * 86_400_000);
+          for (let i = 0; i < 5 && this.deleteExpired(cutoff) > 0; i++);
+        }
+      } catch (error) {
+        onError(error);
+      }
+    };
+    tick();
+    this.timer = setInterval(tick, everyMs);
+    this.timer.unref();
+  }
+
+  stopMaintenance(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
   }
 
   /** Runs a derived-data transaction without an fsync of its own (WAL keeps it atomic; a crash undoes it whole). */
