@@ -65,7 +65,11 @@ export function createLoaders(people: PersonReads, { observeBatch }: LoaderOptio
   const person = loader('person', async (ids) => {
     const entries = await people.entries(ids);
     return entries.map((entry, i) => {
-      if (!entry) return null;
+      // A person no longer there must not keep the channels of an earlier read.
+      if (!entry) {
+        read.delete(ids[i]);
+        return null;
+      }
       read.set(ids[i], entry);
       return entry.row;
     });
