@@ -48,13 +48,14 @@ function buildAnswers(sqlite: Database.Database): void {
       case when e.person_id is null then null else coalesce(eu.n, 0) - (p.status = 'ACTIVE') > 0 end,
       m.address, ${iso('m.updated_at')}, ${iso('m.last_verified_at')}, ${iso('m.last_validated_at')},
       case when m.person_id is null then null else coalesce(mu.n, 0) - (p.status = 'ACTIVE') > 0 end,
-      d.mailbox_address, d.provider_org_number, d.certificate
+      d.mailbox_address, d.provider_org_number, k.value
     from person p
       left join contact_point e on e.person_id = p.id and e.channel = 'EMAIL'
       left join floor_uses eu on eu.channel = 'EMAIL' and eu.address_key = e.address_key
       left join contact_point m on m.person_id = p.id and m.channel = 'MOBILE'
       left join floor_uses mu on mu.channel = 'MOBILE' and mu.address_key = m.address_key
       left join digital_post d on d.person_id = p.id
+      left join certificate k on k.id = d.certificate_id
     order by p.id;
     drop table temp.floor_uses;`);
 }

@@ -49,7 +49,7 @@ SELECT p.id, p.status, p.reserved, p.reserved_at, p.reservation_updated_at, p.la
   CASE WHEN e.person_id IS NULL THEN NULL WHEN p.status = 'ACTIVE' THEN 0 ELSE coalesce((SELECT u.active_people FROM address_use u WHERE u.channel = 'EMAIL' AND u.address_key = e.address_key), 0) > 0 END,
   m.address, m.address_key, m.updated_at, m.last_verified_at, m.last_validated_at,
   CASE WHEN m.person_id IS NULL THEN NULL WHEN p.status = 'ACTIVE' THEN 0 ELSE coalesce((SELECT u.active_people FROM address_use u WHERE u.channel = 'MOBILE' AND u.address_key = m.address_key), 0) > 0 END,
-  d.mailbox_address, d.provider_org_number, d.certificate
+  d.mailbox_address, d.provider_org_number, d.certificate_id
 FROM person p
   LEFT JOIN contact_point e ON e.person_id = p.id AND e.channel = 'EMAIL'
   LEFT JOIN contact_point m ON m.person_id = p.id AND m.channel = 'MOBILE'

@@ -23,7 +23,7 @@
  *   the values, and one schema shape keeps both migration histories alike.
  */
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, check, index, integer, jsonb, pgTable, primaryKey, smallint, text, timestamp, varchar } from 'drizzle-orm/pg-core';
+import { bigint, boolean, check, index, integer, jsonb, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex, varchar } from 'drizzle-orm/pg-core';
 import type { ChangeKind } from '../src/domain/change-kind';
 
 /** `timestamp with time zone`, read and written as a JS `Date`. */
@@ -75,6 +75,21 @@ export const contactPoint = pgTable(
   (t) => [primaryKey({ columns: [t.personId, t.channel] }), index('contact_point_address_idx').on(t.channel, t.addressKey)],
 );
 
+/**
+ * Each distinct certificate value once, as in db/schema.ts (`certificate`): the mailbox and
+ * the read model hold its id. Unique by its SHA-256 (`certificate_digest`, migration 0008),
+ * not by the value: a B-tree entry holds at most about 2.7 kB, and a provider's certificate
+ * in base64 can come close to that.
+ */
+export const certificate = pgTable(
+  'certificate',
+  {
+    id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
+    value: text('value').notNull(),
+  },
+  (t) => [uniqueIndex('certificate_digest_unique').on(sql`certificate_digest(${t.value})`)],
+);
+
 export const digitalPost = pgTable('digital_post', {
   personId: text('person_id')
     .primaryKey()
@@ -83,8 +98,8 @@ export const digitalPost = pgTable('digital_post', {
   mailboxAddress: text('mailbox_address').notNull(),
   /** `postkasseleverandoeradresse`: the provider's 9-digit organisation number. */
   providerOrgNumber: text('provider_org_number').notNull(),
-  /** `sertifikat`: base64 X.509 certificate for encrypting secure digital post. */
-  certificate: text('certificate'),
+  /** `sertifikat`: the provider's certificate (`certificate`), if the register has one. */
+  certificateId: integer('certificate_id').references(() => certificate.id),
 });
 
 /**
@@ -132,7 +147,7 @@ export const personLookup = pgTable('person_lookup', {
   mobileLastValidatedAt: at('mobile_last_validated_at'),
   mailboxAddress: text('mailbox_address'),
   providerOrgNumber: text('provider_org_number'),
-  certificate: text('certificate'),
+  certificateId: integer('certificate_id'),
 });
 
 /**

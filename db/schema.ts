@@ -54,6 +54,18 @@ export const contactPoint = sqliteTable(
   (t) => [primaryKey({ columns: [t.personId, t.channel] }), index('contact_point_address_idx').on(t.channel, t.addressKey)],
 );
 
+/**
+ * `sertifikat`: base64 X.509 certificates for encrypting secure digital post, each distinct
+ * value once. The certificate is the mailbox provider's, not the person's: a national
+ * register holds millions of mailboxes and a handful of certificates, so the mailbox and the
+ * read model hold its number (`certificate_id`) instead of some 700 bytes of base64 each.
+ * Rows are only ever added; a value no mailbox uses any more stays (a few per provider).
+ */
+export const certificate = sqliteTable('certificate', {
+  id: integer('id').primaryKey(),
+  value: text('value').notNull().unique('certificate_value_unique'),
+});
+
 export const digitalPost = sqliteTable('digital_post', {
   personId: text('person_id')
     .primaryKey()
@@ -62,8 +74,8 @@ export const digitalPost = sqliteTable('digital_post', {
   mailboxAddress: text('mailbox_address').notNull(),
   /** `postkasseleverandoeradresse`: the provider's 9-digit organisation number. */
   providerOrgNumber: text('provider_org_number').notNull(),
-  /** `sertifikat`: base64 X.509 certificate for encrypting secure digital post. */
-  certificate: text('certificate'),
+  /** `sertifikat`: the provider's certificate (`certificate`), if the register has one. */
+  certificateId: integer('certificate_id').references(() => certificate.id),
 });
 
 /**
@@ -113,7 +125,7 @@ export const personLookup = sqliteTable('person_lookup', {
   mobileDuplicated: integer('mobile_duplicated', { mode: 'boolean' }),
   mailboxAddress: text('mailbox_address'),
   providerOrgNumber: text('provider_org_number'),
-  certificate: text('certificate'),
+  certificateId: integer('certificate_id'),
 });
 
 /**

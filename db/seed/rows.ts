@@ -55,7 +55,37 @@ export function toTuple(r: PersonRecord): PersonTuple {
 
 const PERSON_COLUMNS = ['id', 'status', 'reserved', 'reserved_at', 'reservation_updated_at', 'language', 'language_updated_at', 'updated_at', 'change_number'];
 const CONTACT_COLUMNS = ['person_id', 'channel', 'address', 'address_key', 'updated_at', 'last_verified_at', 'last_validated_at'];
-const POST_COLUMNS = ['person_id', 'mailbox_address', 'provider_org_number', 'certificate'];
+const POST_COLUMNS = ['person_id', 'mailbox_address', 'provider_org_number', 'certificate_id'];
+
+/**
+ * The register's ids of certificate values (`certificate`: each distinct value once, the
+ * mailbox rows hold the id), a value added when it is new. Remembered for one `write` only:
+ * an id added by a transaction that then rolls back must not be handed out again.
+ */
+class CertificateIds {
+  private readonly find;
+  private readonly add;
+  private readonly known = new Map<string, number>();
+
+  constructor(sqlite: Database.Database) {
+    this.find = sqlite.prepare<[string], number>('select id from certificate where value = ?').pluck();
+    this.add = sqlite.prepare<[string]>('insert into certificate (value) values (?)');
+  }
+
+  forget(): void {
+    this.known.clear();
+  }
+
+  idOf(value: string | null): number | null {
+    if (value === null) return null;
+    let id = this.known.get(value);
+    if (id === undefined) {
+      id = this.find.get(value) ?? Number(this.add.run(value).lastInsertRowid);
+      this.known.set(value, id);
+    }
+    return id;
+  }
+}
 
 const insertInto = (table: string, columns: readonly string[]) => `insert into ${table} (${columns.join(', ')}) values (${columns.map(() => '?').join(', ')})`;
 
@@ -103,6 +133,7 @@ export class StagedLoader {
   private readonly person;
   private readonly contact;
   private readonly post;
+  private readonly certificates;
   private readonly at: number;
   private last: number;
 
@@ -120,16 +151,18 @@ export class StagedLoader {
     this.person = new MultiRowInsert(sqlite, 'temp.seed_person', PERSON_COLUMNS);
     this.contact = new MultiRowInsert(sqlite, 'temp.seed_contact_point', CONTACT_COLUMNS);
     this.post = new MultiRowInsert(sqlite, 'digital_post', POST_COLUMNS);
+    this.certificates = new CertificateIds(sqlite);
   }
 
   write(people: readonly PersonTuple[]): void {
+    this.certificates.forget();
     for (const [id, status, reserved, reservedAt, reservationUpdatedAt, language, languageUpdatedAt, updatedAt, email, mobile, post] of people) {
       const changeNumber = ++this.last;
       this.change.add(changeNumber, id, this.at, this.kind);
       this.person.add(id, status, reserved, reservedAt, reservationUpdatedAt, language, languageUpdatedAt, updatedAt, changeNumber);
       if (email) this.contact.add(id, 'EMAIL', ...email);
       if (mobile) this.contact.add(id, 'MOBILE', ...mobile);
-      if (post) this.post.add(id, ...post);
+      if (post) this.post.add(id, post[0], post[1], this.certificates.idOf(post[2]));
     }
   }
 
@@ -156,6 +189,7 @@ export class PersonRowWriter {
   private readonly post;
   private readonly deleteContacts;
   private readonly deletePost;
+  private readonly certificates;
   private readonly at: number;
 
   constructor(
@@ -171,10 +205,12 @@ export class PersonRowWriter {
     this.post = sqlite.prepare(insertInto('digital_post', POST_COLUMNS));
     this.deleteContacts = sqlite.prepare('delete from contact_point where person_id = ?');
     this.deletePost = sqlite.prepare('delete from digital_post where person_id = ?');
+    this.certificates = new CertificateIds(sqlite);
   }
 
   /** Call inside a transaction. */
   write(people: readonly PersonTuple[]): void {
+    this.certificates.forget();
     for (const [id, status, reserved, reservedAt, reservationUpdatedAt, language, languageUpdatedAt, updatedAt, email, mobile, post] of people) {
       const changeNumber = this.change.run(id, this.at, this.kind).lastInsertRowid;
       this.person.run(id, status, reserved, reservedAt, reservationUpdatedAt, language, languageUpdatedAt, updatedAt, changeNumber);
@@ -182,7 +218,7 @@ export class PersonRowWriter {
       if (email) this.contact.run(id, 'EMAIL', ...email);
       if (mobile) this.contact.run(id, 'MOBILE', ...mobile);
       this.deletePost.run(id);
-      if (post) this.post.run(id, ...post);
+      if (post) this.post.run(id, post[0], post[1], this.certificates.idOf(post[2]));
     }
   }
 }

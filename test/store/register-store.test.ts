@@ -156,6 +156,35 @@ describe('batch reads', () => {
   });
 });
 
+describe('certificates', () => {
+  // Two distinct values, unique to this test (the register keeps every value it was given).
+  const X = `MIIB${'x'.repeat(600)}${newId()}==`;
+  const Y = `MIIB${'y'.repeat(2900)}${newId()}==`; // longer than a PostgreSQL B-tree entry may be
+  const post = (id: string, certificate: string | null) => ({ digitalPost: { mailboxAddress: `p.${id}#ABCD`, providerOrgNumber: '984661185', certificate } });
+  const stored = () => register.database.number('select count(*) as n from certificate');
+  const certificatesOf = async (ids: string[]) => (await req().people.digitalPost(ids)).map((p) => p?.certificate);
+
+  it('are kept once per value, whichever path writes them, and read back as written', async () => {
+    const [a, b, c, d] = [newId(), newId(), newId(), newId()];
+    const before = await stored();
+    await store().replacePeople([record(a, post(a, X)), record(b, post(b, X))], 'IMPORT', T0);
+    expect(await stored()).toBe(before + 1);
+    const bulk = await store().startBulkImport('IMPORT', T0);
+    await bulk.stage([record(c, post(c, X)), record(d, post(d, Y))]);
+    await bulk.stage([record(c, post(c, Y))]);
+    await bulk.commit();
+    expect(await stored()).toBe(before + 2);
+    expect(await certificatesOf([a, b, c, d])).toEqual([X, X, Y, Y]);
+    const [entry] = await req().people.entries([d]);
+    expect(entry?.digitalPost).toEqual({ personId: d, mailboxAddress: `p.${d}#ABCD`, providerOrgNumber: '984661185', certificate: Y });
+
+    // Replaced by another value, by none, or the mailbox gone: the values stay, the people's change.
+    await store().replacePeople([record(a, post(a, Y)), record(b, post(b, null)), record(c, { digitalPost: null })], 'IMPORT', T0);
+    expect(await certificatesOf([a, b, c, d])).toEqual([Y, null, undefined, Y]);
+    expect(await stored()).toBe(before + 2);
+  });
+});
+
 describe('the change feed page', () => {
   it('lists people changed after a number, in number order, with the newest number', async () => {
     const start = await latest();

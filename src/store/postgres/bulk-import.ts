@@ -7,7 +7,7 @@
  * Ctrl-C, a lost connection) leaves an aborted transaction at most: the register is as it was.
  */
 import type pg from 'pg';
-import { STAGED_PERSON_COLUMNS, STAGING_COLUMNS, stagingRow } from '../bulk-rows';
+import { STAGED_PERSON_COLUMNS, STAGING_COLUMNS, StagedCertificates, stagingRow } from '../bulk-rows';
 import type { BulkImport, BulkImportResult, StagedPerson, StatementCounter } from '../types';
 import { CountingClient, inTransactionOn, lockBulk, onConnectionLoss } from './executor';
 import { deriveLookupModel, retractLookupModel } from './person-bulk';
@@ -33,7 +33,8 @@ const TYPES: Record<(typeof STAGING_COLUMNS)[number], string> = {
   mobile_validated_at: 'bigint',
   mailbox_address: 'text',
   provider_org_number: 'text',
-  certificate: 'text',
+  /** Its number in the staging run (`StagedCertificates`); the value is in `<table>_certificate`. */
+  certificate: 'int',
 };
 
 /** UTC milliseconds to timestamptz, exactly (integer arithmetic, no float seconds). */
@@ -44,19 +45,32 @@ const PERSON_SELECT = STAGED_PERSON_COLUMNS.map((c) => (TYPES[c] === 'bigint' ? 
 /** The import's staging table (a session temp table of its own connection). */
 const STAGING = 'import_staging';
 
-/** The staging table `table`: one wide row per person (`STAGING_COLUMNS`), `seq` in staging order; `on commit drop` for one transaction's. */
+/**
+ * The staging tables (one SQL text of two statements): `table`, one wide row per person
+ * (`STAGING_COLUMNS`), `seq` in staging order; `<table>_certificate`, each staged certificate
+ * value by its number in the run. `on commit drop` for one transaction's.
+ */
 export function createStagingSql(table: string, onCommitDrop = false): string {
-  return `create temp table ${table} (seq bigint not null, ${STAGING_COLUMNS.map((c) => `${c} ${TYPES[c]}`).join(', ')})${onCommitDrop ? ' on commit drop' : ''}`;
+  const drop = onCommitDrop ? ' on commit drop' : '';
+  return `create temp table ${table} (seq bigint not null, ${STAGING_COLUMNS.map((c) => `${c} ${TYPES[c]}`).join(', ')})${drop};
+    create temp table ${table}_certificate (n int primary key, value text not null)${drop}`;
 }
 
-/** Stages `people` into `table` in one multi-row `unnest` insert, numbered after `seq`; returns the last number. */
-export async function stageIn(q: CountingClient, table: string, people: readonly StagedPerson[], seq: number): Promise<number> {
+/**
+ * Stages `people` into `table` in one multi-row `unnest` insert, numbered after `seq`, and
+ * the certificate values `certificates` numbers for the first time; returns the last number.
+ */
+export async function stageIn(q: CountingClient, table: string, people: readonly StagedPerson[], seq: number, certificates: StagedCertificates): Promise<number> {
   const columns: unknown[][] = STAGING_COLUMNS.map(() => []);
   const seqs: number[] = [];
   for (const person of people) {
     seqs.push(++seq);
-    const row = stagingRow(person);
+    const row = stagingRow(person, certificates);
     for (let i = 0; i < row.length; i++) columns[i].push(row[i]);
+  }
+  const fresh = certificates.fresh();
+  if (fresh.length > 0) {
+    await q.query(`insert into ${table}_certificate select * from unnest($1::int[], $2::text[])`, [fresh.map(([n]) => n), fresh.map(([, value]) => value)]);
   }
   const arrays = STAGING_COLUMNS.map((c, i) => `$${i + 2}::${TYPES[c]}[]`).join(', ');
   await q.query(`insert into ${table} select * from unnest($1::bigint[], ${arrays})`, [seqs, ...columns]);
@@ -133,9 +147,14 @@ export async function replaceStagedPeopleIn(q: CountingClient, table: string, ki
          from ${from} where s.mobile_address is not null
      ) as points order by 1, 2`,
   );
+  // The staged certificates into the register (each value once); the mailboxes take their ids.
+  await q.query(`insert into certificate (value) select distinct value from ${table}_certificate on conflict (certificate_digest(value)) do nothing`);
   await q.query(
-    `insert into digital_post (person_id, mailbox_address, provider_org_number, certificate)
-     select s.id, s.mailbox_address, s.provider_org_number, s.certificate from ${from} where s.mailbox_address is not null order by s.id`,
+    `insert into digital_post (person_id, mailbox_address, provider_org_number, certificate_id)
+     select s.id, s.mailbox_address, s.provider_org_number, c.id from ${from}
+       left join ${table}_certificate t on t.n = s.certificate
+       left join certificate c on certificate_digest(c.value) = certificate_digest(t.value)
+     where s.mailbox_address is not null order by s.id`,
   );
   await deriveLookupModel(q, imported);
   return { written: people, distinct, staged, changeNumbers: people > 0 ? { first: Number(base) + 1, last: Number(base) + people } : null };
@@ -144,6 +163,7 @@ export async function replaceStagedPeopleIn(q: CountingClient, table: string, ki
 export class PgBulkImport implements BulkImport {
   private readonly q: CountingClient;
   private seq = 0;
+  private readonly certificates = new StagedCertificates();
   private done = false;
   private broken: Error | undefined;
   private readonly stopListening: () => void;
@@ -177,7 +197,7 @@ export class PgBulkImport implements BulkImport {
   async stage(people: readonly StagedPerson[]): Promise<void> {
     if (this.done) throw new Error('this bulk import has ended');
     if (people.length === 0) return;
-    this.seq = await stageIn(this.q, STAGING, people, this.seq);
+    this.seq = await stageIn(this.q, STAGING, people, this.seq, this.certificates);
   }
 
   async commit(): Promise<BulkImportResult> {

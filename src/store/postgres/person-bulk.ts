@@ -71,9 +71,15 @@ async function insertContactsAndPosts(q: CountingClient, c: Columns): Promise<vo
   }
   if (c.post.personId.length > 0) {
     const d = c.post;
+    // The certificates into the register (each value once), and the mailboxes with their ids.
+    await q.query(`insert into certificate (value) select distinct v from unnest($1::text[]) as v where v is not null on conflict (certificate_digest(value)) do nothing`, [
+      d.certificate,
+    ]);
     await q.query(
-      `insert into digital_post (person_id, mailbox_address, provider_org_number, certificate)
-       select * from unnest($1::text[], $2::text[], $3::text[], $4::text[])`,
+      `insert into digital_post (person_id, mailbox_address, provider_org_number, certificate_id)
+       select u.person_id, u.mailbox_address, u.provider_org_number, c.id
+       from unnest($1::text[], $2::text[], $3::text[], $4::text[]) as u(person_id, mailbox_address, provider_org_number, certificate)
+         left join certificate c on certificate_digest(c.value) = certificate_digest(u.certificate)`,
       [d.personId, d.mailboxAddress, d.providerOrgNumber, d.certificate],
     );
   }
@@ -186,7 +192,7 @@ export async function deriveLookupModel(q: CountingClient, ids: string, params: 
      select p.id, p.status, p.reserved, p.reserved_at, p.reservation_updated_at, p.language, p.language_updated_at, p.updated_at, p.change_number,
        e.address, e.address_key, e.updated_at, e.last_verified_at, e.last_validated_at,
        m.address, m.address_key, m.updated_at, m.last_verified_at, m.last_validated_at,
-       d.mailbox_address, d.provider_org_number, d.certificate
+       d.mailbox_address, d.provider_org_number, d.certificate_id
      from ${ids} join person p on p.id = ids.id
        left join contact_point e on e.person_id = p.id and e.channel = 'EMAIL'
        left join contact_point m on m.person_id = p.id and m.channel = 'MOBILE'

@@ -37,8 +37,9 @@ const ENTRIES: pg.QueryConfig = {
       l.mobile_address as "mobileAddress", l.mobile_address_key as "mobileAddressKey", l.mobile_updated_at as "mobileUpdatedAt",
       l.mobile_last_verified_at as "mobileLastVerifiedAt", l.mobile_last_validated_at as "mobileLastValidatedAt",
       coalesce(um.active_people, 0) - (l.status = 'ACTIVE')::int > 0 as "mobileDuplicated",
-      l.mailbox_address as "mailboxAddress", l.provider_org_number as "providerOrgNumber", l.certificate
+      l.mailbox_address as "mailboxAddress", l.provider_org_number as "providerOrgNumber", k.value as certificate
     from ${IDS} join person_lookup l on l.id = ids.id
+      left join certificate k on k.id = l.certificate_id
       left join address_use ue on ue.channel = 'EMAIL' and ue.address_key = l.email_address_key
       left join address_use um on um.channel = 'MOBILE' and um.address_key = l.mobile_address_key`,
 };

@@ -9,7 +9,7 @@
  */
 import Database from 'better-sqlite3';
 import { byChannel, CHANNELS, DEFERRED_INDEXES, deriveStagedLookupModel, LOOKUP_MODEL_TRIGGERS, retractStagedLookupModel, setAside } from '../../../db/lookup-model.sqlite';
-import { STAGED_PERSON_COLUMNS, STAGING_COLUMNS, stagingRow } from '../bulk-rows';
+import { STAGED_PERSON_COLUMNS, STAGING_COLUMNS, StagedCertificates, stagingRow } from '../bulk-rows';
 import type { BulkImport, BulkImportResult, StagedPerson } from '../types';
 
 const PERSON_COLUMNS: readonly string[] = STAGED_PERSON_COLUMNS;
@@ -58,32 +58,46 @@ export interface StagedReplaced {
   changeNumbers: { first: number; last: number } | null;
 }
 
-/** Creates (empty) the staging table `temp.<table>`: one wide row per person (`STAGING_COLUMNS`), `seq` in staging order. */
+/**
+ * Creates (empty) the staging table `temp.<table>`: one wide row per person
+ * (`STAGING_COLUMNS`), `seq` in staging order; and `temp.<table>_certificate`, each staged
+ * certificate value by its number in the run (`StagedCertificates`).
+ */
 export function createStaging(sqlite: Database.Database, table: string): void {
-  sqlite.exec(`drop table if exists temp.${table};
-    create temp table ${table} (seq integer primary key, ${STAGING_COLUMNS.join(', ')})`);
+  dropStaging(sqlite, table);
+  sqlite.exec(`create temp table ${table} (seq integer primary key, ${STAGING_COLUMNS.join(', ')});
+    create temp table ${table}_certificate (n integer primary key, value text not null);`);
+}
+
+/** Drops `temp.<table>` and every temp table staging and `replaceStagedPeople` made beside it. */
+export function dropStaging(sqlite: Database.Database, table: string): void {
+  sqlite.exec(['', '_certificate', '_certificate_id', '_last', '_numbered', '_people'].map((suffix) => `drop table if exists temp.${table}${suffix};`).join('\n'));
 }
 
 /** Puts people into `temp.<table>` in the order given, `ROWS_PER_INSERT` a statement. Inside a transaction for speed. */
 export class Stager {
   private readonly insertMany;
   private readonly insertOne;
+  private readonly insertCertificate;
+  private readonly certificates = new StagedCertificates();
 
   constructor(sqlite: Database.Database, table: string) {
     const row = `(${STAGING_COLUMNS.map(() => '?').join(', ')})`;
     const into = `insert into temp.${table} (${STAGING_COLUMNS.join(', ')}) values `;
     this.insertMany = sqlite.prepare(into + Array(ROWS_PER_INSERT).fill(row).join(', '));
     this.insertOne = sqlite.prepare(into + row);
+    this.insertCertificate = sqlite.prepare(`insert into temp.${table}_certificate (n, value) values (?, ?)`);
   }
 
   stage(people: readonly StagedPerson[]): void {
     let i = 0;
     for (; i + ROWS_PER_INSERT <= people.length; i += ROWS_PER_INSERT) {
       const values: unknown[] = [];
-      for (let j = i; j < i + ROWS_PER_INSERT; j++) for (const v of stagingRow(people[j])) values.push(v);
+      for (let j = i; j < i + ROWS_PER_INSERT; j++) for (const v of stagingRow(people[j], this.certificates)) values.push(v);
       this.insertMany.run(values);
     }
-    for (; i < people.length; i++) this.insertOne.run(stagingRow(people[i]));
+    for (; i < people.length; i++) this.insertOne.run(stagingRow(people[i], this.certificates));
+    for (const [n, value] of this.certificates.fresh()) this.insertCertificate.run(n, value);
   }
 }
 
@@ -131,9 +145,16 @@ export function replaceStagedPeople(sqlite: Database.Database, table: string, ki
   // from), instead of taking millions of random deletes and inserts.
   const restore = setAside(sqlite, empty || (derive && written * 2 >= existing) ? DEFERRED_INDEXES : [], derive ? LOOKUP_MODEL_TRIGGERS : []);
   sqlite.prepare(`insert into change_log (change_number, person_id, changed_at, kind) select n.change_number, s.id, ?, ? from temp.${numbered} n join temp.${table} s on s.seq = n.seq order by n.seq`).run(at.getTime(), kind);
+  // The staged certificates into the register (each value once), and their ids there by
+  // their numbers in the run: the people's rows below carry the register's id.
+  sqlite.exec(`insert into certificate (value) select distinct value from temp.${table}_certificate where true on conflict (value) do nothing;
+    drop table if exists temp.${table}_certificate_id;
+    create temp table ${table}_certificate_id (n integer primary key, id integer not null);
+    insert into temp.${table}_certificate_id select t.n, c.id from temp.${table}_certificate t join certificate c on c.value = t.value;`);
   // The people written, in id order (rowid order): every write below reads them so.
-  sqlite.exec(`create temp table ${people} as select ${STAGING_COLUMNS.map((c) => `s.${c}`).join(', ')}, n.change_number
-    from temp.${numbered} n join temp.${table} s on s.seq = n.seq order by s.id`);
+  const columns = STAGING_COLUMNS.map((c) => (c === 'certificate' ? 'k.id as certificate' : `s.${c}`));
+  sqlite.exec(`create temp table ${people} as select ${columns.join(', ')}, n.change_number
+    from temp.${numbered} n join temp.${table} s on s.seq = n.seq left join temp.${table}_certificate_id k on k.n = s.certificate order by s.id`);
   const from = `temp.${people} s`;
   if (derive && !empty) retractStagedLookupModel(sqlite, people);
   if (!empty) {
@@ -153,12 +174,12 @@ export function replaceStagedPeople(sqlite: Database.Database, table: string, ki
           ${byChannel('email_validated_at', 'mobile_validated_at')}
         from ${from} cross join ${CHANNELS} c
         where ${byChannel('email_address', 'mobile_address')} is not null;
-    insert into digital_post (person_id, mailbox_address, provider_org_number, certificate)
+    insert into digital_post (person_id, mailbox_address, provider_org_number, certificate_id)
       select s.id, s.mailbox_address, s.provider_org_number, s.certificate from ${from} where s.mailbox_address is not null;`);
   restore.indexes();
   if (derive) deriveStagedLookupModel(sqlite, people, empty);
   restore.triggers();
-  sqlite.exec(`drop table temp.${last}; drop table temp.${numbered}; drop table temp.${people};`);
+  sqlite.exec(`drop table temp.${last}; drop table temp.${numbered}; drop table temp.${people}; drop table temp.${table}_certificate_id;`);
   return { written, distinct, staged, changeNumbers: written > 0 ? { first: base + 1, last: base + written } : null };
 }
 
@@ -225,7 +246,7 @@ export class SqliteBulkImport implements BulkImport {
       // As above.
     } finally {
       if (this.own) this.sqlite.close();
-      else this.sqlite.exec(`drop table if exists temp.${STAGING}; drop table if exists temp.${STAGING}_last; drop table if exists temp.${STAGING}_numbered; drop table if exists temp.${STAGING}_people;`);
+      else dropStaging(this.sqlite, STAGING);
     }
   }
 }

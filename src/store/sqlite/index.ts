@@ -11,7 +11,7 @@ import { seedPopulation } from '../../../db/seed/seed';
 import type { ChangeKind } from '../../domain/change-kind';
 import { UpstreamMismatchError, type BulkImport, type FollowerLock, type PersonRecord, type RegisterStore, type RequestStore, type SeedOptions, type StatementCounter, type UpstreamPage, type UpstreamPosition } from '../types';
 import { SqliteLookupLog } from './lookup-log';
-import { createStaging, replaceStagedPeople, Stager, startSqliteBulkImport } from './bulk-import';
+import { createStaging, dropStaging, replaceStagedPeople, Stager, startSqliteBulkImport } from './bulk-import';
 import { SqliteCitizenWrites } from './citizen-writes';
 import { countingInto, openSqliteDatabase, type Db, type SqliteDatabase } from './connection';
 import { countPeople, replacePerson, syntheticSampleIds } from './person-writer';
@@ -89,7 +89,7 @@ export class SqliteRegisterStore implements RegisterStore {
           createStaging(this.sqlite, PAGE_STAGING);
           new Stager(this.sqlite, PAGE_STAGING).stage(page.records);
           replaceStagedPeople(this.sqlite, PAGE_STAGING, 'UPSTREAM', page.at);
-          this.sqlite.exec(`drop table temp.${PAGE_STAGING}`);
+          dropStaging(this.sqlite, PAGE_STAGING);
         }
         const lastSuccessAt = page.to >= page.latest ? page.at : (row?.lastSuccessAt ?? null);
         const values = { id: 1, upstream: page.upstream, position: page.to, latest: page.latest, lastSuccessAt };

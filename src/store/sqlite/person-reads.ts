@@ -15,6 +15,13 @@ type LookupColumn = keyof typeof LOOKUP_COLUMNS;
 const COLUMN_KEYS = Object.keys(LOOKUP_COLUMNS) as LookupColumn[];
 /** Where each column's value is in a row. */
 const C = Object.fromEntries(COLUMN_KEYS.map((column, i) => [column, i])) as Record<LookupColumn, number>;
+/**
+ * What is selected for each column: the column itself, but for the certificate's number,
+ * whose place in the row holds its value (one probe of the few `certificate` rows, by key).
+ */
+const SELECTED = COLUMN_KEYS.map((key) =>
+  key === 'certificateId' ? '(select c.value from certificate c where c.id = person_lookup.certificate_id)' : LOOKUP_COLUMNS[key].name,
+);
 
 /** A `person_lookup` row as SQLite returns it: `C` says which value is where. */
 type LookupRow = readonly (string | number | null)[];
@@ -63,7 +70,7 @@ function contactPointsOf(r: LookupRow): ContactPointWithDuplicate[] {
 const digitalPostOf = (r: LookupRow): DigitalPostRow | null =>
   r[C.mailboxAddress] === null
     ? null
-    : { personId: r[C.id] as string, mailboxAddress: r[C.mailboxAddress] as string, providerOrgNumber: r[C.providerOrgNumber] as string, certificate: text(r, C.certificate) };
+    : { personId: r[C.id] as string, mailboxAddress: r[C.mailboxAddress] as string, providerOrgNumber: r[C.providerOrgNumber] as string, certificate: text(r, C.certificateId) };
 
 /** All ids of a batch as one JSON array parameter: one prepared statement serves every batch size. */
 const IN_BATCH = '(select value from json_each(?))';
@@ -83,7 +90,7 @@ export class SqlitePersonReads {
 
   constructor(store: SqliteDatabase) {
     this.changeFeed = new SqliteChangeFeed(store.db);
-    this.byId = store.sqlite.prepare<[string], LookupRow>(`select ${COLUMN_KEYS.map((key) => LOOKUP_COLUMNS[key].name).join(', ')} from person_lookup where id in ${IN_BATCH}`).raw(true);
+    this.byId = store.sqlite.prepare<[string], LookupRow>(`select ${SELECTED.join(', ')} from person_lookup where id in ${IN_BATCH}`).raw(true);
   }
 
   private read(ids: readonly string[]): Map<string, LookupRow> {

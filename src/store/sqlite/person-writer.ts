@@ -1,5 +1,5 @@
 import { eq, sql } from 'drizzle-orm';
-import { changeLog, contactPoint, digitalPost, person } from '../../../db/schema';
+import { certificate, changeLog, contactPoint, digitalPost, person } from '../../../db/schema';
 import type { ChangeKind } from '../../domain/change-kind';
 import { addressKey } from '../../domain/contact-address';
 import type { PersonRecord } from '../types';
@@ -42,8 +42,19 @@ export function replacePerson(tx: Tx | Db, record: PersonRecord, kind: ChangeKin
   ].filter((p) => p !== null);
   if (points.length > 0) tx.insert(contactPoint).values(points).run();
   tx.delete(digitalPost).where(eq(digitalPost.personId, record.id)).run();
-  if (record.digitalPost) tx.insert(digitalPost).values({ personId: record.id, ...record.digitalPost }).run();
+  if (record.digitalPost) {
+    const { mailboxAddress, providerOrgNumber } = record.digitalPost;
+    const certificateId = certificateIdOf(tx, record.digitalPost.certificate);
+    tx.insert(digitalPost).values({ personId: record.id, mailboxAddress, providerOrgNumber, certificateId }).run();
+  }
   return changeNumber;
+}
+
+/** The register's id of a certificate value (`certificate`: each value once), added when it is new; inside the write's transaction. */
+function certificateIdOf(tx: Tx | Db, value: string | null): number | null {
+  if (value === null) return null;
+  const known = tx.select({ id: certificate.id }).from(certificate).where(eq(certificate.value, value)).get();
+  return known ? known.id : tx.insert(certificate).values({ value }).returning({ id: certificate.id }).get().id;
 }
 
 export function countPeople(db: Db): number {
