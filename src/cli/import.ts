@@ -13,7 +13,8 @@ import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadStoreConfig } from '../config';
 import { maskIdentityNumbersIn } from '../domain/identity-number';
-import { FileReadError, ImportCancelled, importPeople, openRegisterFile, RegisterFileError, type ImportProgress } from '../register/import';
+import { canCheckInWorker, checkInWorker } from '../register/check-worker';
+import { checkRecords, FileReadError, ImportCancelled, importChecked, openRegisterFile, RegisterFileError, type ImportProgress } from '../register/import';
 import { openRegisterStore } from '../store/open';
 import type { RegisterStore } from '../store/types';
 import { EXIT, parseFileArgs, stopOnSignals, UsageError } from './common';
@@ -39,20 +40,24 @@ async function main(argv: string[]): Promise<number> {
   const created = sqliteFile !== null && !existsSync(sqliteFile);
   let store: RegisterStore | null = null;
   const progress = new Progress('import', source.unit === 'line' ? 'lines' : 'records');
+  let shape = source.shape;
   const show = (p: ImportProgress) => {
+    shape = p.shape ?? shape;
     if (p.phase === 'writing') progress.say(`import: ${plural(p.records, `${source.unit}`, `${source.unit}s`)} checked; writing them into the register in one transaction...`);
     else progress.update({ done: p.bytesRead, total: p.totalBytes, items: p.records, note: p.problems > 0 ? `${plural(p.problems, 'problem', 'problems')}` : undefined });
   };
   let ok = false;
   try {
-    const result = await importPeople(
+    // Read and checked in a worker thread while this one stages (compiled; in the main thread from the sources).
+    const checked = canCheckInWorker() ? checkInWorker(file, now, source.parts === true) : checkRecords(source, now);
+    const result = await importChecked(
       {
         startBulkImport: async (kind, at) => {
           store ??= await openStore(target);
           return store.startBulkImport(kind, at);
         },
       },
-      source,
+      checked,
       now,
       { onProgress: show, cancelled: interrupted },
     );
@@ -67,7 +72,7 @@ async function main(argv: string[]): Promise<number> {
     ok = true;
     const numbers = result.changeNumbers ? ` (change numbers ${result.changeNumbers.first}-${result.changeNumbers.last})` : '';
     const into = (store as RegisterStore | null)?.location ?? target.dbPath;
-    const lines = [`import: ${file} (${source.shape}): ${plural(result.imported, 'person', 'people')} imported into ${into}${numbers}`];
+    const lines = [`import: ${file} (${shape}): ${plural(result.imported, 'person', 'people')} imported into ${into}${numbers}`];
     if (result.skippedNotRegistered > 0) lines.push(`import: ${result.skippedNotRegistered} not registered (IKKE_REGISTRERT), skipped`);
     if (result.duplicatesInFile > 0) {
       lines.push(`import: ${plural(result.duplicatesInFile, 'record was', 'records were')} overridden by a later record of the same person in the file`);

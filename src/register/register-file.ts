@@ -59,6 +59,8 @@ export interface RegisterSource {
   /** Bytes read so far and the file's size, for progress (0 and 0 for text in memory). */
   bytesRead(): number;
   readonly totalBytes: number;
+  /** Whether the file can be read in parts (`FilePart`): JSON Lines can, documents cannot. */
+  readonly parts?: boolean;
 }
 
 /** Longer lines are reported as malformed instead of being held in memory. */
@@ -135,21 +137,47 @@ async function* textChunks(input: Readable, counted: (bytes: number) => void): A
   if (rest) yield rest;
 }
 
-/** JSON Lines, line by line: blank lines skipped, a line too long to hold reported as malformed. */
-async function* jsonLinesBatches(chunks: AsyncIterable<string>): AsyncGenerator<RegisterEntry[]> {
+/**
+ * Which lines of a JSON Lines file one reader reads (`openRegisterFile(file, part)`), so that
+ * several threads can read one file side by side: its lines in groups of `LINES_PER_GROUP`,
+ * group g read by part `g % of`. The others' lines are counted (positions stay the file's
+ * line numbers) but not parsed.
+ */
+export interface FilePart {
+  index: number;
+  of: number;
+}
+
+/** Lines a group of a JSON Lines file (`FilePart`), and a batch of one read whole. */
+export const LINES_PER_GROUP = BATCH;
+
+/**
+ * JSON Lines, line by line: blank lines skipped, a line too long to hold reported as
+ * malformed; a batch per group of `LINES_PER_GROUP` lines. With `part`, only that part's
+ * groups are read, and each of them yields a batch, empty or not (one batch per group, in
+ * order: how the parts' batches are put back in file order).
+ */
+async function* jsonLinesBatches(chunks: AsyncIterable<string>, part?: FilePart): AsyncGenerator<RegisterEntry[]> {
   let carry = '';
   let lineNumber = 0;
   let overlong = false; // inside a line that is too long: dropped up to its end
   let batch: RegisterEntry[] = [];
+  let done: RegisterEntry[][] = [];
+  const mine = (line: number) => !part || Math.floor((line - 1) / LINES_PER_GROUP) % part.of === part.index;
   const take = (line: string) => {
     lineNumber++;
-    if (overlong) {
-      overlong = false;
-      batch.push({ position: lineNumber, malformed: `the line is longer than ${MAX_LINE_BYTES / 1024 / 1024} MiB` });
-      return;
+    if (mine(lineNumber)) {
+      if (overlong) batch.push({ position: lineNumber, malformed: `the line is longer than ${MAX_LINE_BYTES / 1024 / 1024} MiB` });
+      else {
+        const text = line.endsWith('\r') ? line.slice(0, -1) : line;
+        if (text.trim() !== '') batch.push(lineEntry(text, lineNumber));
+      }
+      if (lineNumber % LINES_PER_GROUP === 0) {
+        if (part || batch.length > 0) done.push(batch);
+        batch = [];
+      }
     }
-    const text = line.endsWith('\r') ? line.slice(0, -1) : line;
-    if (text.trim() !== '') batch.push(lineEntry(text, lineNumber));
+    overlong = false;
   };
   for await (const chunk of chunks) {
     const lines = (carry + chunk).split('\n');
@@ -159,13 +187,13 @@ async function* jsonLinesBatches(chunks: AsyncIterable<string>): AsyncGenerator<
       overlong = true;
       carry = '';
     }
-    if (batch.length > 0) {
-      yield batch;
-      batch = [];
-    }
+    yield* done;
+    done = [];
   }
   if (carry !== '' || overlong) take(carry);
-  if (batch.length > 0) yield batch;
+  yield* done;
+  // The last group, unless it ended on its last line (then it is in `done` already).
+  if (lineNumber % LINES_PER_GROUP !== 0 && mine(lineNumber) && (part || batch.length > 0)) yield batch;
 }
 
 /** Names the line and column of a fault in a document, read again whole (small files only). */
@@ -240,7 +268,7 @@ function firstLine(head: string, wholeFile: boolean): string | null {
  * document that turns out to be none of the shapes throws `RegisterFileError` while its
  * batches are read.
  */
-export async function openRegisterFile(file: string): Promise<RegisterSource> {
+export async function openRegisterFile(file: string, part?: FilePart): Promise<RegisterSource> {
   let size: number;
   let head: string;
   try {
@@ -268,7 +296,7 @@ export async function openRegisterFile(file: string): Promise<RegisterSource> {
       throw error;
     }
   };
-  return fromHead(head, size <= PEEK_BYTES, size, chunks, () => bytes, read);
+  return fromHead(head, size <= PEEK_BYTES, size, chunks, () => bytes, read, part);
 }
 
 /** The same for text in memory (tests, small files). */
@@ -286,13 +314,15 @@ function fromHead(
   chunks: () => AsyncIterable<string>,
   bytesRead: () => number,
   read: () => Readable,
+  part?: FilePart,
 ): RegisterSource {
   if (wholeFile && head.replace(/^\uFEFF/, '').trim() === '') throw new RegisterFileError('the file is empty');
   const line = firstLine(head, wholeFile);
   const first = line === null ? null : parseJson(line);
   if (first?.ok && isObject(first.value) && !isWrapper(first.value)) {
-    return { shape: 'JSON Lines', unit: 'line', batches: jsonLinesBatches(chunks()), bytesRead, totalBytes: size };
+    return { shape: 'JSON Lines', unit: 'line', batches: jsonLinesBatches(chunks(), part), bytesRead, totalBytes: size, parts: true };
   }
+  if (part && part.index > 0) throw new Error('only JSON Lines can be read in parts');
   const source: RegisterSource = {
     // Named once the document's array is found; lookup response until then (the usual one).
     shape: 'lookup response',

@@ -4,6 +4,9 @@
  * keys as `replacePerson` has them (`toTuple`). A row for a person who is `notRegistered`
  * has the id only (status null). The certificate is staged once per distinct value
  * (`StagedCertificates`): the row's `certificate` holds its number in the staging run.
+ *
+ * Rows travel in `StagingBatch`es: plain arrays of numbers and strings, which a worker
+ * thread that reads and checks a file can hand to the thread that writes cheaply.
  */
 import { toTuple } from '../../db/seed/rows';
 import type { StagedPerson } from './types';
@@ -39,6 +42,33 @@ const NO_CHANNEL = [null, null, null, null, null];
 const NO_MAILBOX = [null, null, null];
 const NOT_REGISTERED_REST = Array(STAGING_COLUMNS.length - 1).fill(null);
 
+/** People as staging rows, flat (`STAGING_COLUMNS.length` values a row), with the certificate values first numbered in them. */
+export interface StagingBatch {
+  values: unknown[];
+  rows: number;
+  /** `[number, value]` of each certificate these rows number for the first time in their run. */
+  certificates: [number, string][];
+}
+
+/**
+ * The batches of one staging run (an import, a page): every batch of a run through one
+ * `StagingRows`, so that a certificate's number means one value throughout.
+ */
+export class StagingRows {
+  private readonly certificates;
+
+  /** `part`: the `index`-th of `of` producers of one run's rows (threads reading parts of a file), which number certificates apart. */
+  constructor(part = { index: 0, of: 1 }) {
+    this.certificates = new StagedCertificates(part.index + 1, part.of);
+  }
+
+  batch(people: readonly StagedPerson[]): StagingBatch {
+    const values: unknown[] = [];
+    for (const person of people) for (const v of stagingRow(person, this.certificates)) values.push(v);
+    return { values, rows: people.length, certificates: this.certificates.fresh() };
+  }
+}
+
 export function stagingRow(person: StagedPerson, certificates: StagedCertificates): unknown[] {
   if ('notRegistered' in person) return [person.id, ...NOT_REGISTERED_REST];
   const [id, status, reserved, reservedAt, reservationUpdatedAt, language, languageUpdatedAt, updatedAt, email, mobile, post] = toTuple(person);
@@ -61,18 +91,30 @@ const REMEMBERED_CERTIFICATES = 1000;
  */
 export class StagedCertificates {
   private readonly numbers = new Map<string, number>();
-  private next = 1;
   private pending: [number, string][] = [];
+  /** The last value numbered and its number: most records repeat the one before (no hashing of 700 characters). */
+  private lastValue: string | null = null;
+  private lastNumber = 0;
+
+  /** Numbers `first`, `first + step`, ...: producers of one run take different `first`s and the same `step`. */
+  constructor(
+    private next = 1,
+    private readonly step = 1,
+  ) {}
 
   numberOf(value: string | null): number | null {
     if (value === null) return null;
+    if (value === this.lastValue) return this.lastNumber;
     let n = this.numbers.get(value);
     if (n === undefined) {
       if (this.numbers.size >= REMEMBERED_CERTIFICATES) this.numbers.clear();
-      n = this.next++;
+      n = this.next;
+      this.next += this.step;
       this.numbers.set(value, n);
       this.pending.push([n, value]);
     }
+    this.lastValue = value;
+    this.lastNumber = n;
     return n;
   }
 

@@ -14,6 +14,7 @@ import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { ChangeKind } from '../domain/change-kind';
 import type { CitizenPlan, CitizenState } from '../domain/citizen-plan';
 import type { ChannelRecord, PersonFields, PersonRecord } from '../domain/person-record';
+import type { StagingBatch } from './bulk-rows';
 
 export type { ChannelRecord, PersonRecord };
 
@@ -200,7 +201,8 @@ export interface BulkImportResult {
  * holds no lock on the register: only `commit` does, for the time of the write.
  */
 export interface BulkImport {
-  stage(people: readonly StagedPerson[]): Promise<void>;
+  /** People as staging rows (src/store/bulk-rows.ts): every batch of an import from one `StagingRows`. */
+  stage(batch: StagingBatch): Promise<void>;
   commit(): Promise<BulkImportResult>;
   /** Drops what was staged. Safe to call twice, and after `commit`. */
   abort(): Promise<void>;

@@ -11,6 +11,7 @@ import { change, planned } from '../support/citizen-writes';
 import { aChannel, aPerson, NOW, syntheticIds } from '../support/people';
 import { createTestRegister, type TestRegister } from '../support/register';
 import { createRandom } from '../../db/seed/generate';
+import { StagingRows } from '../../src/store/bulk-rows';
 
 let register: TestRegister;
 let store: RegisterStore;
@@ -92,7 +93,7 @@ it('takes a deleted person row out of the read model and out of the counts', asy
 /** Bulk imports the records (`startBulkImport`, the path of `npm run import`) into `into`. */
 async function bulkImport(into: RegisterStore, ...records: PersonRecord[]) {
   const bulk = await into.startBulkImport('IMPORT', NOW);
-  await bulk.stage(records);
+  await bulk.stage(new StagingRows().batch(records));
   return bulk.commit();
 }
 

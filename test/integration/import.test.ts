@@ -2,7 +2,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { generatePopulation } from '../../db/seed/generate';
 import { projectRoot } from '../../src/paths';
+import { formatPersonRecord } from '../../src/register/register-format';
 import { fromEntries, importPeople, registerText, RegisterFileError, type RegisterEntry } from '../../src/register/import';
 import { openSqliteDatabase } from '../../src/store/sqlite/connection';
 import { openSqliteRegisterStore, type SqliteRegisterStore } from '../../src/store/sqlite';
@@ -248,6 +250,48 @@ describe('npm run import (the CLI)', () => {
     expect(out.stderr).toMatch(/^import: cannot read .*missing\.json: no such file \(ENOENT\)\n$/);
     expect(out.status).toBe(3);
     expect(run(dir).stderr).toContain('it is a directory, not a file (EISDIR)');
+  });
+
+  describe('a JSON Lines file of many groups of lines, read by parallel threads', () => {
+    // 4 500 people: lines 1-2000 are one thread's, 2001-4000 the other's, 4001- the first's again.
+    const people = [...generatePopulation({ count: 4500, seed: 7, now: NOW })].map((r) => formatPersonRecord(r) as Record<string, unknown>);
+    const write = (lines: string[]) => {
+      const file = path.join(dir, 'many.jsonl');
+      writeFileSync(file, `${lines.join('\n')}\n`);
+      return file;
+    };
+
+    it('keeps file order: the later record wins, change numbers follow the lines, blank lines count', () => {
+      const lines = people.map((p) => JSON.stringify(p));
+      lines.splice(2100, 0, ''); // a blank line in the second group
+      lines.splice(4400, 0, JSON.stringify({ ...people[9], spraak: 'en' })); // person 10 again, in the third group
+      const db = path.join(dir, 'krr.sqlite');
+      const out = run(write(lines), '--db', db);
+      expect(out.stderr).toMatch(/\(JSON Lines\): 4,500 people imported into .*krr\.sqlite \(change numbers 1-4500\)/);
+      expect(out.stderr).toMatch(/1 record was overridden by a later record of the same person/);
+      expect(out.status).toBe(0);
+      const store = openSqliteDatabase(db);
+      const numberOf = (i: number) => store.sqlite.prepare('select change_number as n, language from person where id = ?').get(people[i].personidentifikator) as { n: number; language: string };
+      // Numbers in the order of each person's last record: person 10 (line 4401) after person 4399, before person 4400.
+      expect(numberOf(9)).toEqual({ n: 4399, language: 'en' });
+      expect([0, 8, 10, 1999, 2000, 3999, 4000, 4398, 4399, 4499].map((i) => numberOf(i).n)).toEqual([1, 9, 10, 1999, 2000, 3999, 4000, 4398, 4400, 4500]);
+      store.close();
+    });
+
+    it('lists the first 50 problems in file order, whichever thread found them', () => {
+      const lines = people.map((p) => JSON.stringify(p));
+      const bad = (i: number) => (lines[i] = JSON.stringify({ ...people[i], kontaktinformasjon: { epostadresse: 'not-an-email' } }));
+      [149, 2099, 4199].forEach(bad);
+      for (let i = 2199; i < 2259; i++) bad(i);
+      const db = path.join(dir, 'krr.sqlite');
+      const out = run(write(lines), '--db', db);
+      expect(out.status).toBe(1);
+      const listed = [...out.stderr.matchAll(/^line (\d+): /gm)].map((m) => Number(m[1]));
+      expect(listed).toEqual([150, 2100, ...Array.from({ length: 48 }, (_, i) => 2200 + i)]);
+      expect(out.stderr).toContain('many.jsonl: 63 bad lines; nothing was written');
+      expect(out.stderr).toContain('... and 13 more');
+      expect(existsSync(db)).toBe(false);
+    });
   });
 
   it.each([[[]], [['a.json', 'b.json']], [['--bogus', 'a.json']]])('exits 2 on a usage error: %j', (args) => {

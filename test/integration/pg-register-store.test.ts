@@ -15,6 +15,7 @@ import { StatementCounter, type ContactPointWithDuplicate, type PersonRecord, ty
 import { change, OPEN_LIMITS, planned } from '../support/citizen-writes';
 import { anEntry, idSupply } from '../support/people';
 import { createScratchDatabase, describeWithPostgres, postgresUrl, type ScratchDatabase } from '../support/postgres';
+import { StagingRows } from '../../src/store/bulk-rows';
 
 const T0 = new Date('2026-01-10T10:00:00.000Z');
 const minutes = (n: number) => new Date(T0.getTime() + n * 60_000);
@@ -77,7 +78,7 @@ describeWithPostgres('PostgreSQL register store', () => {
       try {
         const records = [record(newId()), record(newId())];
         const bulk = await store.startBulkImport('IMPORT', T0);
-        await bulk.stage(records);
+        await bulk.stage(new StagingRows().batch(records));
         await expect(bulk.commit()).resolves.toMatchObject({ written: 2 });
         expect((await req().people.people(records.map((r) => r.id))).map((r) => r?.id)).toEqual(records.map((r) => r.id));
         // The pool's connections still have their timeout.

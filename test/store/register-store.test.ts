@@ -11,6 +11,7 @@ import { StatementCounter, type PersonRecord, type RequestStore } from '../../sr
 import { change, OPEN_LIMITS, planned } from '../support/citizen-writes';
 import { anEntry, idSupply } from '../support/people';
 import { createTestRegister, type TestRegister } from '../support/register';
+import { StagingRows } from '../../src/store/bulk-rows';
 
 const T0 = new Date('2026-01-10T10:00:00.000Z');
 const minutes = (n: number) => new Date(T0.getTime() + n * 60_000);
@@ -170,8 +171,9 @@ describe('certificates', () => {
     await store().replacePeople([record(a, post(a, X)), record(b, post(b, X))], 'IMPORT', T0);
     expect(await stored()).toBe(before + 1);
     const bulk = await store().startBulkImport('IMPORT', T0);
-    await bulk.stage([record(c, post(c, X)), record(d, post(d, Y))]);
-    await bulk.stage([record(c, post(c, Y))]);
+    const rows = new StagingRows();
+    await bulk.stage(rows.batch([record(c, post(c, X)), record(d, post(d, Y))]));
+    await bulk.stage(rows.batch([record(c, post(c, Y))]));
     await bulk.commit();
     expect(await stored()).toBe(before + 2);
     expect(await certificatesOf([a, b, c, d])).toEqual([X, X, Y, Y]);

@@ -7,8 +7,8 @@
  * Ctrl-C, a lost connection) leaves an aborted transaction at most: the register is as it was.
  */
 import type pg from 'pg';
-import { STAGED_PERSON_COLUMNS, STAGING_COLUMNS, StagedCertificates, stagingRow } from '../bulk-rows';
-import type { BulkImport, BulkImportResult, StagedPerson, StatementCounter } from '../types';
+import { STAGED_PERSON_COLUMNS, STAGING_COLUMNS, type StagingBatch } from '../bulk-rows';
+import type { BulkImport, BulkImportResult, StatementCounter } from '../types';
 import { CountingClient, inTransactionOn, lockBulk, onConnectionLoss } from './executor';
 import { deriveLookupModel, retractLookupModel } from './person-bulk';
 
@@ -57,18 +57,19 @@ export function createStagingSql(table: string, onCommitDrop = false): string {
 }
 
 /**
- * Stages `people` into `table` in one multi-row `unnest` insert, numbered after `seq`, and
- * the certificate values `certificates` numbers for the first time; returns the last number.
+ * Stages a batch of rows into `table` in one multi-row `unnest` insert, numbered after `seq`,
+ * and the certificate values it numbers first into `<table>_certificate`; returns the last number.
  */
-export async function stageIn(q: CountingClient, table: string, people: readonly StagedPerson[], seq: number, certificates: StagedCertificates): Promise<number> {
+export async function stageIn(q: CountingClient, table: string, batch: StagingBatch, seq: number): Promise<number> {
+  const width = STAGING_COLUMNS.length;
   const columns: unknown[][] = STAGING_COLUMNS.map(() => []);
   const seqs: number[] = [];
-  for (const person of people) {
+  const { values } = batch;
+  for (let row = 0; row < values.length; row += width) {
     seqs.push(++seq);
-    const row = stagingRow(person, certificates);
-    for (let i = 0; i < row.length; i++) columns[i].push(row[i]);
+    for (let i = 0; i < width; i++) columns[i].push(values[row + i]);
   }
-  const fresh = certificates.fresh();
+  const fresh = batch.certificates;
   if (fresh.length > 0) {
     await q.query(`insert into ${table}_certificate select * from unnest($1::int[], $2::text[])`, [fresh.map(([n]) => n), fresh.map(([, value]) => value)]);
   }
@@ -163,7 +164,6 @@ export async function replaceStagedPeopleIn(q: CountingClient, table: string, ki
 export class PgBulkImport implements BulkImport {
   private readonly q: CountingClient;
   private seq = 0;
-  private readonly certificates = new StagedCertificates();
   private done = false;
   private broken: Error | undefined;
   private readonly stopListening: () => void;
@@ -194,10 +194,10 @@ export class PgBulkImport implements BulkImport {
     return bulk;
   }
 
-  async stage(people: readonly StagedPerson[]): Promise<void> {
+  async stage(batch: StagingBatch): Promise<void> {
     if (this.done) throw new Error('this bulk import has ended');
-    if (people.length === 0) return;
-    this.seq = await stageIn(this.q, STAGING, people, this.seq, this.certificates);
+    if (batch.rows === 0 && batch.certificates.length === 0) return;
+    this.seq = await stageIn(this.q, STAGING, batch, this.seq);
   }
 
   async commit(): Promise<BulkImportResult> {

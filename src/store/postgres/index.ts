@@ -24,7 +24,7 @@ import { generatePopulation } from '../../../db/seed/generate';
 import type { ChangeKind } from '../../domain/change-kind';
 import { UpstreamMismatchError, type BulkImport, type FollowerLock, type PersonRecord, type ReadRouting, type RegisterStore, type RequestStore, type SeedOptions, type StoreKind, type UpstreamPage, type UpstreamPosition } from '../types';
 import { StatementCounter } from '../types';
-import { StagedCertificates } from '../bulk-rows';
+import { StagingRows } from '../bulk-rows';
 import { createStagingSql, PgBulkImport, replaceStagedPeopleIn, stageIn } from './bulk-import';
 import { PgCitizenWrites } from './citizen-writes';
 import { openPgStore, type PgStoreOptions } from './connection';
@@ -153,7 +153,7 @@ class PostgresRegisterStore implements RegisterStore {
         );
         // Set-based, as the bulk import commits: staged in a temp table of this transaction.
         await q.query(createStagingSql(PAGE_STAGING, true));
-        await stageIn(q, PAGE_STAGING, page.records, 0, new StagedCertificates());
+        await stageIn(q, PAGE_STAGING, new StagingRows().batch(page.records), 0);
         await q.query(`analyze ${PAGE_STAGING}`);
         await replaceStagedPeopleIn(q, PAGE_STAGING, 'UPSTREAM', page.at);
       }

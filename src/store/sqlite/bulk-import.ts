@@ -9,8 +9,8 @@
  */
 import Database from 'better-sqlite3';
 import { byChannel, CHANNELS, DEFERRED_INDEXES, deriveStagedLookupModel, LOOKUP_MODEL_TRIGGERS, retractStagedLookupModel, setAside } from '../../../db/lookup-model.sqlite';
-import { STAGED_PERSON_COLUMNS, STAGING_COLUMNS, StagedCertificates, stagingRow } from '../bulk-rows';
-import type { BulkImport, BulkImportResult, StagedPerson } from '../types';
+import { STAGED_PERSON_COLUMNS, STAGING_COLUMNS, type StagingBatch } from '../bulk-rows';
+import type { BulkImport, BulkImportResult } from '../types';
 
 const PERSON_COLUMNS: readonly string[] = STAGED_PERSON_COLUMNS;
 
@@ -74,12 +74,11 @@ export function dropStaging(sqlite: Database.Database, table: string): void {
   sqlite.exec(['', '_certificate', '_certificate_id', '_last', '_numbered', '_people'].map((suffix) => `drop table if exists temp.${table}${suffix};`).join('\n'));
 }
 
-/** Puts people into `temp.<table>` in the order given, `ROWS_PER_INSERT` a statement. Inside a transaction for speed. */
+/** Puts staging rows into `temp.<table>` in the order given, `ROWS_PER_INSERT` a statement. Inside a transaction for speed. */
 export class Stager {
   private readonly insertMany;
   private readonly insertOne;
   private readonly insertCertificate;
-  private readonly certificates = new StagedCertificates();
 
   constructor(sqlite: Database.Database, table: string) {
     const row = `(${STAGING_COLUMNS.map(() => '?').join(', ')})`;
@@ -89,15 +88,14 @@ export class Stager {
     this.insertCertificate = sqlite.prepare(`insert into temp.${table}_certificate (n, value) values (?, ?)`);
   }
 
-  stage(people: readonly StagedPerson[]): void {
+  stage(batch: StagingBatch): void {
+    for (const [n, value] of batch.certificates) this.insertCertificate.run(n, value);
+    const width = STAGING_COLUMNS.length;
+    const many = width * ROWS_PER_INSERT;
+    const { values } = batch;
     let i = 0;
-    for (; i + ROWS_PER_INSERT <= people.length; i += ROWS_PER_INSERT) {
-      const values: unknown[] = [];
-      for (let j = i; j < i + ROWS_PER_INSERT; j++) for (const v of stagingRow(people[j], this.certificates)) values.push(v);
-      this.insertMany.run(values);
-    }
-    for (; i < people.length; i++) this.insertOne.run(stagingRow(people[i], this.certificates));
-    for (const [n, value] of this.certificates.fresh()) this.insertCertificate.run(n, value);
+    for (; i + many <= values.length; i += many) this.insertMany.run(values.slice(i, i + many));
+    for (; i < values.length; i += width) this.insertOne.run(values.slice(i, i + width));
   }
 }
 
@@ -217,10 +215,10 @@ export class SqliteBulkImport implements BulkImport {
     this.stager = new Stager(sqlite, STAGING);
   }
 
-  async stage(people: readonly StagedPerson[]): Promise<void> {
+  async stage(batch: StagingBatch): Promise<void> {
     if (this.done) throw new Error('this bulk import has ended');
     // Only the temp database is written: no lock on the register.
-    this.sqlite.transaction(() => this.stager.stage(people))();
+    this.sqlite.transaction(() => this.stager.stage(batch))();
   }
 
   async commit(): Promise<BulkImportResult> {

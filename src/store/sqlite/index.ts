@@ -11,6 +11,7 @@ import { seedPopulation } from '../../../db/seed/seed';
 import type { ChangeKind } from '../../domain/change-kind';
 import { UpstreamMismatchError, type BulkImport, type FollowerLock, type PersonRecord, type RegisterStore, type RequestStore, type SeedOptions, type StatementCounter, type UpstreamPage, type UpstreamPosition } from '../types';
 import { SqliteLookupLog } from './lookup-log';
+import { StagingRows } from '../bulk-rows';
 import { createStaging, dropStaging, replaceStagedPeople, Stager, startSqliteBulkImport } from './bulk-import';
 import { SqliteCitizenWrites } from './citizen-writes';
 import { countingInto, openSqliteDatabase, type Db, type SqliteDatabase } from './connection';
@@ -87,7 +88,7 @@ export class SqliteRegisterStore implements RegisterStore {
         if (row && row.position !== page.after) return false;
         if (page.records.length > 0) {
           createStaging(this.sqlite, PAGE_STAGING);
-          new Stager(this.sqlite, PAGE_STAGING).stage(page.records);
+          new Stager(this.sqlite, PAGE_STAGING).stage(new StagingRows().batch(page.records));
           replaceStagedPeople(this.sqlite, PAGE_STAGING, 'UPSTREAM', page.at);
           dropStaging(this.sqlite, PAGE_STAGING);
         }
