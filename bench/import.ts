@@ -4,7 +4,9 @@
  * The import and export at scale, with the floor measured beside them in the same run:
  * 1. writes `bench/data/people-<count>.jsonl` (register JSON Lines of the seed's synthetic
  *    population, about 620 bytes a person) unless it is there;
- * 2. the floor (bench/import-floor.ts) imports it into a table of its own;
+ * 2. the floor (bench/import-floor.ts; on PostgreSQL also bench/import-floor-pg.ts, into a
+ *    database of its own on the same server) imports it into a table of its own; each step
+ *    is reported against its own store's floor;
  * 3. `npm run import` (the built CLI) imports it into an empty register on each store;
  * 4. `npm run export` writes that register out again, and the export is imported into a
  *    second, empty register (on PostgreSQL when it is a store of the run: the SQLite ->
@@ -35,6 +37,8 @@ interface Step {
   seconds: number;
   peakRssMb: number;
   people: number;
+  /** The floor this step is measured against: its own store's (the PostgreSQL steps against the PostgreSQL floor). */
+  floor?: Step;
 }
 
 async function timed(name: string, people: number, command: string[], env: Record<string, string> = {}): Promise<Step> {
@@ -99,6 +103,16 @@ async function freshPgDatabase(serverUrl: string, name: string): Promise<string>
   return url.toString();
 }
 
+async function dropPgDatabase(serverUrl: string, name: string): Promise<void> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    await client.query(`drop database if exists ${name} with (force)`);
+  } finally {
+    await client.end();
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: { count: { type: 'string', default: '1000000' }, store: { type: 'string', default: 'sqlite' }, sample: { type: 'string', default: '10000' }, keep: { type: 'boolean' } },
@@ -115,7 +129,8 @@ async function main(): Promise<void> {
   const steps: Step[] = [];
   const floorDb = path.join(DATA_DIR, `floor-${count}.sqlite`);
   console.error('floor...');
-  steps.push(await timed('floor (JSON.parse, one insert per person, one transaction)', count, [path.join(DIST, 'bench/import-floor.js'), file, floorDb]));
+  const sqliteFloor = await timed('floor, SQLite (JSON.parse, one insert per person, one transaction)', count, [path.join(DIST, 'bench/import-floor.js'), file, floorDb]);
+  steps.push(sqliteFloor);
   for (const suffix of ['', '-wal', '-shm']) rmSync(`${floorDb}${suffix}`, { force: true });
 
   let cluster: { stop: () => Promise<void> } | null = null;
@@ -125,6 +140,7 @@ async function main(): Promise<void> {
     let previousExport: string | null = null;
     for (const kind of kinds) {
       let env: Record<string, string>;
+      let floor = sqliteFloor;
       if (kind === 'sqlite') {
         const db = path.join(DATA_DIR, `import-${count}.sqlite`);
         for (const suffix of ['', '-wal', '-shm']) rmSync(`${db}${suffix}`, { force: true });
@@ -136,24 +152,33 @@ async function main(): Promise<void> {
           cluster = started;
           server = started.url;
         }
+        const floorUrl = await freshPgDatabase(server, `krr_floor_${count}`);
+        console.error('floor on PostgreSQL...');
+        floor = await timed('floor, PostgreSQL (JSON.parse, multi-row inserts of 5000, one transaction)', count, [path.join(DIST, 'bench/import-floor-pg.js'), file, floorUrl]);
+        steps.push(floor);
+        await dropPgDatabase(server, `krr_floor_${count}`);
         env = { KRR_DATABASE_URL: await freshPgDatabase(server, `krr_import_${count}`) };
       }
+      const step = async (name: string, command: string[]) => {
+        const measured = await timed(name, count, command, env);
+        steps.push({ ...measured, floor });
+      };
       // The first store imports the generated file; the next one the first one's export (the SQLite -> PostgreSQL move).
       const input = previousExport ?? file;
       console.error(`import ${path.basename(input)} into an empty ${kind} register...`);
-      steps.push(await timed(`npm run import (${kind}, empty register${previousExport ? ', the SQLite export' : ''})`, count, [path.join(DIST, 'src/cli/import.js'), input], env));
+      await step(`npm run import (${kind}, empty register${previousExport ? ', the SQLite export' : ''})`, [path.join(DIST, 'src/cli/import.js'), input]);
       const exported = path.join(DATA_DIR, `export-${kind}-${count}.jsonl`);
       rmSync(exported, { force: true });
       console.error(`export from ${kind}...`);
-      steps.push(await timed(`npm run export (${kind})`, count, [path.join(DIST, 'src/cli/export.js'), exported], env));
+      await step(`npm run export (${kind})`, [path.join(DIST, 'src/cli/export.js'), exported]);
       if (previousExport) {
         const { compared, differing } = await compareSample(previousExport, exported, sample, count);
         comparisons.push(`SQLite export vs ${kind} export after the move: ${compared} sampled people compared, ${differing} differ`);
       }
       console.error(`re-import the export into ${kind} (every person replaced)...`);
-      steps.push(await timed(`npm run import (${kind}, every person replaced)`, count, [path.join(DIST, 'src/cli/import.js'), exported], env));
+      await step(`npm run import (${kind}, every person replaced)`, [path.join(DIST, 'src/cli/import.js'), exported]);
       const again = `${exported}.again`;
-      steps.push(await timed(`npm run export (${kind}, after the re-import)`, count, [path.join(DIST, 'src/cli/export.js'), again], env));
+      await step(`npm run export (${kind}, after the re-import)`, [path.join(DIST, 'src/cli/export.js'), again]);
       const { compared, differing } = await compareSample(exported, again, sample, count);
       comparisons.push(`${kind}: export vs export after re-importing it: ${compared} sampled people compared, ${differing} differ`);
       rmSync(again, { force: true });
@@ -164,10 +189,10 @@ async function main(): Promise<void> {
   } finally {
     await cluster?.stop();
   }
-  const floor = steps[0];
-  console.log(`\n| step | people | seconds | people/s | % of floor | peak RSS MB |\n|---|---|---|---|---|---|`);
+  console.log(`\n| step | people | seconds | people/s | % of its store's floor | peak RSS MB |\n|---|---|---|---|---|---|`);
   for (const step of steps) {
     const rate = step.people / step.seconds;
+    const floor = step.floor ?? step;
     console.log(`| ${step.name} | ${step.people.toLocaleString('en-US')} | ${step.seconds.toFixed(1)} | ${Math.round(rate).toLocaleString('en-US')} | ${((rate / (floor.people / floor.seconds)) * 100).toFixed(0)}% | ${step.peakRssMb.toFixed(0)} |`);
   }
   for (const line of comparisons) console.log(`\n${line}`);
