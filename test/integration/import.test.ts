@@ -253,7 +253,7 @@ describe('npm run import (the CLI)', () => {
   });
 
   describe('a JSON Lines file of many groups of lines, read by parallel threads', () => {
-    // 4 500 people: lines 1-2000 are one thread's, 2001-4000 the other's, 4001- the first's again.
+    // 4 500 people, three groups of lines (2000 each): with two threads, the first and third are one's, the second the other's.
     const people = [...generatePopulation({ count: 4500, seed: 7, now: NOW })].map((r) => formatPersonRecord(r) as Record<string, unknown>);
     const write = (lines: string[]) => {
       const file = path.join(dir, 'many.jsonl');
@@ -283,11 +283,12 @@ describe('npm run import (the CLI)', () => {
       const bad = (i: number) => (lines[i] = JSON.stringify({ ...people[i], kontaktinformasjon: { epostadresse: 'not-an-email' } }));
       [149, 2099, 4199].forEach(bad);
       for (let i = 2199; i < 2259; i++) bad(i);
+      lines.splice(1000, 0, ''); // a blank line: every line after it one further on
       const db = path.join(dir, 'krr.sqlite');
       const out = run(write(lines), '--db', db);
       expect(out.status).toBe(1);
       const listed = [...out.stderr.matchAll(/^line (\d+): /gm)].map((m) => Number(m[1]));
-      expect(listed).toEqual([150, 2100, ...Array.from({ length: 48 }, (_, i) => 2200 + i)]);
+      expect(listed).toEqual([150, 2101, ...Array.from({ length: 48 }, (_, i) => 2201 + i)]);
       expect(out.stderr).toContain('many.jsonl: 63 bad lines; nothing was written');
       expect(out.stderr).toContain('... and 13 more');
       expect(existsSync(db)).toBe(false);

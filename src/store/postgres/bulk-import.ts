@@ -148,13 +148,16 @@ export async function replaceStagedPeopleIn(q: CountingClient, table: string, ki
          from ${from} where s.mobile_address is not null
      ) as points order by 1, 2`,
   );
-  // The staged certificates into the register (each value once); the mailboxes take their ids.
+  // The staged certificates into the register (each value once), and their ids there by their
+  // numbers in the run, worked out once per value: the mailboxes take the ids by number.
   await q.query(`insert into certificate (value) select distinct value from ${table}_certificate on conflict (certificate_digest(value)) do nothing`);
+  await q.query(`drop table if exists ${table}_certificate_id`);
+  await q.query(`create temp table ${table}_certificate_id on commit drop as
+    select t.n, c.id from ${table}_certificate t join certificate c on certificate_digest(c.value) = certificate_digest(t.value)`);
   await q.query(
     `insert into digital_post (person_id, mailbox_address, provider_org_number, certificate_id)
-     select s.id, s.mailbox_address, s.provider_org_number, c.id from ${from}
-       left join ${table}_certificate t on t.n = s.certificate
-       left join certificate c on certificate_digest(c.value) = certificate_digest(t.value)
+     select s.id, s.mailbox_address, s.provider_org_number, k.id from ${from}
+       left join ${table}_certificate_id k on k.n = s.certificate
      where s.mailbox_address is not null order by s.id`,
   );
   await deriveLookupModel(q, imported);
