@@ -8,17 +8,9 @@
  * register's tables or statements. `node import-floor-pg.js FILE DATABASE_URL` (the database
  * must exist; its table `floor_answer` is made afresh). Prints `{"people": N}` on stdout.
  */
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import pg from 'pg';
-import { isValidIdentityNumber } from '../src/domain/identity-number';
+import { FLOOR_COLUMNS as COLUMNS, floorRow, lines } from './import-floor-rows';
 
-const COLUMNS = [
-  'id', 'status', 'reservasjon', 'reservasjonstidspunkt', 'reservasjon_oppdatert', 'spraak', 'spraak_oppdatert',
-  'epostadresse', 'epostadresse_oppdatert', 'epostadresse_sist_verifisert', 'epostadresse_sist_validert',
-  'mobiltelefonnummer', 'mobiltelefonnummer_oppdatert', 'mobiltelefonnummer_sist_verifisert', 'mobiltelefonnummer_sist_validert',
-  'postkasseadresse', 'postkasseleverandoeradresse', 'sertifikat',
-];
 const BATCH = 5000;
 
 async function main(file: string, url: string): Promise<void> {
@@ -38,19 +30,13 @@ async function main(file: string, url: string): Promise<void> {
   };
   let people = 0;
   await client.query('begin');
-  for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
-    if (line === '') continue;
-    const p = JSON.parse(line);
-    if (!isValidIdentityNumber(p.personidentifikator)) throw new Error(`line ${people + 1}: bad id`);
-    const k = p.kontaktinformasjon ?? {};
-    const d = p.digital_post ?? {};
-    batch.delete(p.personidentifikator);
-    batch.set(p.personidentifikator, [
-      p.personidentifikator, p.status, p.reservasjon ?? null, p.reservasjonstidspunkt ?? null, p.reservasjon_oppdatert ?? null, p.spraak ?? null, p.spraak_oppdatert ?? null,
-      k.epostadresse ?? null, k.epostadresse_oppdatert ?? null, k.epostadresse_sist_verifisert ?? null, k.epostadresse_sist_validert ?? null,
-      k.mobiltelefonnummer ?? null, k.mobiltelefonnummer_oppdatert ?? null, k.mobiltelefonnummer_sist_verifisert ?? null, k.mobiltelefonnummer_sist_validert ?? null,
-      d.postkasseadresse ?? null, d.postkasseleverandoeradresse ?? null, p.sertifikat ?? null,
-    ]);
+  let n = 0;
+  for await (const line of lines(file)) {
+    const row = floorRow(line, ++n);
+    if (!row) continue;
+    const id = row[0]!;
+    batch.delete(id);
+    batch.set(id, row);
     people++;
     if (batch.size === BATCH) await flush();
   }

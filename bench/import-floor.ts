@@ -7,16 +7,8 @@
  * Prints `{"people": N}` on stdout.
  */
 import Database from 'better-sqlite3';
-import { createReadStream, rmSync } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { isValidIdentityNumber } from '../src/domain/identity-number';
-
-const COLUMNS = [
-  'id', 'status', 'reservasjon', 'reservasjonstidspunkt', 'reservasjon_oppdatert', 'spraak', 'spraak_oppdatert',
-  'epostadresse', 'epostadresse_oppdatert', 'epostadresse_sist_verifisert', 'epostadresse_sist_validert',
-  'mobiltelefonnummer', 'mobiltelefonnummer_oppdatert', 'mobiltelefonnummer_sist_verifisert', 'mobiltelefonnummer_sist_validert',
-  'postkasseadresse', 'postkasseleverandoeradresse', 'sertifikat',
-];
+import { rmSync } from 'node:fs';
+import { FLOOR_COLUMNS as COLUMNS, floorRow, lines } from './import-floor-rows';
 
 async function main(file: string, dbFile: string): Promise<void> {
   for (const suffix of ['', '-wal', '-shm']) rmSync(`${dbFile}${suffix}`, { force: true });
@@ -27,18 +19,11 @@ async function main(file: string, dbFile: string): Promise<void> {
   const insert = db.prepare(`insert or replace into answer values (${COLUMNS.map(() => '?').join(', ')})`);
   let people = 0;
   db.exec('begin');
-  for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
-    if (line === '') continue;
-    const p = JSON.parse(line);
-    if (!isValidIdentityNumber(p.personidentifikator)) throw new Error(`line ${people + 1}: bad id`);
-    const k = p.kontaktinformasjon ?? {};
-    const d = p.digital_post ?? {};
-    insert.run(
-      p.personidentifikator, p.status, p.reservasjon ?? null, p.reservasjonstidspunkt ?? null, p.reservasjon_oppdatert ?? null, p.spraak ?? null, p.spraak_oppdatert ?? null,
-      k.epostadresse ?? null, k.epostadresse_oppdatert ?? null, k.epostadresse_sist_verifisert ?? null, k.epostadresse_sist_validert ?? null,
-      k.mobiltelefonnummer ?? null, k.mobiltelefonnummer_oppdatert ?? null, k.mobiltelefonnummer_sist_verifisert ?? null, k.mobiltelefonnummer_sist_validert ?? null,
-      d.postkasseadresse ?? null, d.postkasseleverandoeradresse ?? null, p.sertifikat ?? null,
-    );
+  let n = 0;
+  for await (const line of lines(file)) {
+    const row = floorRow(line, ++n);
+    if (!row) continue;
+    insert.run(row);
     people++;
   }
   db.exec('commit');
