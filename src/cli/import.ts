@@ -49,7 +49,7 @@ async function main(argv: string[]): Promise<number> {
   let ok = false;
   try {
     // Read and checked in a worker thread while this one stages (compiled; in the main thread from the sources).
-    const checked = canCheckInWorker() ? checkInWorker(file, now, source.parts === true) : checkRecords(source, now);
+    const checked = canCheckInWorker() ? checkInWorker(file, now, source.parts === true, source.totalBytes) : checkRecords(source, now);
     const result = await importChecked(
       {
         startBulkImport: async (kind, at) => {

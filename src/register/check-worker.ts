@@ -25,6 +25,8 @@ interface WorkerInput {
   nowMs: number;
   /** The part of the file this worker reads (JSON Lines), or none: the whole file. */
   part: FilePart | null;
+  /** The file's size when the import opened it: every thread reads that many bytes. */
+  size: number;
 }
 
 type Failure = { name: 'FileReadError'; file: string; code: string } | { name: 'RegisterFileError' | 'Error'; message: string };
@@ -83,14 +85,14 @@ class CheckingThread {
  * groups of lines (`FilePart`), their batches taken in turn; a document by one. Ending the
  * iteration early (a failed write, Ctrl-C) stops the threads.
  */
-export async function* checkInWorker(file: string, now: Date, parts: boolean): AsyncGenerator<CheckedBatch> {
+export async function* checkInWorker(file: string, now: Date, parts: boolean, size: number): AsyncGenerator<CheckedBatch> {
   const of = parts ? checkingThreads() : 1;
   let wake: (() => void) | null = null;
   const notify = () => {
     wake?.();
     wake = null;
   };
-  const threads = Array.from({ length: of }, (_, index) => new CheckingThread({ krrCheckWorker: true, file, nowMs: now.getTime(), part: parts ? { index, of } : null }, notify));
+  const threads = Array.from({ length: of }, (_, index) => new CheckingThread({ krrCheckWorker: true, file, nowMs: now.getTime(), part: parts ? { index, of } : null, size }, notify));
   /** Each thread's counts so far: a part's batch counts its own records and problems only. */
   const counts = threads.map(() => ({ records: 0, problemCount: 0 }));
   try {
@@ -130,7 +132,7 @@ async function run(port: NonNullable<typeof parentPort>, input: WorkerInput): Pr
   });
   try {
     const part = input.part ?? undefined;
-    const source = await openRegisterFile(input.file, part);
+    const source = await openRegisterFile(input.file, part, input.size);
     for await (const checked of checkRecords(source, new Date(input.nowMs), part)) {
       while (credits === 0) await new Promise<void>((resolve) => (wake = resolve));
       credits--;

@@ -268,13 +268,16 @@ function firstLine(head: string, wholeFile: boolean): string | null {
  * document that turns out to be none of the shapes throws `RegisterFileError` while its
  * batches are read.
  */
-export async function openRegisterFile(file: string, part?: FilePart): Promise<RegisterSource> {
+export async function openRegisterFile(file: string, part?: FilePart, expectedSize?: number): Promise<RegisterSource> {
   let size: number;
   let head: string;
   try {
     const info = await stat(file);
     if (info.isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
     size = info.size;
+    // Threads reading parts of one file must read the same bytes: the size the first saw, no more.
+    if (expectedSize !== undefined && size < expectedSize) throw Object.assign(new Error('changed'), { code: 'it changed while the import read it' });
+    if (expectedSize !== undefined) size = expectedSize;
     const handle = await open(file, 'r');
     try {
       const buffer = Buffer.alloc(Math.min(PEEK_BYTES, size));
@@ -287,7 +290,7 @@ export async function openRegisterFile(file: string, part?: FilePart): Promise<R
     throw readError(file, error);
   }
   let bytes = 0;
-  const read = () => createReadStream(file, { highWaterMark: READ_CHUNK });
+  const read = () => createReadStream(file, { highWaterMark: READ_CHUNK, end: size - 1 });
   const chunks = async function* () {
     try {
       yield* textChunks(read(), (n) => (bytes += n));

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { generatePopulation } from '../../db/seed/generate';
 import { projectRoot } from '../../src/paths';
 import { formatPersonRecord } from '../../src/register/register-format';
-import { fromEntries, importPeople, registerText, RegisterFileError, type RegisterEntry } from '../../src/register/import';
+import { fromEntries, importPeople, openRegisterFile, registerText, RegisterFileError, type RegisterEntry } from '../../src/register/import';
 import { openSqliteDatabase } from '../../src/store/sqlite/connection';
 import { openSqliteRegisterStore, type SqliteRegisterStore } from '../../src/store/sqlite';
 
@@ -48,6 +48,23 @@ async function mustImport(store: SqliteRegisterStore, entries: RegisterEntry[], 
 }
 
 describe('readRegisterFile', () => {
+  it('reads the bytes the import first saw, however the file grows, and fails when it shrank', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'krr-size-'));
+    try {
+      const file = path.join(dir, 'people.jsonl');
+      const [first, second] = readFileSync(path.join(FIXTURES, 'people.jsonl'), 'utf8').split('\n');
+      writeFileSync(file, `${first}\n${second}\n`);
+      const seen = Buffer.byteLength(`${first}\n`);
+      const source = await openRegisterFile(file, undefined, seen);
+      const entries: RegisterEntry[] = [];
+      for await (const batch of source.batches) entries.push(...batch);
+      expect(entries.map((e) => e.position)).toEqual([1]);
+      await expect(openRegisterFile(file, undefined, seen + 1_000_000)).rejects.toThrow(/cannot read .*people\.jsonl: it changed while the import read it/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('recognises a lookup response and numbers its records from 1', async () => {
     const file = await fixture('personer.json');
     expect(file.shape).toBe('lookup response');
