@@ -45,7 +45,6 @@ const NOT_REGISTERED_REST = Array(STAGING_COLUMNS.length - 1).fill(null);
 /** People as staging rows, flat (`STAGING_COLUMNS.length` values a row), with the certificate values first numbered in them. */
 export interface StagingBatch {
   values: unknown[];
-  rows: number;
   /** `[number, value]` of each certificate these rows number for the first time in their run. */
   certificates: [number, string][];
 }
@@ -65,7 +64,7 @@ export class StagingRows {
   batch(people: readonly StagedPerson[]): StagingBatch {
     const values: unknown[] = [];
     for (const person of people) for (const v of stagingRow(person, this.certificates)) values.push(v);
-    return { values, rows: people.length, certificates: this.certificates.fresh() };
+    return { values, certificates: this.certificates.fresh() };
   }
 }
 

@@ -167,7 +167,7 @@ describe('certificates', () => {
   const stored = () => register.database.number('select count(*) as n from certificate');
   const certificatesOf = async (ids: string[]) => (await req().people.digitalPost(ids)).map((p) => p?.certificate);
 
-  it('are kept once per value, whichever path writes them, and read back as written', async () => {
+  it('are kept once per value by replacePeople and the bulk import, and read back as written', async () => {
     const [a, b, c, d] = [newId(), newId(), newId(), newId()];
     const before = await stored();
     await store().replacePeople([record(a, post(a, X)), record(b, post(b, X))], 'IMPORT', T0);

@@ -199,7 +199,7 @@ export class PgBulkImport implements BulkImport {
 
   async stage(batch: StagingBatch): Promise<void> {
     if (this.done) throw new Error('this bulk import has ended');
-    if (batch.rows === 0 && batch.certificates.length === 0) return;
+    if (batch.values.length === 0) return;
     this.seq = await stageIn(this.q, STAGING, batch, this.seq);
   }
 

@@ -66,12 +66,21 @@ export interface StagedReplaced {
 export function createStaging(sqlite: Database.Database, table: string): void {
   dropStaging(sqlite, table);
   sqlite.exec(`create temp table ${table} (seq integer primary key, ${STAGING_COLUMNS.join(', ')});
-    create temp table ${table}_certificate (n integer primary key, value text not null);`);
+    create temp table ${besides(table).certificate} (n integer primary key, value text not null);`);
 }
 
-/** Drops `temp.<table>` and every temp table staging and `replaceStagedPeople` made beside it. */
+/** The temp tables beside staging table `table`: its certificates, and those `replaceStagedPeople` makes while it writes. */
+const besides = (table: string) => ({
+  certificate: `${table}_certificate`,
+  certificateId: `${table}_certificate_id`,
+  last: `${table}_last`,
+  numbered: `${table}_numbered`,
+  people: `${table}_people`,
+});
+
+/** Drops `temp.<table>` and every temp table beside it. */
 export function dropStaging(sqlite: Database.Database, table: string): void {
-  sqlite.exec(['', '_certificate', '_certificate_id', '_last', '_numbered', '_people'].map((suffix) => `drop table if exists temp.${table}${suffix};`).join('\n'));
+  sqlite.exec([table, ...Object.values(besides(table))].map((name) => `drop table if exists temp.${name};`).join('\n'));
 }
 
 /** Puts staging rows into `temp.<table>` in the order given, `ROWS_PER_INSERT` a statement. Inside a transaction for speed. */
@@ -85,7 +94,7 @@ export class Stager {
     const into = `insert into temp.${table} (${STAGING_COLUMNS.join(', ')}) values `;
     this.insertMany = sqlite.prepare(into + Array(ROWS_PER_INSERT).fill(row).join(', '));
     this.insertOne = sqlite.prepare(into + row);
-    this.insertCertificate = sqlite.prepare(`insert into temp.${table}_certificate (n, value) values (?, ?)`);
+    this.insertCertificate = sqlite.prepare(`insert into temp.${besides(table).certificate} (n, value) values (?, ?)`);
   }
 
   stage(batch: StagingBatch): void {
@@ -123,9 +132,7 @@ export function replaceStagedPeople(sqlite: Database.Database, table: string, ki
   const empty = existing === 0;
   const derive = empty || setBased;
   // The last record of each person; those saying "not registered" are not written.
-  const last = `${table}_last`;
-  const numbered = `${table}_numbered`;
-  const people = `${table}_people`;
+  const { certificate, certificateId, last, numbered, people } = besides(table);
   sqlite.exec(`drop table if exists temp.${last}; drop table if exists temp.${numbered}; drop table if exists temp.${people};
     create temp table ${last} (seq integer primary key);
     create temp table ${numbered} (seq integer primary key, change_number integer not null);`);
@@ -145,14 +152,14 @@ export function replaceStagedPeople(sqlite: Database.Database, table: string, ki
   sqlite.prepare(`insert into change_log (change_number, person_id, changed_at, kind) select n.change_number, s.id, ?, ? from temp.${numbered} n join temp.${table} s on s.seq = n.seq order by n.seq`).run(at.getTime(), kind);
   // The staged certificates into the register (each value once), and their ids there by
   // their numbers in the run: the people's rows below carry the register's id.
-  sqlite.exec(`insert into certificate (value) select distinct value from temp.${table}_certificate where true on conflict (value) do nothing;
-    drop table if exists temp.${table}_certificate_id;
-    create temp table ${table}_certificate_id (n integer primary key, id integer not null);
-    insert into temp.${table}_certificate_id select t.n, c.id from temp.${table}_certificate t join certificate c on c.value = t.value;`);
+  sqlite.exec(`insert into certificate (value) select distinct value from temp.${certificate} where true on conflict (value) do nothing;
+    drop table if exists temp.${certificateId};
+    create temp table ${certificateId} (n integer primary key, id integer not null);
+    insert into temp.${certificateId} select t.n, c.id from temp.${certificate} t join certificate c on c.value = t.value;`);
   // The people written, in id order (rowid order): every write below reads them so.
   const columns = STAGING_COLUMNS.map((c) => (c === 'certificate' ? 'k.id as certificate' : `s.${c}`));
   sqlite.exec(`create temp table ${people} as select ${columns.join(', ')}, n.change_number
-    from temp.${numbered} n join temp.${table} s on s.seq = n.seq left join temp.${table}_certificate_id k on k.n = s.certificate order by s.id`);
+    from temp.${numbered} n join temp.${table} s on s.seq = n.seq left join temp.${certificateId} k on k.n = s.certificate order by s.id`);
   const from = `temp.${people} s`;
   if (derive && !empty) retractStagedLookupModel(sqlite, people);
   if (!empty) {
@@ -177,7 +184,7 @@ export function replaceStagedPeople(sqlite: Database.Database, table: string, ki
   restore.indexes();
   if (derive) deriveStagedLookupModel(sqlite, people, empty);
   restore.triggers();
-  sqlite.exec(`drop table temp.${last}; drop table temp.${numbered}; drop table temp.${people}; drop table temp.${table}_certificate_id;`);
+  sqlite.exec(`drop table temp.${last}; drop table temp.${numbered}; drop table temp.${people}; drop table temp.${certificateId};`);
   return { written, distinct, staged, changeNumbers: written > 0 ? { first: base + 1, last: base + written } : null };
 }
 
