@@ -25,42 +25,62 @@ export const LOOKUP_MODEL_TRIGGERS = [
 ];
 
 /**
+ * `address_use` of the whole register, and `temp.lookup_shared`: the people whose point on a
+ * channel shares its address with another active person (the only ones whose flag is set).
+ * Triggers set aside, `address_use` empty, `contact_point_address_idx` in place. Each step
+ * reads in key order (a national register is millions of rows; random probes and sorts of
+ * every point are what made it slow):
+ * - every point counted per address straight from the address index (already sorted: no
+ *   sort, no probe of `person`), less the points of people who are not active (a scan of
+ *   `person` for them; they are few), an address only they hold left out;
+ * - an address with more than one active user flags every point on it; one with exactly one
+ *   flags the people on it who are not active (the one active user is someone else).
+ */
+const DERIVE_ADDRESS_USE = `
+DROP TABLE IF EXISTS temp.lookup_inactive_use;
+DROP TABLE IF EXISTS temp.lookup_shared;
+CREATE TEMP TABLE lookup_inactive_use (channel text NOT NULL, address_key text NOT NULL, n integer NOT NULL, PRIMARY KEY (channel, address_key)) WITHOUT ROWID;
+INSERT INTO temp.lookup_inactive_use
+SELECT cp.channel, cp.address_key, count(*) FROM person p CROSS JOIN contact_point cp ON cp.person_id = p.id WHERE p.status <> 'ACTIVE' GROUP BY 1, 2;
+INSERT INTO address_use (channel, address_key, active_people)
+SELECT a.channel, a.address_key, a.n - coalesce((SELECT i.n FROM temp.lookup_inactive_use i WHERE i.channel = a.channel AND i.address_key = a.address_key), 0)
+FROM (SELECT channel, address_key, count(*) AS n FROM contact_point INDEXED BY contact_point_address_idx GROUP BY channel, address_key) a WHERE true;
+DELETE FROM address_use WHERE active_people = 0 AND (channel, address_key) IN (SELECT channel, address_key FROM temp.lookup_inactive_use);
+DROP TABLE temp.lookup_inactive_use;
+CREATE TEMP TABLE lookup_shared (id text NOT NULL, channel text NOT NULL, PRIMARY KEY (id, channel)) WITHOUT ROWID;
+INSERT INTO temp.lookup_shared
+SELECT cp.person_id, cp.channel FROM address_use u CROSS JOIN contact_point cp INDEXED BY contact_point_address_idx ON cp.channel = u.channel AND cp.address_key = u.address_key
+WHERE u.active_people > 1
+UNION ALL
+SELECT p.id, cp.channel FROM person p CROSS JOIN contact_point cp ON cp.person_id = p.id CROSS JOIN address_use u ON u.channel = cp.channel AND u.address_key = cp.address_key
+WHERE p.status <> 'ACTIVE' AND u.active_people = 1
+ORDER BY 1, 2;`;
+
+/** A `person_lookup` duplicate flag from `temp.lookup_shared`: null without a point on the channel. */
+const sharedFlag = (id: string, channel: 'EMAIL' | 'MOBILE', address: string) =>
+  `iif(${address} IS NULL, NULL, EXISTS (SELECT 1 FROM temp.lookup_shared x WHERE x.id = ${id} AND x.channel = '${channel}'))`;
+
+/**
  * Derives `address_use` and `person_lookup` from scratch from person, contact_point and
- * digital_post: the same SQL as migration 0006's backfill. Each step reads its tables in key
- * order (a national load is millions of rows; random probes are what made it slow):
- * - `address_use` scans contact_point in its own order (NOT INDEXED: the address index's
- *   order would probe `person` at random for every row) and groups with a sorter;
- * - `person_lookup` is written in id order with every active person's flags 0, which is
- *   right unless another active person shares the address; a person who is not active
- *   counts every active user of the address, so theirs is probed;
- * - then only the shared addresses (`active_people > 1`, few) set the flags of the active
- *   people using them (CROSS JOIN: from address_use to contact_point, not the reverse).
- * The result is row for row what the triggers keep (test/integration/duplicate-flag.test.ts).
+ * digital_post (`DERIVE_ADDRESS_USE`, then every person's row in id order, the tables joined
+ * by their keys). Triggers set aside, `contact_point_address_idx` in place. The result is
+ * row for row what the triggers keep (test/integration/duplicate-flag.test.ts).
  */
 export const REBUILD_LOOKUP_MODEL = `
 DELETE FROM address_use;
 DELETE FROM person_lookup;
-INSERT INTO address_use (channel, address_key, active_people)
-SELECT cp.channel, cp.address_key, count(*) FROM contact_point cp NOT INDEXED JOIN person p ON p.id = cp.person_id
-WHERE p.status = 'ACTIVE' GROUP BY cp.channel, cp.address_key;
+${DERIVE_ADDRESS_USE}
 INSERT INTO person_lookup
 SELECT p.id, p.status, p.reserved, p.reserved_at, p.reservation_updated_at, p.language, p.language_updated_at, p.updated_at, p.change_number,
-  e.address, e.address_key, e.updated_at, e.last_verified_at, e.last_validated_at,
-  CASE WHEN e.person_id IS NULL THEN NULL WHEN p.status = 'ACTIVE' THEN 0 ELSE coalesce((SELECT u.active_people FROM address_use u WHERE u.channel = 'EMAIL' AND u.address_key = e.address_key), 0) > 0 END,
-  m.address, m.address_key, m.updated_at, m.last_verified_at, m.last_validated_at,
-  CASE WHEN m.person_id IS NULL THEN NULL WHEN p.status = 'ACTIVE' THEN 0 ELSE coalesce((SELECT u.active_people FROM address_use u WHERE u.channel = 'MOBILE' AND u.address_key = m.address_key), 0) > 0 END,
+  e.address, e.address_key, e.updated_at, e.last_verified_at, e.last_validated_at, ${sharedFlag('p.id', 'EMAIL', 'e.address')},
+  m.address, m.address_key, m.updated_at, m.last_verified_at, m.last_validated_at, ${sharedFlag('p.id', 'MOBILE', 'm.address')},
   d.mailbox_address, d.provider_org_number, d.certificate_id
 FROM person p
   LEFT JOIN contact_point e ON e.person_id = p.id AND e.channel = 'EMAIL'
   LEFT JOIN contact_point m ON m.person_id = p.id AND m.channel = 'MOBILE'
   LEFT JOIN digital_post d ON d.person_id = p.id
 ORDER BY p.id;
-UPDATE person_lookup SET email_duplicated = 1 WHERE status = 'ACTIVE' AND id IN (
-  SELECT cp.person_id FROM address_use u CROSS JOIN contact_point cp ON cp.channel = u.channel AND cp.address_key = u.address_key
-  WHERE u.channel = 'EMAIL' AND u.active_people > 1);
-UPDATE person_lookup SET mobile_duplicated = 1 WHERE status = 'ACTIVE' AND id IN (
-  SELECT cp.person_id FROM address_use u CROSS JOIN contact_point cp ON cp.channel = u.channel AND cp.address_key = u.address_key
-  WHERE u.channel = 'MOBILE' AND u.active_people > 1);`;
+DROP TABLE temp.lookup_shared;`;
 
 /**
  * The secondary indexes whose keys a bulk write brings in random order (person ids by change
@@ -122,40 +142,40 @@ export function retractStagedLookupModel(sqlite: Database.Database, people: stri
  *   flag set when another active person holds the address (found by reading their points in
  *   address order beside `address_use`, not by a probe per person);
  * - other people on an address whose count crossed 0, 1 or 2 get their flag again, as the
- *   `address_use` triggers do (none into an empty register).
+ *   `address_use` triggers do.
+ * Into an `empty` register, the people written are the whole register: `address_use` and
+ * the shared points are derived from the register's tables as `REBUILD_LOOKUP_MODEL` does
+ * (`DERIVE_ADDRESS_USE`), which needs `contact_point_address_idx` in place.
  */
 export function deriveStagedLookupModel(sqlite: Database.Database, people: string, empty: boolean): void {
-  sqlite.exec(`drop table if exists temp.lookup_points; drop table if exists temp.lookup_delta; drop table if exists temp.lookup_crossed; drop table if exists temp.lookup_shared;
-    create temp table lookup_points (channel text not null, address_key text not null, id text not null, active integer not null, primary key (channel, address_key, id)) without rowid;
-    insert into temp.lookup_points
-      select c.channel, ${byChannel('email_key', 'mobile_key')}, s.id, s.status = 'ACTIVE' from temp.${people} s cross join ${CHANNELS} c
-      where ${byChannel('email_key', 'mobile_key')} is not null order by 1, 2, 3;
-    create temp table lookup_delta (channel text not null, address_key text not null, d integer not null, primary key (channel, address_key)) without rowid;`);
-  if (empty) {
-    sqlite.exec(`insert into temp.lookup_delta select channel, address_key, count(*) from temp.lookup_points where active group by channel, address_key;`);
-  } else {
-    sqlite.exec(`insert into temp.lookup_delta
+  if (empty) sqlite.exec(DERIVE_ADDRESS_USE);
+  else {
+    sqlite.exec(`drop table if exists temp.lookup_points; drop table if exists temp.lookup_delta; drop table if exists temp.lookup_crossed; drop table if exists temp.lookup_shared;
+      create temp table lookup_points (channel text not null, address_key text not null, id text not null, active integer not null, primary key (channel, address_key, id)) without rowid;
+      insert into temp.lookup_points
+        select c.channel, ${byChannel('email_key', 'mobile_key')}, s.id, s.status = 'ACTIVE' from temp.${people} s cross join ${CHANNELS} c
+        where ${byChannel('email_key', 'mobile_key')} is not null order by 1, 2, 3;
+      create temp table lookup_delta (channel text not null, address_key text not null, d integer not null, primary key (channel, address_key)) without rowid;
+      insert into temp.lookup_delta
         select channel, address_key, sum(d) from (
           select channel, address_key, 1 as d from temp.lookup_points where active
           union all select channel, address_key, -n from temp.lookup_retracted)
         group by channel, address_key having sum(d) <> 0 order by 1, 2;
       create temp table lookup_crossed as
         select x.channel, x.address_key from temp.lookup_delta x left join address_use u on u.channel = x.channel and u.address_key = x.address_key
-        where min(coalesce(u.active_people, 0), 2) <> min(coalesce(u.active_people, 0) + x.d, 2);`);
+        where min(coalesce(u.active_people, 0), 2) <> min(coalesce(u.active_people, 0) + x.d, 2);
+      insert into address_use (channel, address_key, active_people) select channel, address_key, d from temp.lookup_delta where true
+        on conflict (channel, address_key) do update set active_people = active_people + excluded.active_people;
+      create temp table lookup_shared (id text not null, channel text not null, primary key (id, channel)) without rowid;
+      insert into temp.lookup_shared
+        select p.id, p.channel from temp.lookup_points p join address_use u on u.channel = p.channel and u.address_key = p.address_key
+        where u.active_people - p.active > 0;`);
   }
   sqlite.exec(`
-    insert into address_use (channel, address_key, active_people) select channel, address_key, d from temp.lookup_delta where true
-      on conflict (channel, address_key) do update set active_people = active_people + excluded.active_people;
-    create temp table lookup_shared (id text not null, channel text not null, primary key (id, channel)) without rowid;
-    insert into temp.lookup_shared
-      select p.id, p.channel from temp.lookup_points p join address_use u on u.channel = p.channel and u.address_key = p.address_key
-      where u.active_people - p.active > 0;
     insert or replace into person_lookup
       select s.id, s.status, s.reserved, s.reserved_at, s.reservation_updated_at, s.language, s.language_updated_at, s.updated_at, s.change_number,
-        s.email_address, s.email_key, s.email_updated_at, s.email_verified_at, s.email_validated_at,
-        iif(s.email_address is null, null, exists (select 1 from temp.lookup_shared x where x.id = s.id and x.channel = 'EMAIL')),
-        s.mobile_address, s.mobile_key, s.mobile_updated_at, s.mobile_verified_at, s.mobile_validated_at,
-        iif(s.mobile_address is null, null, exists (select 1 from temp.lookup_shared x where x.id = s.id and x.channel = 'MOBILE')),
+        s.email_address, s.email_key, s.email_updated_at, s.email_verified_at, s.email_validated_at, ${sharedFlag('s.id', 'EMAIL', 's.email_address')},
+        s.mobile_address, s.mobile_key, s.mobile_updated_at, s.mobile_verified_at, s.mobile_validated_at, ${sharedFlag('s.id', 'MOBILE', 's.mobile_address')},
         s.mailbox_address, s.provider_org_number, s.certificate
       from temp.${people} s;`);
   if (!empty) {
@@ -168,6 +188,6 @@ export function deriveStagedLookupModel(sqlite: Database.Database, people: strin
         where id in (select cp.person_id from temp.lookup_crossed x cross join contact_point cp on cp.channel = x.channel and cp.address_key = x.address_key where x.channel = '${channel}');`);
     }
   }
-  sqlite.exec(`drop table temp.lookup_points; drop table temp.lookup_delta; drop table temp.lookup_shared;
+  sqlite.exec(`drop table temp.lookup_shared; drop table if exists temp.lookup_points; drop table if exists temp.lookup_delta;
     drop table if exists temp.lookup_crossed; drop table if exists temp.lookup_retracted;`);
 }

@@ -131,35 +131,58 @@ export function replaceStagedPeople(sqlite: Database.Database, table: string, ki
   const existing = one<number>('select count(*) from person');
   const empty = existing === 0;
   const derive = empty || setBased;
-  // The last record of each person; those saying "not registered" are not written.
   const { certificate, certificateId, last, numbered, people } = besides(table);
-  sqlite.exec(`drop table if exists temp.${last}; drop table if exists temp.${numbered}; drop table if exists temp.${people};
-    create temp table ${last} (seq integer primary key);
-    create temp table ${numbered} (seq integer primary key, change_number integer not null);`);
+  sqlite.exec(`drop table if exists temp.${last}; drop table if exists temp.${numbered}; drop table if exists temp.${people};`);
   const staged = one<number>(`select count(*) from temp.${table}`);
-  const distinct = sqlite.prepare(`insert into temp.${last} select max(seq) from temp.${table} group by id order by 1`).run().changes;
-  const written = sqlite
-    .prepare(
-      `insert into temp.${numbered} (seq, change_number)
-       select l.seq, ? + row_number() over (order by l.seq) from temp.${last} l join temp.${table} s on s.seq = l.seq
-       where s.status is not null order by l.seq`,
-    )
-    .run(base).changes;
-  // Indexes with keys in random order are rebuilt once, sorted, when the write is a large
-  // part of the register (into an empty one, or a national file over the register it came
-  // from), instead of taking millions of random deletes and inserts.
-  const restore = setAside(sqlite, empty || (derive && written * 2 >= existing) ? DEFERRED_INDEXES : [], derive ? LOOKUP_MODEL_TRIGGERS : []);
-  sqlite.prepare(`insert into change_log (change_number, person_id, changed_at, kind) select n.change_number, s.id, ?, ? from temp.${numbered} n join temp.${table} s on s.seq = n.seq order by n.seq`).run(at.getTime(), kind);
   // The staged certificates into the register (each value once), and their ids there by
   // their numbers in the run: the people's rows below carry the register's id.
   sqlite.exec(`insert into certificate (value) select distinct value from temp.${certificate} where true on conflict (value) do nothing;
     drop table if exists temp.${certificateId};
     create temp table ${certificateId} (n integer primary key, id integer not null);
     insert into temp.${certificateId} select t.n, c.id from temp.${certificate} t join certificate c on c.value = t.value;`);
-  // The people written, in id order (rowid order): every write below reads them so.
+  // The people written, in id order (the key of a WITHOUT ROWID table filled in key order):
+  // every write below reads them so. They are numbered by `seq` straight away, which is
+  // right when every staged record is a different person and none says "not registered"
+  // (a national file): a second record of a person breaks the key and ends the statement,
+  // and either case is numbered again the general way below.
   const columns = STAGING_COLUMNS.map((c) => (c === 'certificate' ? 'k.id as certificate' : `s.${c}`));
-  sqlite.exec(`create temp table ${people} as select ${columns.join(', ')}, n.change_number
-    from temp.${numbered} n join temp.${table} s on s.seq = n.seq left join temp.${certificateId} k on k.n = s.certificate order by s.id`);
+  const intoPeople = `insert into temp.${people} select ${columns.join(', ')}, `;
+  const certificateOf = `left join temp.${certificateId} k on k.n = s.certificate`;
+  sqlite.exec(`create temp table ${people} (${STAGING_COLUMNS.join(', ')}, change_number integer not null, primary key (id)) without rowid;`);
+  const first = one<number | null>(`select min(seq) from temp.${table}`) ?? 1;
+  let written = 0;
+  try {
+    written = sqlite.prepare(`${intoPeople} ? + s.seq - ? from temp.${table} s ${certificateOf} where s.status is not null order by s.id`).run(base, first - 1).changes;
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw error;
+    written = -1;
+  }
+  let distinct = staged;
+  const intoChangeLog = 'insert into change_log (change_number, person_id, changed_at, kind) select';
+  let writeChangeLog = () => sqlite.prepare(`${intoChangeLog} ? + seq - ?, id, ?, ? from temp.${table} order by seq`).run(base, first - 1, at.getTime(), kind);
+  if (written !== staged) {
+    // The last record of each person; those saying "not registered" are not written. The
+    // others take the next change numbers in the order of their last records.
+    sqlite.exec(`delete from temp.${people};
+      create temp table ${last} (seq integer primary key);
+      create temp table ${numbered} (seq integer primary key, change_number integer not null);`);
+    distinct = sqlite.prepare(`insert into temp.${last} select max(seq) from temp.${table} group by id order by 1`).run().changes;
+    written = sqlite
+      .prepare(
+        `insert into temp.${numbered} (seq, change_number)
+         select l.seq, ? + row_number() over (order by l.seq) from temp.${last} l join temp.${table} s on s.seq = l.seq
+         where s.status is not null order by l.seq`,
+      )
+      .run(base).changes;
+    sqlite.exec(`${intoPeople} n.change_number from temp.${numbered} n join temp.${table} s on s.seq = n.seq ${certificateOf} order by s.id; drop table temp.${last};`);
+    writeChangeLog = () => sqlite.prepare(`${intoChangeLog} n.change_number, s.id, ?, ? from temp.${numbered} n join temp.${table} s on s.seq = n.seq order by n.seq`).run(at.getTime(), kind);
+  }
+  // Indexes with keys in random order are rebuilt once, sorted, when the write is a large
+  // part of the register (into an empty one, or a national file over the register it came
+  // from), instead of taking millions of random deletes and inserts.
+  const restore = setAside(sqlite, empty || (derive && written * 2 >= existing) ? DEFERRED_INDEXES : [], derive ? LOOKUP_MODEL_TRIGGERS : []);
+  writeChangeLog();
+  sqlite.exec(`drop table if exists temp.${numbered};`);
   const from = `temp.${people} s`;
   if (derive && !empty) retractStagedLookupModel(sqlite, people);
   if (!empty) {
@@ -184,7 +207,7 @@ export function replaceStagedPeople(sqlite: Database.Database, table: string, ki
   restore.indexes();
   if (derive) deriveStagedLookupModel(sqlite, people, empty);
   restore.triggers();
-  sqlite.exec(`drop table temp.${last}; drop table temp.${numbered}; drop table temp.${people}; drop table temp.${certificateId};`);
+  sqlite.exec(`drop table temp.${people}; drop table temp.${certificateId};`);
   return { written, distinct, staged, changeNumbers: written > 0 ? { first: base + 1, last: base + written } : null };
 }
 
