@@ -72,6 +72,8 @@ describeWithPostgres('PostgreSQL register store', () => {
 
   describe('startBulkImport', () => {
     it("writes a register whose statements outlast the pool's 10 s statement timeout (an import at national scale)", async () => {
+      // Someone there already: into an empty register the load would set user triggers aside.
+      await store.replacePeople([record(newId())], 'IMPORT', T0);
       // One statement of the commit made slower than the timeout on purpose.
       await sql(`create function krr_test_slow() returns trigger language plpgsql as $$ begin perform pg_sleep(10.5); return null; end $$`);
       await sql('create trigger krr_test_slow after insert on digital_post for each statement execute function krr_test_slow()');
@@ -89,6 +91,64 @@ describeWithPostgres('PostgreSQL register store', () => {
         await sql('drop function krr_test_slow()');
       }
     }, 60_000);
+
+    describe('into an empty register', () => {
+      /** What the load sets aside and must put back: keys, foreign keys, indexes, triggers and whether each fires. */
+      const catalog = async (on: pg.Pool) =>
+        (
+          await on.query<{ what: string }>(
+            `select 'constraint ' || conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid) || ' ' || convalidated as what from pg_constraint where connamespace = 'public'::regnamespace
+             union all select 'index ' || pg_get_indexdef(indexrelid) from pg_index i join pg_class c on c.oid = i.indrelid where c.relnamespace = 'public'::regnamespace
+             union all select 'trigger ' || tgrelid::regclass || ' ' || tgname || ' ' || tgenabled::text from pg_trigger where not tgisinternal
+             order by 1`,
+          )
+        ).rows.map((r) => r.what);
+      let empty: ScratchDatabase;
+      let emptyStore: RegisterStore;
+      let emptyAdmin: pg.Pool;
+      beforeEach(async () => {
+        empty = await createScratchDatabase(postgresUrl!, 'krr_pgempty');
+        emptyStore = await openPostgresRegisterStore(empty.url);
+        emptyAdmin = new pg.Pool({ connectionString: empty.url, max: 1 });
+      });
+      afterEach(async () => {
+        await Promise.all([emptyStore?.close(), emptyAdmin?.end()]);
+        await empty?.drop();
+      });
+      const load = async (records: PersonRecord[]) => {
+        const bulk = await emptyStore.startBulkImport('IMPORT', T0);
+        await bulk.stage(new StagingRows().batch(records));
+        return bulk.commit();
+      };
+
+      it('puts back every key, index, foreign key and trigger it set aside, and they work afterwards', async () => {
+        const before = await catalog(emptyAdmin);
+        expect(before.filter((w) => w.startsWith('trigger')).length).toBeGreaterThan(0);
+        const [a, b] = [newId(), newId()];
+        const shared = { address: 'Shared@Example.com', updatedAt: T0, lastVerifiedAt: null, lastValidatedAt: null };
+        await expect(load([record(a, { email: shared, mobile: null }), record(b, { email: shared, mobile: null })])).resolves.toMatchObject({ written: 2, changeNumbers: { first: 1, last: 2 } });
+        expect(await catalog(emptyAdmin)).toEqual(before);
+        const flags = async () => (await emptyStore.forRequest(new StatementCounter()).people.entries([a, b])).map((e) => e?.contactPoints.map((p) => `${p.channel}:${p.duplicated}`));
+        expect(await flags()).toEqual([['EMAIL:true'], ['EMAIL:true']]);
+        // The read model's triggers fire again: b moves away, a's flag follows.
+        await emptyStore.replacePeople([record(b, { email: { ...shared, address: 'b@example.com' }, mobile: null })], 'IMPORT', T0);
+        expect(await flags()).toEqual([['EMAIL:false'], ['EMAIL:false']]);
+        // The keys and foreign keys hold again.
+        await expect(emptyAdmin.query(`insert into contact_point (person_id, channel, address, address_key, updated_at) values ('${NOT_SYNTHETIC}', 'EMAIL', 'x@example.com', 'x@example.com', now())`)).rejects.toThrow(/foreign key/);
+        await expect(emptyAdmin.query(`insert into person_lookup (id, status, reserved, updated_at, change_number) select id, status, reserved, updated_at, change_number from person_lookup limit 1`)).rejects.toThrow(/duplicate key/);
+      });
+
+      it('leaves the register and its catalog as they were when the load fails half-way', async () => {
+        // A rule the load does not set aside (a CHECK), broken by the second person.
+        const [a, b] = [newId(), newId()];
+        await emptyAdmin.query(`alter table person add constraint krr_test_not_b check (id <> '${b}')`);
+        const before = await catalog(emptyAdmin);
+        await expect(load([record(a), record(b)])).rejects.toThrow(/krr_test_not_b/);
+        expect(await catalog(emptyAdmin)).toEqual(before);
+        expect((await emptyAdmin.query('select (select count(*) from person)::int + (select count(*) from change_log)::int + (select count(*) from person_lookup)::int as n')).rows[0].n).toBe(0);
+        expect((await emptyAdmin.query('select last_change_number::int as n from change_counter')).rows[0].n).toBe(0);
+      });
+    });
   });
 
   describe('replacePeople', () => {

@@ -100,7 +100,17 @@ export interface StagedReplaced {
  * The lookup read model's row triggers stand aside (krr.bulk_load, this transaction only):
  * the people's old state leaves it and their new state is derived, set-based.
  */
-export async function replaceStagedPeopleIn(q: CountingClient, table: string, kind: string, at: Date): Promise<StagedReplaced> {
+export async function replaceStagedPeopleIn(q: CountingClient, table: string, kind: string, at: Date, loadAlone = false): Promise<StagedReplaced> {
+  // Into an empty register, by a role that owns the tables (it may alter them), the load sets
+  // their keys, indexes and triggers aside (`setAsideForLoad`).
+  const empty =
+    loadAlone &&
+    (
+      await q.query<{ empty: boolean }>(
+        `select not exists (select 1 from person) and bool_and(pg_has_role(relowner, 'USAGE')) as empty from pg_class where oid = any($1::regclass[])`,
+        [LOADED_TABLES],
+      )
+    ).rows[0].empty;
   // The last record of each person; those saying "not registered" are not written.
   await q.query(`drop table if exists import_numbered`);
   await q.query(`create temp table import_numbered on commit drop as
@@ -123,9 +133,12 @@ export async function replaceStagedPeopleIn(q: CountingClient, table: string, ki
   // old state leaves it here and their new state is derived below, set-based.
   const imported = '(select id from import_numbered) as ids(id)';
   await q.query(`select set_config('krr.bulk_load', 'on', true)`);
-  await retractLookupModel(q, imported);
-  await q.query('delete from contact_point where person_id in (select id from import_numbered)');
-  await q.query('delete from digital_post where person_id in (select id from import_numbered)');
+  const restore = empty ? await setAsideForLoad(q) : null;
+  if (!empty) {
+    await retractLookupModel(q, imported);
+    await q.query('delete from contact_point where person_id in (select id from import_numbered)');
+    await q.query('delete from digital_post where person_id in (select id from import_numbered)');
+  }
   await q.query(`insert into change_log (change_number, person_id, changed_at, kind) select $1::bigint + n.n, n.id, $2::timestamptz, $3::text from import_numbered n order by n.n`, [
     base,
     at.toISOString(),
@@ -135,7 +148,7 @@ export async function replaceStagedPeopleIn(q: CountingClient, table: string, ki
   await q.query(
     `insert into person (${STAGED_PERSON_COLUMNS.join(', ')}, change_number)
      select ${PERSON_SELECT}, $1::bigint + n.n from ${from} order by s.id
-     on conflict (id) do update set ${set}`,
+     ${empty ? '' : `on conflict (id) do update set ${set}`}`,
     [base],
   );
   await q.query(
@@ -160,8 +173,57 @@ export async function replaceStagedPeopleIn(q: CountingClient, table: string, ki
        left join ${table}_certificate_id k on k.n = s.certificate
      where s.mailbox_address is not null order by s.id`,
   );
-  await deriveLookupModel(q, imported);
+  await deriveLookupModel(q, imported, [], empty);
+  await restore?.();
   return { written: people, distinct, staged, changeNumbers: people > 0 ? { first: Number(base) + 1, last: Number(base) + people } : null };
+}
+
+/** The tables a load into an empty register writes. */
+const LOADED_TABLES = ['change_log', 'person', 'contact_point', 'digital_post', 'address_use', 'person_lookup'];
+
+/**
+ * For a load into an EMPTY register, holding the exclusive bulk lock, inside its
+ * transaction: what PostgreSQL's manual advises for populating a database ("Populating a
+ * Database": remove indexes and foreign keys, load, create them again), from the catalog's
+ * own definitions, all in the same transaction, so that a failed load leaves them as they
+ * were. Set aside on the loaded tables:
+ * - foreign keys from and to them: a check per row becomes one join at the end;
+ * - their primary keys and other indexes: one sort each at the end instead of an insert per
+ *   row (the loads into them are plain inserts: nothing is there to conflict with);
+ * - their user triggers (the read model's, which under krr.bulk_load would only return): a
+ *   PL/pgSQL call per row saved.
+ * The transaction's memory for sorts, hashes and index builds is raised: the load is one
+ * session's, and runs alone. Returns how to put everything back.
+ */
+async function setAsideForLoad(q: CountingClient): Promise<() => Promise<void>> {
+  const constraints = (
+    await q.query<{ table: string; name: string; type: string; def: string }>(
+      `select conrelid::regclass::text as table, conname as name, contype as type, pg_get_constraintdef(oid) as def from pg_constraint
+       where (contype = 'f' and (conrelid = any($1::regclass[]) or confrelid = any($1::regclass[])))
+          or (contype in ('p', 'u') and conrelid = any($1::regclass[]))
+       order by contype = 'f' desc, 1, 2`,
+      [LOADED_TABLES],
+    )
+  ).rows;
+  const indexes = (
+    await q.query<{ name: string; def: string }>(
+      `select i.indexrelid::regclass::text as name, pg_get_indexdef(i.indexrelid) as def from pg_index i
+       where i.indrelid = any($1::regclass[]) and not exists (select 1 from pg_constraint c where c.conindid = i.indexrelid and c.conrelid = i.indrelid) order by 1`,
+      [LOADED_TABLES],
+    )
+  ).rows;
+  await q.query(`set local work_mem = '64MB'`);
+  await q.query(`set local maintenance_work_mem = '256MB'`);
+  // Foreign keys first: the keys they reference go next.
+  for (const c of constraints) await q.query(`alter table ${c.table} drop constraint ${c.name}`);
+  for (const index of indexes) await q.query(`drop index ${index.name}`);
+  for (const table of LOADED_TABLES) await q.query(`alter table ${table} disable trigger user`);
+  return async () => {
+    // Keys first, foreign keys (which need them) last.
+    for (const c of [...constraints].reverse()) await q.query(`alter table ${c.table} add constraint ${c.name} ${c.def}`);
+    for (const index of indexes) await q.query(index.def);
+    for (const table of LOADED_TABLES) await q.query(`alter table ${table} enable trigger user`);
+  };
 }
 
 export class PgBulkImport implements BulkImport {
@@ -209,7 +271,7 @@ export class PgBulkImport implements BulkImport {
       await this.q.query(`analyze ${STAGING}`);
       return await inTransactionOn(this.client, [], 'read committed', async ({ q }) => {
         await lockBulk(this.client);
-        const { written, distinct, staged, changeNumbers } = await replaceStagedPeopleIn(q, STAGING, this.kind, this.at);
+        const { written, distinct, staged, changeNumbers } = await replaceStagedPeopleIn(q, STAGING, this.kind, this.at, true);
         return { written, overridden: staged - distinct, notRegistered: distinct - written, changeNumbers };
       });
     } catch (error) {

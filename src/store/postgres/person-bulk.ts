@@ -175,16 +175,16 @@ export async function insertNewPeopleIn(q: CountingClient, records: readonly Per
  * their `person_lookup` rows, and their active addresses counted into `address_use`. Only
  * for people that have no `person_lookup` row and are not counted (a bulk load under
  * krr.bulk_load: new people, or people whose old state the caller took out first).
- * `ids`: a FROM item naming the people as `ids(id)`, with its parameters.
+ * `ids`: a FROM item naming the people as `ids(id)`, with its parameters. `fresh`: the
+ * register held nobody before (and `address_use` may have no key to conflict on).
  */
-export async function deriveLookupModel(q: CountingClient, ids: string, params: unknown[] = []): Promise<void> {
+export async function deriveLookupModel(q: CountingClient, ids: string, params: unknown[] = [], fresh = false): Promise<void> {
   await q.query(
     `insert into address_use (channel, address_key, active_people)
      select cp.channel, cp.address_key, count(*)
      from ${ids} join person p on p.id = ids.id join contact_point cp on cp.person_id = p.id
      where p.status = 'ACTIVE' group by cp.channel, cp.address_key
-     order by cp.channel, cp.address_key
-     on conflict (channel, address_key) do update set active_people = address_use.active_people + excluded.active_people`,
+     ${fresh ? '' : 'order by cp.channel, cp.address_key on conflict (channel, address_key) do update set active_people = address_use.active_people + excluded.active_people'}`,
     params,
   );
   await q.query(
