@@ -1,5 +1,5 @@
 /**
- * `npm run bench:import -- [--count 1000000] [--store sqlite|postgres|both] [--sample 10000] [--keep]`
+ * `npm run bench:import -- [--count 1000000] [--store sqlite|postgres|both] [--sample 10000] [--keep] [--import-only]`
  *
  * The import and export at scale, with the floor measured beside them in the same run:
  * 1. writes `bench/data/people-<count>.jsonl` (register JSON Lines of the seed's synthetic
@@ -11,6 +11,8 @@
  * 4. `npm run export` writes that register out again, and the export is imported into a
  *    second, empty register (on PostgreSQL when it is a store of the run: the SQLite ->
  *    PostgreSQL move); `persons`' register fields for `--sample` ids are compared.
+ *    `--import-only` stops after each store's import (the national-scale run: the floor and
+ *    the import into an empty register, without the export and the round trip).
  * Wall time and peak RSS (the process tree, sampled every 100 ms) of each step.
  */
 import { spawn } from 'node:child_process';
@@ -115,7 +117,7 @@ async function dropPgDatabase(serverUrl: string, name: string): Promise<void> {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { count: { type: 'string', default: '1000000' }, store: { type: 'string', default: 'sqlite' }, sample: { type: 'string', default: '10000' }, keep: { type: 'boolean' } },
+    options: { count: { type: 'string', default: '1000000' }, store: { type: 'string', default: 'sqlite' }, sample: { type: 'string', default: '10000' }, keep: { type: 'boolean' }, 'import-only': { type: 'boolean' } },
   });
   const count = Number(values.count);
   const kinds = values.store === 'both' ? (['sqlite', 'postgres'] as const) : [values.store as 'sqlite' | 'postgres'];
@@ -167,6 +169,7 @@ async function main(): Promise<void> {
       const input = previousExport ?? file;
       console.error(`import ${path.basename(input)} into an empty ${kind} register...`);
       await step(`npm run import (${kind}, empty register${previousExport ? ', the SQLite export' : ''})`, [path.join(DIST, 'src/cli/import.js'), input]);
+      if (values['import-only']) continue;
       const exported = path.join(DATA_DIR, `export-${kind}-${count}.jsonl`);
       rmSync(exported, { force: true });
       console.error(`export from ${kind}...`);

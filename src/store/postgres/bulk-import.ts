@@ -112,13 +112,15 @@ export async function replaceStagedPeopleIn(q: CountingClient, table: string, ki
       )
     ).rows[0].empty;
   // The last record of each person; those saying "not registered" are not written.
+  await q.query(`drop table if exists import_last`);
   await q.query(`drop table if exists import_numbered`);
+  await q.query(`create temp table import_last on commit drop as select max(seq) as seq from ${table} group by id`);
   await q.query(`create temp table import_numbered on commit drop as
     select s.seq, s.id, row_number() over (order by s.seq) as n
-    from (select max(seq) as seq from ${table} group by id) last join ${table} s using (seq)
+    from import_last join ${table} s using (seq)
     where s.status is not null`);
   const counts = await q.query<{ people: number; distinct: number; staged: number }>(
-    `select (select count(*)::int from import_numbered) as people, (select count(distinct id)::int from ${table}) as distinct,
+    `select (select count(*)::int from import_numbered) as people, (select count(*)::int from import_last) as distinct,
        (select count(*)::int from ${table}) as staged`,
   );
   const { people, distinct, staged } = counts.rows[0];
@@ -173,7 +175,7 @@ export async function replaceStagedPeopleIn(q: CountingClient, table: string, ki
        left join ${table}_certificate_id k on k.n = s.certificate
      where s.mailbox_address is not null order by s.id`,
   );
-  await deriveLookupModel(q, imported, [], empty);
+  await deriveLookupModel(q, empty ? null : imported);
   await restore?.();
   return { written: people, distinct, staged, changeNumbers: people > 0 ? { first: Number(base) + 1, last: Number(base) + people } : null };
 }

@@ -175,16 +175,18 @@ export async function insertNewPeopleIn(q: CountingClient, records: readonly Per
  * their `person_lookup` rows, and their active addresses counted into `address_use`. Only
  * for people that have no `person_lookup` row and are not counted (a bulk load under
  * krr.bulk_load: new people, or people whose old state the caller took out first).
- * `ids`: a FROM item naming the people as `ids(id)`, with its parameters. `fresh`: the
- * register held nobody before (and `address_use` may have no key to conflict on).
+ * `ids`: a FROM item naming the people as `ids(id)`, with its parameters; null: the people
+ * are the whole register (a load into an empty one, whose read model is empty and may have
+ * no keys to conflict on yet): every row is read, and nothing is upserted.
  */
-export async function deriveLookupModel(q: CountingClient, ids: string, params: unknown[] = [], fresh = false): Promise<void> {
+export async function deriveLookupModel(q: CountingClient, ids: string | null, params: unknown[] = []): Promise<void> {
+  const people = ids === null ? 'person p' : `${ids} join person p on p.id = ids.id`;
   await q.query(
     `insert into address_use (channel, address_key, active_people)
      select cp.channel, cp.address_key, count(*)
-     from ${ids} join person p on p.id = ids.id join contact_point cp on cp.person_id = p.id
+     from ${people} join contact_point cp on cp.person_id = p.id
      where p.status = 'ACTIVE' group by cp.channel, cp.address_key
-     ${fresh ? '' : 'order by cp.channel, cp.address_key on conflict (channel, address_key) do update set active_people = address_use.active_people + excluded.active_people'}`,
+     ${ids === null ? '' : 'order by cp.channel, cp.address_key on conflict (channel, address_key) do update set active_people = address_use.active_people + excluded.active_people'}`,
     params,
   );
   await q.query(
@@ -193,7 +195,7 @@ export async function deriveLookupModel(q: CountingClient, ids: string, params: 
        e.address, e.address_key, e.updated_at, e.last_verified_at, e.last_validated_at,
        m.address, m.address_key, m.updated_at, m.last_verified_at, m.last_validated_at,
        d.mailbox_address, d.provider_org_number, d.certificate_id
-     from ${ids} join person p on p.id = ids.id
+     from ${people}
        left join contact_point e on e.person_id = p.id and e.channel = 'EMAIL'
        left join contact_point m on m.person_id = p.id and m.channel = 'MOBILE'
        left join digital_post d on d.person_id = p.id`,
