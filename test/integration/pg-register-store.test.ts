@@ -92,6 +92,17 @@ describeWithPostgres('PostgreSQL register store', () => {
       }
     }, 60_000);
 
+    it("stages text as it is, COPY's escapes and the word for null included", async () => {
+      const id = newId();
+      const odd = 'back\\slash\ttab\nnewline\rreturn \\N';
+      const base = record(id);
+      const bulk = await store.startBulkImport('IMPORT', T0);
+      await bulk.stage(new StagingRows().batch([{ ...base, digitalPost: { ...base.digitalPost!, mailboxAddress: odd, certificate: `-----BEGIN\n${odd}\n-----END` } }]));
+      await bulk.commit();
+      const [entry] = await req().people.entries([id]);
+      expect(entry?.digitalPost).toMatchObject({ mailboxAddress: odd, certificate: `-----BEGIN\n${odd}\n-----END` });
+    });
+
     describe('into an empty register', () => {
       /** What the load sets aside and must put back: keys, foreign keys, indexes, triggers and whether each fires. */
       const catalog = async (on: pg.Pool) =>

@@ -56,25 +56,38 @@ export function createStagingSql(table: string, onCommitDrop = false): string {
     create temp table ${table}_certificate (n int primary key, value text not null)${drop}`;
 }
 
+/** What COPY's text format escapes in a value (its delimiter, row end and escape character). */
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+const NEEDS_ESCAPE = /[\\\t\n\r]/;
+
+/** A staged value in COPY's text format: `\N` for null, numbers as written, text escaped. */
+function copyValue(value: unknown): string {
+  if (value === null || value === undefined) return '\\N';
+  const text = String(value);
+  return NEEDS_ESCAPE.test(text) ? text.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]) : text;
+}
+
 /**
- * Stages a batch of rows into `table` in one multi-row `unnest` insert, numbered after `seq`,
- * and the certificate values it numbers first into `<table>_certificate`; returns the last number.
+ * Stages a batch of rows into `table` by one `COPY ... FROM STDIN` (text format: no array
+ * to build on our side or to parse on the server's, as `unnest` inserts have), numbered after
+ * `seq`, and the certificate values it numbers first into `<table>_certificate`; returns the
+ * last number.
  */
 export async function stageIn(q: CountingClient, table: string, batch: StagingBatch, seq: number): Promise<number> {
   const width = STAGING_COLUMNS.length;
-  const columns: unknown[][] = STAGING_COLUMNS.map(() => []);
-  const seqs: number[] = [];
   const { values } = batch;
-  for (let row = 0; row < values.length; row += width) {
-    seqs.push(++seq);
-    for (let i = 0; i < width; i++) columns[i].push(values[row + i]);
-  }
   const fresh = batch.certificates;
   if (fresh.length > 0) {
     await q.query(`insert into ${table}_certificate select * from unnest($1::int[], $2::text[])`, [fresh.map(([n]) => n), fresh.map(([, value]) => value)]);
   }
-  const arrays = STAGING_COLUMNS.map((c, i) => `$${i + 2}::${TYPES[c]}[]`).join(', ');
-  await q.query(`insert into ${table} select * from unnest($1::bigint[], ${arrays})`, [seqs, ...columns]);
+  if (values.length === 0) return seq;
+  const rows: string[] = [];
+  for (let row = 0; row < values.length; row += width) {
+    let line = String(++seq);
+    for (let i = 0; i < width; i++) line += '\t' + copyValue(values[row + i]);
+    rows.push(line);
+  }
+  await q.copyIn(`copy ${table} (seq, ${STAGING_COLUMNS.join(', ')}) from stdin`, rows.join('\n') + '\n');
   return seq;
 }
 

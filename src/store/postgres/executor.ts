@@ -3,8 +3,11 @@
  * locks. Every store method goes through here, so what counts as a statement and what a
  * write transaction looks like is decided in one place.
  */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { StatementCounter } from '../types';
 
 /** What a store method runs its SQL on: the pool (autocommit) or one client inside a transaction. */
@@ -26,6 +29,16 @@ export class CountingClient {
     readonly target: Queryable,
     private readonly counters: readonly StatementCounter[],
   ) {}
+
+  /**
+   * `COPY ... FROM STDIN` (`sql`) fed with `text`, in COPY's text format (pg-copy-streams);
+   * on a client, not the pool: the copy holds its connection until it ends.
+   */
+  async copyIn(sql: string, text: string): Promise<void> {
+    for (const counter of this.counters) counter.count++;
+    if (this.target instanceof pg.Pool) throw new Error('COPY needs a client of its own, not the pool');
+    await pipeline(Readable.from([text]), this.target.query(copyFrom(sql)));
+  }
 
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(config: string | pg.QueryConfig, values?: unknown[]): Promise<pg.QueryResult<R>> {
     for (const counter of this.counters) counter.count++;
