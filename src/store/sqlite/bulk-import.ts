@@ -149,14 +149,15 @@ export function replaceStagedPeople(sqlite: Database.Database, table: string, ki
   const intoPeople = `insert into temp.${people} select ${columns.join(', ')}, `;
   const certificateOf = `left join temp.${certificateId} k on k.n = s.certificate`;
   sqlite.exec(`create temp table ${people} (${STAGING_COLUMNS.join(', ')}, change_number integer not null, primary key (id)) without rowid;`);
-  const first = one<number | null>(`select min(seq) from temp.${table}`) ?? 1;
-  let written = 0;
-  try {
-    written = sqlite.prepare(`${intoPeople} ? + s.seq - ? from temp.${table} s ${certificateOf} where s.status is not null order by s.id`).run(base, first - 1).changes;
-  } catch (error) {
-    if ((error as { code?: string }).code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw error;
-    written = -1;
-  }
+  // `seq` runs without gaps (the staging table only ever takes appends); checked, since the numbers follow it.
+  const { first, span } = sqlite.prepare(`select coalesce(min(seq), 1) as first, coalesce(max(seq) - min(seq) + 1, 0) as span from temp.${table}`).get() as { first: number; span: number };
+  let written = -1;
+  if (span === staged)
+    try {
+      written = sqlite.prepare(`${intoPeople} ? + s.seq - ? from temp.${table} s ${certificateOf} where s.status is not null order by s.id`).run(base, first - 1).changes;
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw error;
+    }
   let distinct = staged;
   const intoChangeLog = 'insert into change_log (change_number, person_id, changed_at, kind) select';
   let writeChangeLog = () => sqlite.prepare(`${intoChangeLog} ? + seq - ?, id, ?, ? from temp.${table} order by seq`).run(base, first - 1, at.getTime(), kind);
