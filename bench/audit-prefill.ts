@@ -49,6 +49,9 @@ export async function prefilledAuditCopy(source: PreparedDatabase, records: numb
   try {
     // What earlier runs' lookups added after the prefill (ids above it), so every run starts alike.
     store.sqlite.exec(`delete from lookup_person where request_id > ${requests}; delete from lookup_request where id > ${requests};
+      delete from lookup_segment where first_request > ${requests};
+      update lookup_segment set last_request = ${requests}, rows = (select count(*) from lookup_person p where p.segment = lookup_segment.segment)
+        where segment = (select max(segment) from lookup_segment);
       update lookup_index_state set indexed_through = ${requests} where id = 1`);
     store.sqlite.pragma('wal_checkpoint(TRUNCATE)');
     const stored = store.sqlite.prepare('select count(*) from lookup_person').pluck().get() as number;
@@ -74,15 +77,15 @@ function reusable(target: string, people: number, requests: number): boolean {
 
 /**
  * `requests` lookups of 1000 distinct random people each, appended through the audit log's
- * own `record` (its row format and group commit) and indexed by its own `indexPending` in
- * one pass, as the background indexer would have left them. The log is emptied and its ids
+ * own `record` (its row format and group commit) and indexed by its own `indexAll`, in its
+ * batches and segments, as the background indexer would have left them. The log is emptied and its ids
  * and mark start again from 0 first, so the prefill holds the ids 1..requests.
  */
 async function fill(file: string, requests: number): Promise<void> {
   const store = openSqliteRegisterStore(file);
   const { sqlite } = store;
   try {
-    sqlite.exec(`delete from lookup_person; delete from lookup_request; delete from sqlite_sequence where name = 'lookup_request';
+    sqlite.exec(`delete from lookup_person; delete from lookup_segment; delete from lookup_request; delete from sqlite_sequence where name = 'lookup_request';
       update lookup_index_state set indexed_through = 0 where id = 1`);
     const ids = sqlite.prepare('select id from person').pluck().all() as string[];
     const random = createRandom(11);
@@ -99,7 +102,8 @@ async function fill(file: string, requests: number): Promise<void> {
       }
       await Promise.all(batch);
     }
-    store.auditLog.indexPending(requests);
+    // In the indexer's own batches, so the segments are those it would have left.
+    store.auditLog.indexAll();
     sqlite.pragma('wal_checkpoint(TRUNCATE)');
   } finally {
     await store.close();

@@ -37,7 +37,7 @@ export async function prepareDatabase(path: string, count: number): Promise<Prep
     } else if (before !== count) {
       throw new Error(`${path} holds ${before} people, not ${count}: delete it or pass another --db`);
     }
-    store.sqlite.exec('delete from lookup_person; delete from lookup_request');
+    store.sqlite.exec('delete from lookup_person; delete from lookup_segment; delete from lookup_request');
     store.sqlite.pragma('wal_checkpoint(TRUNCATE)');
     return { path, count, seeded, sizeBytes: databaseSize(path) };
   } finally {

@@ -245,7 +245,7 @@ export async function postgresStore(env: NodeJS.ProcessEnv = process.env): Promi
         await store.close();
       }
       await withClient(url, async (client) => {
-        await client.query('truncate lookup_person, lookup_request');
+        await client.query('truncate lookup_person, lookup_segment, lookup_request');
         if (seeded) {
           // What autovacuum would do before long: statistics for the planner, the visibility map for index-only scans.
           let started = performance.now();

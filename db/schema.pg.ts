@@ -239,9 +239,9 @@ export const verificationCode = pgTable(
  * committed (synchronous_commit=on) before the answer leaves. `lookup_person` is derived
  * from it by a background indexer. Ids come from an identity column, handed out outside
  * transactions and so committed out of order across connections and replicas: instead of
- * a high-water mark, each request carries `indexed` (false until the indexer has derived
- * its `lookup_person` rows, in the same transaction), and the partial index on the
- * unindexed requests finds the tail cheaply, for the indexer and for reads. The view
+ * a high-water mark, each request carries the `segment` its `lookup_person` rows went into
+ * (null until the indexer has derived them, in the same transaction), and the partial index
+ * on the unindexed requests finds the tail cheaply, for the indexer and for reads. The view
  * `lookup_audit` (migration 0006) shows the log flattened, one row per person looked up.
  */
 export const lookupRequest = pgTable(
@@ -258,23 +258,33 @@ export const lookupRequest = pgTable(
     personIds: text('person_ids').array().notNull(),
     /** Where the scopes released differ per person: id -> space-separated scopes; null when all got `scopes`. */
     personScopes: jsonb('person_scopes').$type<Record<string, string>>(),
-    /** Whether `lookup_person` holds this request's rows yet. */
-    indexed: boolean('indexed').notNull().default(false),
+    /** The segment of `lookup_person` that holds this request's rows; null until indexed. */
+    segment: integer('segment'),
   },
-  (t) => [index('lookup_request_unindexed_idx').on(t.id).where(sql`not ${t.indexed}`)],
+  (t) => [index('lookup_request_unindexed_idx').on(t.id).where(sql`${t.segment} is null`)],
 );
 
-/** Derived from `lookup_request` (see there): a person's lookups, by request. */
+/** Derived from `lookup_request` (see there): a person's lookups, by request, in segments (as in `db/schema.ts`). */
 export const lookupPerson = pgTable(
   'lookup_person',
   {
+    segment: integer('segment').notNull(),
     personId: text('person_id').notNull(),
     requestId: bigint('request_id', { mode: 'number' }).notNull(),
     /** The scopes released for this person where they differ from the request's; null otherwise. */
     scopes: text('scopes'),
   },
-  (t) => [primaryKey({ columns: [t.personId, t.requestId] })],
+  (t) => [primaryKey({ columns: [t.segment, t.personId, t.requestId] })],
 );
+
+/**
+ * The segments of `lookup_person` and how many rows the indexer put into each. Indexers of
+ * several replicas take turns on the newest segment's row (`for update`).
+ */
+export const lookupSegment = pgTable('lookup_segment', {
+  segment: integer('segment').primaryKey(),
+  rows: integer('rows').notNull(),
+});
 
 /**
  * Request counts for rate limits, shared by every replica (PostgreSQL only: on SQLite each

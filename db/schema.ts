@@ -194,17 +194,35 @@ export const lookupRequest = sqliteTable('lookup_request', {
     personScopes: text('person_scopes'),
 });
 
-/** Derived from `lookup_request` (see there): a person's lookups, by request. */
+/**
+ * Derived from `lookup_request` (see there): a person's lookups, by request, kept in
+ * segments (`lookup_segment`). The key leads with the segment, so the indexer only ever
+ * writes into the newest segment's part of the tree (a few thousand pages, whatever the
+ * size of the log), and a read probes each segment once (src/store/audit-record.ts).
+ */
 export const lookupPerson = sqliteTable(
   'lookup_person',
   {
+    segment: integer('segment').notNull(),
     personId: text('person_id').notNull(),
     requestId: integer('request_id').notNull(),
     /** The scopes released for this person where they differ from the request's; null otherwise. */
     scopes: text('scopes'),
   },
-  (t) => [primaryKey({ columns: [t.personId, t.requestId] })],
+  (t) => [primaryKey({ columns: [t.segment, t.personId, t.requestId] })],
 );
+
+/**
+ * The segments of `lookup_person`: consecutive runs of requests, in id order (the indexer
+ * derives requests in id order, so a request's segment is the one whose range holds its id).
+ */
+export const lookupSegment = sqliteTable('lookup_segment', {
+  segment: integer('segment').primaryKey(),
+  firstRequest: integer('first_request').notNull(),
+  lastRequest: integer('last_request').notNull(),
+  /** Rows of `lookup_person` the indexer put into it. */
+  rows: integer('rows').notNull(),
+});
 
 /** How far the indexer has derived `lookup_person`: one row (id 1). */
 export const lookupIndexState = sqliteTable('lookup_index_state', {

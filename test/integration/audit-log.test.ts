@@ -4,6 +4,7 @@
  * caught up, the indexer derives each lookup exactly once, and retention deletes only what
  * is older than KRR_AUDIT_RETENTION_DAYS.
  */
+import { SEGMENT_ROWS } from '../../src/store/audit-record';
 import { StatementCounter, type LookupLog } from '../../src/store/types';
 import { syntheticIds } from '../support/people';
 import { createTestRegister, type TestRegister } from '../support/register';
@@ -32,6 +33,16 @@ describe('the lookup audit log', () => {
     }
     throw new Error('the indexer did not catch up within 10 s');
   }
+
+  /** Rows of `lookup_person` per segment, and the segments the store keeps. */
+  async function segments(): Promise<{ rows: number[][]; kept: number[] }> {
+    const rows = await register.database.query<{ segment: number; n: number }>('select segment, count(*) as n from lookup_person group by segment order by segment');
+    const kept = await register.database.query<{ segment: number }>('select segment from lookup_segment order by segment');
+    return { rows: rows.map((r) => [Number(r.segment), Number(r.n)]), kept: kept.map((r) => Number(r.segment)) };
+  }
+
+  /** What a full segment looks like to the indexer, without writing its 250 000 rows. */
+  const fillNewestSegment = () => register.database.query('update lookup_segment set rows = ? where segment = (select max(segment) from lookup_segment)', SEGMENT_ROWS);
 
   it('keeps one record per request, and a citizen sees every lookup before and after indexing, once each', async () => {
     const [a, b, c] = syntheticIds(3, 4242);
@@ -91,5 +102,67 @@ describe('the lookup audit log', () => {
     expect(await register.database.number('select count(*) from lookup_request')).toBe(1);
     expect(await register.database.number('select count(*) from lookup_person')).toBe(2);
     expect(await Promise.all(ids.map((id) => log.countLookupsOf(id)))).toEqual([0, 0, 1, 1]);
+  });
+
+  it('indexes into the newest segment until it is full, then into a new one; a citizen sees, pages and counts across segments', async () => {
+    const [a, b] = syntheticIds(2, 5151);
+    const t0 = Date.parse('2026-03-01T10:00:00.000Z');
+    const lookUp = (k: number, personIds: string[]) => log.record({ agencyOrgNumber: '991825827', personIds, scopes: [], at: new Date(t0 + k * 1000) });
+    await lookUp(0, [a, b]);
+    await lookUp(1, [a]);
+    register.store.startAuditMaintenance(0);
+    await indexed(2);
+    expect(await segments()).toEqual({ rows: [[0, 3]], kept: [0] });
+
+    await fillNewestSegment();
+    await lookUp(2, [a, b]);
+    await indexed(3);
+    expect(await segments()).toEqual({ rows: [[0, 3], [1, 2]], kept: [0, 1] });
+    // Not full: the next request goes into segment 1 too.
+    await lookUp(3, [a]);
+    await indexed(4);
+    expect(await segments()).toEqual({ rows: [[0, 3], [1, 3]], kept: [0, 1] });
+
+    const times = (entries: { lookedUpAt: Date }[]) => entries.map((e) => (e.lookedUpAt.getTime() - t0) / 1000);
+    expect(times(await log.lookupsOf(a, 10))).toEqual([3, 2, 1, 0]);
+    expect(times(await log.lookupsOf(b, 10))).toEqual([2, 0]);
+    expect([await log.countLookupsOf(a), await log.countLookupsOf(b)]).toEqual([4, 2]);
+    // Paging back in time from segment 1 into segment 0.
+    const [, second] = await log.lookupsOf(a, 2);
+    expect(times(await log.lookupsOf(a, 10, second.id))).toEqual([1, 0]);
+  });
+
+  it('retention deletes across segments and forgets the segments it emptied, never the newest', async () => {
+    const ids = syntheticIds(3, 6161);
+    const now = Date.now();
+    register.store.startAuditMaintenance(0);
+    await log.record({ agencyOrgNumber: '991825827', personIds: ids.slice(0, 2), scopes: [], at: new Date(now - 50 * DAY) });
+    await indexed(1);
+    await fillNewestSegment();
+    await log.record({ agencyOrgNumber: '991825827', personIds: ids.slice(1, 3), scopes: [], at: new Date(now - 40 * DAY) });
+    await indexed(2);
+    await fillNewestSegment();
+    await log.record({ agencyOrgNumber: '991825827', personIds: ids.slice(2, 3), scopes: [], at: new Date(now - DAY) });
+    await indexed(3);
+    expect(await segments()).toEqual({ rows: [[0, 2], [1, 2], [2, 1]], kept: [0, 1, 2] });
+
+    register.store.startAuditMaintenance(30);
+    for (let i = 0; i < 200 && (await register.database.number('select count(*) from lookup_request')) > 1; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(await segments()).toEqual({ rows: [[2, 1]], kept: [2] });
+    expect(await Promise.all(ids.map((id) => log.countLookupsOf(id)))).toEqual([0, 0, 1]);
+
+    // Everything expires: the rows go, the newest segment's count stays for the indexer to number on from.
+    await register.database.query('update lookup_request set looked_up_at = ?', new Date(now - 60 * DAY));
+    for (let i = 0; i < 200 && (await register.database.number('select count(*) from lookup_request')) > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(await segments()).toEqual({ rows: [], kept: [2] });
+    await fillNewestSegment();
+    await log.record({ agencyOrgNumber: '991825827', personIds: ids.slice(0, 1), scopes: [], at: new Date() });
+    await indexed(1);
+    expect(await segments()).toEqual({ rows: [[3, 1]], kept: [2, 3] });
+    expect(await log.countLookupsOf(ids[0])).toBe(1);
   });
 });

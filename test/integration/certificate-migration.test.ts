@@ -7,22 +7,12 @@
 import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { migrationsFolder } from '../../src/paths';
+import { migrationsBefore } from '../support/migrations';
 import { idSupply } from '../support/people';
-
-/** The migrations before 0007, as a folder drizzle's migrator reads. */
-function migrationsBefore0007(dir: string): string {
-  const folder = path.join(dir, 'migrations');
-  mkdirSync(path.join(folder, 'meta'), { recursive: true });
-  const journal = JSON.parse(readFileSync(path.join(migrationsFolder, 'meta', '_journal.json'), 'utf8')) as { entries: { idx: number; tag: string }[] };
-  journal.entries = journal.entries.filter((e) => e.idx < 7);
-  writeFileSync(path.join(folder, 'meta', '_journal.json'), JSON.stringify(journal));
-  for (const file of readdirSync(migrationsFolder)) if (/^000[0-6]_.*\.sql$/.test(file)) copyFileSync(path.join(migrationsFolder, file), path.join(folder, file));
-  return folder;
-}
 
 describe('migration 0007 (certificates once) on a register that holds people', () => {
   let dir: string;
@@ -33,7 +23,7 @@ describe('migration 0007 (certificates once) on a register that holds people', (
 
   it('moves each value into certificate once, keeps the ids in the rows, and the triggers keep working', () => {
     const sqlite = new Database(path.join(dir, 'krr.sqlite'));
-    migrate(drizzle(sqlite), { migrationsFolder: migrationsBefore0007(dir) });
+    migrate(drizzle(sqlite), { migrationsFolder: migrationsBefore(migrationsFolder, dir, 7) });
     const at = Date.UTC(2026, 0, 10);
     const newId = idSupply(3, 7007);
     const ids = [newId(), newId(), newId()].sort();

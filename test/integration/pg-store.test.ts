@@ -33,6 +33,8 @@ const sameRowTypes: [
   Same<Row<typeof sqliteTables.changeLog>, Row<typeof pgTables.changeLog>>,
   Same<Row<typeof sqliteTables.codeLog>, Row<typeof pgTables.codeLog>>,
   // The audit log's tables differ on purpose (ids as JSON text / text[]); both stores map them to `LookupEntry`.
+  // `lookup_segment` too: SQLite's keeps each segment's run of request ids (its indexer goes in id order),
+  // PostgreSQL's requests name their segment.
   Same<Row<typeof sqliteTables.lookupPerson>, Row<typeof pgTables.lookupPerson>>,
   Fits<Row<typeof pgTables.person>, PersonRow>,
   // A mailbox row holds its certificate's id; the store's row, the certificate's value.
@@ -41,7 +43,7 @@ const sameRowTypes: [
 void sameRowTypes;
 
 /** Tables and views: `lookup_audit` is the view over the audit log. */
-const TABLES = ['address_use', 'certificate', 'change_counter', 'change_log', 'code_log', 'contact_point', 'digital_post', 'lookup_audit', 'lookup_person', 'lookup_request', 'person', 'person_lookup', 'rate_limit', 'upstream_sync', 'verification_code'];
+const TABLES = ['address_use', 'certificate', 'change_counter', 'change_log', 'code_log', 'contact_point', 'digital_post', 'lookup_audit', 'lookup_person', 'lookup_request', 'lookup_segment', 'person', 'person_lookup', 'rate_limit', 'upstream_sync', 'verification_code'];
 
 describeWithPostgres('PostgreSQL store: migrations and gap-free change numbers across replicas', () => {
   let scratch: ScratchDatabase;

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { personScopes, scopeList } from '../audit-record';
+import { type NewestSegment, personScopes, scopeList, segmentForBatch } from '../audit-record';
 import type { LookupEntry, LookupLog, LookupRecord, StatementCounter } from '../types';
 import { CountingClient, inTransaction } from './executor';
 
@@ -15,36 +15,59 @@ const INSERT_REQUESTS: pg.QueryConfig = {
     from jsonb_to_recordset($1::jsonb) as r(at timestamptz, agency text, supplier text, scopes text, ids jsonb, per_person jsonb)`,
 };
 
-/** A person's entries, newest first: the indexed ones and the not-yet-indexed requests straight from the log. */
+/**
+ * A person's entries, newest first: the indexed ones (one probe of `lookup_person`'s key per
+ * segment, from the oldest to the newest that holds rows: the ends of the key, so the reads
+ * take no decision of retention's) and the not-yet-indexed requests straight from the log.
+ */
 const ENTRIES = `
   select r.id, lp.person_id as "personId", r.agency_org_number as "agencyOrgNumber", r.supplier_org_number as "supplierOrgNumber",
     r.looked_up_at as "lookedUpAt", coalesce(lp.scopes, r.scopes) as scopes
   from lookup_person lp join lookup_request r on r.id = lp.request_id
-  where lp.person_id = $1 and lp.request_id < $2
+  where lp.segment = any (array(select generate_series(e.first, e.last) from (select min(segment) as first, max(segment) as last from lookup_person) e))
+    and lp.person_id = $1 and lp.request_id < $2
   union all
   select r.id, $1, r.agency_org_number, r.supplier_org_number, r.looked_up_at, coalesce(r.person_scopes ->> $1, r.scopes)
   from lookup_request r
-  where not r.indexed and r.id < $2 and $1 = any (r.person_ids)`;
+  where r.segment is null and r.id < $2 and $1 = any (r.person_ids)`;
 
 const LOOKUPS_OF: pg.QueryConfig = { name: 'krr-lookups-of', text: `${ENTRIES} order by 1 desc limit $3` };
 const COUNT_LOOKUPS_OF: pg.QueryConfig = { name: 'krr-count-lookups-of', text: `select count(*)::int as n from (${ENTRIES}) e` };
 
+/** The newest segment, locked: the indexers of several replicas take turns on it. */
+const NEWEST_SEGMENT: pg.QueryConfig = {
+  name: 'krr-newest-segment',
+  text: 'select segment, rows from lookup_segment order by segment desc limit 1 for update',
+};
+
 /**
- * Derives `lookup_person` for up to $1 unindexed requests, oldest first, and marks them
- * indexed, in one statement (so in one transaction). `skip locked`: indexers of several
- * replicas take different requests instead of waiting for each other.
+ * Opens segment $1. Two indexers that found the same segment full both open the next one:
+ * the second's insert is a no-op, and both write into it.
+ */
+const OPEN_SEGMENT: pg.QueryConfig = {
+  name: 'krr-open-segment',
+  text: 'insert into lookup_segment (segment, rows) values ($1, 0) on conflict (segment) do nothing',
+};
+
+/**
+ * Derives `lookup_person` for up to $1 unindexed requests, oldest first, into segment $2,
+ * marks them with it and counts the segment's new rows, in one statement. `skip locked`:
+ * indexers of several replicas take different requests instead of waiting for each other.
  */
 const INDEX_PENDING: pg.QueryConfig = {
   name: 'krr-index-lookups',
   text: `with batch as (
-      update lookup_request set indexed = true
-      where id in (select id from lookup_request where not indexed order by id limit $1 for update skip locked)
+      update lookup_request set segment = $2
+      where id in (select id from lookup_request where segment is null order by id limit $1 for update skip locked)
       returning id, person_ids, person_scopes
     ), derived as (
-      insert into lookup_person (person_id, request_id, scopes)
-      select p.id, b.id, b.person_scopes ->> p.id from batch b, unnest(b.person_ids) as p(id)
-      order by 1, 2
+      insert into lookup_person (segment, person_id, request_id, scopes)
+      select $2, p.id, b.id, b.person_scopes ->> p.id from batch b, unnest(b.person_ids) as p(id)
+      order by 2, 3
       on conflict do nothing
+      returning 1
+    ), grown as (
+      update lookup_segment set rows = rows + (select count(*) from derived) where segment = $2
     )
     select count(*)::int as n from batch`,
 };
@@ -53,16 +76,26 @@ const INDEX_PENDING: pg.QueryConfig = {
 const DELETE_EXPIRED: pg.QueryConfig = {
   name: 'krr-delete-expired-lookups',
   text: `with old as (
-      select id, person_ids from lookup_request
-      where id in (select id from lookup_request where indexed order by id limit $2) and looked_up_at < $1
+      select id, segment, person_ids from lookup_request
+      where id in (select id from lookup_request where segment is not null order by id limit $2) and looked_up_at < $1
       for update skip locked
     ), people as (
-      delete from lookup_person lp using (select o.id, p.id as person_id from old o, unnest(o.person_ids) as p(id)) g
-      where lp.person_id = g.person_id and lp.request_id = g.id
+      delete from lookup_person lp using (select o.segment, o.id, p.id as person_id from old o, unnest(o.person_ids) as p(id)) g
+      where lp.segment = g.segment and lp.person_id = g.person_id and lp.request_id = g.id
     ), gone as (
       delete from lookup_request where id in (select id from old) returning 1
     )
     select count(*)::int as n from gone`,
+};
+
+/**
+ * The counts of segments older than every row left: the indexer writes only into the
+ * newest, so none of them is written again. A statement of its own: a data-modifying CTE
+ * beside the deletes would not see them.
+ */
+const DELETE_EMPTY_SEGMENTS: pg.QueryConfig = {
+  name: 'krr-delete-empty-segments',
+  text: 'delete from lookup_segment where segment < (select min(segment) from lookup_person)',
 };
 
 /** Requests per indexing statement, and per retention statement. */
@@ -168,15 +201,22 @@ export class LookupMaintenance {
   indexPending(maxRequests = INDEX_BATCH): Promise<number> {
     return inTransaction(this.pool, [this.statements], 'read committed', async ({ q }) => {
       await q.query('set local synchronous_commit = off');
-      const { rows } = await q.query<{ n: number }>(INDEX_PENDING, [maxRequests]);
+      const newest = await q.query<NewestSegment>(NEWEST_SEGMENT);
+      const { segment, opens } = segmentForBatch(newest.rows[0]);
+      if (opens) await q.query(OPEN_SEGMENT, [segment]);
+      const { rows } = await q.query<{ n: number }>(INDEX_PENDING, [maxRequests, segment]);
       return rows[0]?.n ?? 0;
     });
   }
 
   /** Deletes up to `maxRequests` of the oldest indexed requests made before `cutoff`. */
   async deleteExpired(cutoff: Date, maxRequests = DELETE_BATCH): Promise<number> {
-    const { rows } = await new CountingClient(this.pool, [this.statements]).query<{ n: number }>(DELETE_EXPIRED, [cutoff.toISOString(), maxRequests]);
-    return rows[0]?.n ?? 0;
+    return inTransaction(this.pool, [this.statements], 'read committed', async ({ q }) => {
+      const { rows } = await q.query<{ n: number }>(DELETE_EXPIRED, [cutoff.toISOString(), maxRequests]);
+      const deleted = rows[0]?.n ?? 0;
+      if (deleted > 0) await q.query(DELETE_EMPTY_SEGMENTS);
+      return deleted;
+    });
   }
 
   start(retentionDays: number, everyMs = 1000, onError: (error: unknown) => void = () => {}): void {

@@ -1,5 +1,5 @@
 import type { Statement } from 'better-sqlite3';
-import { personScopes, scopeList } from '../audit-record';
+import { type NewestSegment, personScopes, scopeList, segmentForBatch } from '../audit-record';
 import type { LookupEntry, LookupRecord } from '../types';
 import type { SqliteDatabase } from './connection';
 
@@ -17,11 +17,14 @@ const INDEX_BATCH = 50;
 /** Requests per retention transaction: short, so lookups never wait long for the write lock. */
 const DELETE_BATCH = 20;
 
-/** A person's entries, newest first: the indexed ones and the not-yet-indexed tail of the log. */
+/**
+ * A person's entries, newest first: the indexed ones (one probe of `lookup_person`'s key per
+ * segment, segments that begin after `$before` skipped) and the not-yet-indexed tail of the log.
+ */
 const ENTRIES = `
   select r.id, lp.person_id, r.agency_org_number, r.supplier_org_number, r.looked_up_at, coalesce(lp.scopes, r.scopes) as scopes
-  from lookup_person lp join lookup_request r on r.id = lp.request_id
-  where lp.person_id = $person and lp.request_id < $before
+  from lookup_segment s cross join lookup_person lp cross join lookup_request r
+  where s.first_request < $before and lp.segment = s.segment and lp.person_id = $person and lp.request_id < $before and r.id = lp.request_id
   union all
   select r.id, j.value, r.agency_org_number, r.supplier_org_number, r.looked_up_at,
     coalesce(json_extract(r.person_scopes, '$."' || j.value || '"'), r.scopes)
@@ -34,8 +37,9 @@ const ENTRIES = `
  * - `record`: one row per request, group-committed: the requests that arrive in the same
  *   turn of the event loop share one fsynced transaction (synchronous=FULL).
  * - `indexPending`: derives `lookup_person` for the requests after `lookup_index_state`,
- *   sorted by (person, request) so the rows go into the WITHOUT ROWID key in order, and
- *   moves the mark, in one transaction. Not fsynced on its own (synchronous=NORMAL for it):
+ *   into the newest segment (`lookup_segment`; a new one once it is full:
+ *   `segmentForBatch`), sorted by (person, request) so the rows go into the WITHOUT ROWID
+ *   key in order, and moves the mark, in one transaction. Not fsynced on its own (synchronous=NORMAL for it):
  *   it is derived, and a crash that loses it loses the mark with it, so the next run
  *   derives those requests again. Runs on a timer (`startMaintenance`) and at start.
  * - `deleteExpired`: retention, oldest requests first, a few per transaction.
@@ -46,7 +50,11 @@ export class SqliteLookupLog {
   private readonly insertRequest: Statement;
   private readonly mark: Statement<[], { n: number }>;
   private readonly pending: Statement<[number, number], { last: number | null; n: number }>;
-  private readonly indexRange: Statement<[number, number]>;
+  private readonly indexRange: Statement<[number, number, number]>;
+  private readonly newestSegment: Statement<[], NewestSegment>;
+  private readonly openSegment: Statement<[number, number, number]>;
+  private readonly growSegment: Statement<[number, number, number]>;
+  private readonly deleteSegments: Statement<[]>;
   private readonly markIndexed: Statement<[number]>;
   private readonly oldest: Statement<[number], { id: number }>;
   private readonly deletePeople: Statement<[number, number]>;
@@ -65,18 +73,25 @@ export class SqliteLookupLog {
     this.mark = sqlite.prepare('select indexed_through as n from lookup_index_state where id = 1');
     this.pending = sqlite.prepare('select max(id) as last, count(*) as n from (select id from lookup_request where id > ? order by id limit ?)');
     this.indexRange = sqlite.prepare(
-      `insert or ignore into lookup_person (person_id, request_id, scopes)
-       select j.value, r.id, json_extract(r.person_scopes, '$."' || j.value || '"')
+      `insert or ignore into lookup_person (segment, person_id, request_id, scopes)
+       select ?, j.value, r.id, json_extract(r.person_scopes, '$."' || j.value || '"')
        from lookup_request r, json_each(r.person_ids) j
        where r.id > ? and r.id <= ?
        order by j.value, r.id`,
     );
+    this.newestSegment = sqlite.prepare('select segment, rows from lookup_segment order by segment desc limit 1');
+    this.openSegment = sqlite.prepare('insert into lookup_segment (segment, first_request, last_request, rows) values (?, ?, ?, 0)');
+    this.growSegment = sqlite.prepare('update lookup_segment set last_request = ?, rows = rows + ? where segment = ?');
     this.markIndexed = sqlite.prepare('update lookup_index_state set indexed_through = ? where id = 1');
     this.oldest = sqlite.prepare('select id from lookup_request where id <= (select indexed_through from lookup_index_state where id = 1) order by id limit ?');
+    // A request's segment is the newest that begins at or before it (segments are runs of ids).
     this.deletePeople = sqlite.prepare(
-      `delete from lookup_person where (person_id, request_id) in (
-         select j.value, r.id from lookup_request r, json_each(r.person_ids) j where r.id <= ? and r.looked_up_at < ?)`,
+      `delete from lookup_person where (segment, person_id, request_id) in (
+         select (select max(s.segment) from lookup_segment s where s.first_request <= r.id), j.value, r.id
+         from lookup_request r, json_each(r.person_ids) j where r.id <= ? and r.looked_up_at < ?)`,
     );
+    // Segments older than every row left: the indexer writes only into the newest, so none of them is written again.
+    this.deleteSegments = sqlite.prepare('delete from lookup_segment where segment < (select min(segment) from lookup_person)');
     this.deleteRequests = sqlite.prepare('delete from lookup_request where id <= ? and looked_up_at < ?');
     this.entries = sqlite.prepare(`${ENTRIES} order by 1 desc limit $limit`);
     this.countEntries = sqlite.prepare(`select count(*) as n from (${ENTRIES})`);
@@ -121,7 +136,10 @@ export class SqliteLookupLog {
           const mark = this.mark.get()?.n ?? 0;
           const pending = this.pending.get(mark, maxRequests);
           if (!pending || pending.last === null) return 0;
-          this.indexRange.run(mark, pending.last);
+          const { segment, opens } = segmentForBatch(this.newestSegment.get());
+          if (opens) this.openSegment.run(segment, mark + 1, mark + 1);
+          const rows = this.indexRange.run(segment, mark, pending.last).changes;
+          this.growSegment.run(pending.last, rows, segment);
           this.markIndexed.run(pending.last);
           return pending.n;
         })
@@ -146,7 +164,9 @@ export class SqliteLookupLog {
           if (ids.length === 0) return 0;
           const upTo = ids[ids.length - 1].id;
           this.deletePeople.run(upTo, cutoff.getTime());
-          return this.deleteRequests.run(upTo, cutoff.getTime()).changes;
+          const deleted = this.deleteRequests.run(upTo, cutoff.getTime()).changes;
+          if (deleted > 0) this.deleteSegments.run();
+          return deleted;
         })
         .immediate(),
     );
