@@ -36,6 +36,13 @@ export const LOOKUP_MODEL_TRIGGERS = [
  * - an address with more than one active user flags every point on it; one with exactly one
  *   flags the people on it who are not active (the one active user is someone else).
  */
+/**
+ * The read model emptied before it is derived for the whole register. With nobody in the
+ * register `address_use` may still hold rows: the triggers count an address down to 0 when
+ * its last person goes, and leave the row.
+ */
+const CLEAR_LOOKUP_MODEL = `DELETE FROM address_use; DELETE FROM person_lookup;`;
+
 const DERIVE_ADDRESS_USE = `
 DROP TABLE IF EXISTS temp.lookup_inactive_use;
 DROP TABLE IF EXISTS temp.lookup_shared;
@@ -67,8 +74,7 @@ const sharedFlag = (id: string, channel: 'EMAIL' | 'MOBILE', address: string) =>
  * row for row what the triggers keep (test/integration/duplicate-flag.test.ts).
  */
 export const REBUILD_LOOKUP_MODEL = `
-DELETE FROM address_use;
-DELETE FROM person_lookup;
+${CLEAR_LOOKUP_MODEL}
 ${DERIVE_ADDRESS_USE}
 INSERT INTO person_lookup
 SELECT p.id, p.status, p.reserved, p.reserved_at, p.reservation_updated_at, p.language, p.language_updated_at, p.updated_at, p.change_number,
@@ -148,7 +154,7 @@ export function retractStagedLookupModel(sqlite: Database.Database, people: stri
  * (`DERIVE_ADDRESS_USE`), which needs `contact_point_address_idx` in place.
  */
 export function deriveStagedLookupModel(sqlite: Database.Database, people: string, empty: boolean): void {
-  if (empty) sqlite.exec(DERIVE_ADDRESS_USE);
+  if (empty) sqlite.exec(CLEAR_LOOKUP_MODEL + DERIVE_ADDRESS_USE);
   else {
     sqlite.exec(`drop table if exists temp.lookup_points; drop table if exists temp.lookup_delta; drop table if exists temp.lookup_crossed; drop table if exists temp.lookup_shared;
       create temp table lookup_points (channel text not null, address_key text not null, id text not null, active integer not null, primary key (channel, address_key, id)) without rowid;

@@ -149,6 +149,24 @@ describeWithPostgres('PostgreSQL register store', () => {
         await expect(emptyAdmin.query(`insert into person_lookup (id, status, reserved, updated_at, change_number) select id, status, reserved, updated_at, change_number from person_lookup limit 1`)).rejects.toThrow(/duplicate key/);
       });
 
+      it('puts each trigger back in the state it was in: one disabled by the operator stays disabled, one enabled always stays so', async () => {
+        const names = (await emptyAdmin.query<{ name: string }>(`select tgname as name from pg_trigger where tgrelid = 'person'::regclass and not tgisinternal order by 1`)).rows.map((r) => r.name);
+        expect(names.length).toBeGreaterThan(1);
+        await emptyAdmin.query(`alter table person disable trigger ${names[0]}`);
+        await emptyAdmin.query(`alter table person enable always trigger ${names[1]}`);
+        const before = await catalog(emptyAdmin);
+        await expect(load([record(newId())])).resolves.toMatchObject({ written: 1 });
+        expect(await catalog(emptyAdmin)).toEqual(before);
+      });
+
+      it('takes the general path where remaking an index would lose something of it (a comment)', async () => {
+        await emptyAdmin.query(`comment on index contact_point_address_idx is 'kept by the load'`);
+        const before = await catalog(emptyAdmin);
+        await expect(load([record(newId()), record(newId())])).resolves.toMatchObject({ written: 2 });
+        expect(await catalog(emptyAdmin)).toEqual(before);
+        expect((await emptyAdmin.query(`select obj_description('contact_point_address_idx'::regclass, 'pg_class') as c`)).rows[0].c).toBe('kept by the load');
+      });
+
       it('leaves the register and its catalog as they were when the load fails half-way', async () => {
         // A rule the load does not set aside (a CHECK), broken by the second person.
         const [a, b] = [newId(), newId()];

@@ -189,6 +189,28 @@ describe('certificates', () => {
   });
 });
 
+describe('the bulk import', () => {
+  it('loads a register whose people were all deleted: the addresses they left, counted down to 0, do not stand in the way', async () => {
+    const fresh = await createTestRegister();
+    try {
+      const [a, b, c] = [newId(), newId(), newId()].sort();
+      const shared = { address: 'Left@Example.com', updatedAt: T0, lastVerifiedAt: null, lastValidatedAt: null };
+      await fresh.store.replacePeople([record(a, { email: shared, mobile: null }), record(b, { email: shared, mobile: null })], 'IMPORT', T0);
+      await fresh.database.query('delete from person');
+      expect(await fresh.database.number('select count(*) from address_use')).toBeGreaterThan(0);
+
+      const bulk = await fresh.store.startBulkImport('IMPORT', T0);
+      await bulk.stage(new StagingRows().batch([record(a, { email: shared, mobile: null }), record(c, { email: shared, mobile: null })]));
+      await expect(bulk.commit()).resolves.toMatchObject({ written: 2 });
+      const entries = await fresh.store.forRequest(new StatementCounter()).people.entries([a, b, c]);
+      expect(entries.map((e) => e?.contactPoints.map((p) => `${p.channel}:${p.duplicated}`) ?? null)).toEqual([['EMAIL:true'], null, ['EMAIL:true']]);
+      expect(await fresh.database.query('select channel, address_key, active_people from address_use')).toEqual([{ channel: 'EMAIL', address_key: 'left@example.com', active_people: 2 }]);
+    } finally {
+      await fresh.close();
+    }
+  });
+});
+
 describe('the change feed page', () => {
   it('lists people changed after a number, in number order, with the newest number', async () => {
     const start = await latest();

@@ -114,16 +114,9 @@ export interface StagedReplaced {
  * the people's old state leaves it and their new state is derived, set-based.
  */
 export async function replaceStagedPeopleIn(q: CountingClient, table: string, kind: string, at: Date, loadAlone = false): Promise<StagedReplaced> {
-  // Into an empty register, by a role that owns the tables (it may alter them), the load sets
-  // their keys, indexes and triggers aside (`setAsideForLoad`).
-  const empty =
-    loadAlone &&
-    (
-      await q.query<{ empty: boolean }>(
-        `select not exists (select 1 from person) and bool_and(pg_has_role(relowner, 'USAGE')) as empty from pg_class where oid = any($1::regclass[])`,
-        [LOADED_TABLES],
-      )
-    ).rows[0].empty;
+  // Into an empty register, the load sets the tables' keys, indexes and triggers aside
+  // (`setAsideForLoad`) where it may.
+  const empty = loadAlone && (await q.query<{ empty: boolean }>(MAY_SET_ASIDE, [LOADED_TABLES])).rows[0].empty;
   // The last record of each person; those saying "not registered" are not written.
   await q.query(`drop table if exists import_last`);
   await q.query(`drop table if exists import_numbered`);
@@ -197,6 +190,35 @@ export async function replaceStagedPeopleIn(q: CountingClient, table: string, ki
 const LOADED_TABLES = ['change_log', 'person', 'contact_point', 'digital_post', 'address_use', 'person_lookup'];
 
 /**
+ * Whether a load may set the loaded tables' keys, indexes and triggers aside: the register
+ * holds nobody; the role owns every table it would alter (the loaded ones, and those with a
+ * foreign key to or from them); and nothing is there that dropping an index or constraint
+ * and making it again from its definition would lose (a replica identity or CLUSTER mark on
+ * an index, a comment on an index or constraint). Otherwise the load takes the general path.
+ */
+const MAY_SET_ASIDE = `
+  with loaded as (select unnest($1::regclass[]) as rel),
+  altered as (
+    select rel from loaded
+    union select conrelid from pg_constraint where contype = 'f' and confrelid in (select rel from loaded)
+    union select confrelid from pg_constraint where contype = 'f' and conrelid in (select rel from loaded)
+  )
+  select not exists (select 1 from person)
+    and (select bool_and(pg_has_role(c.relowner, 'USAGE')) from pg_class c where c.oid in (select rel from altered))
+    and not exists (select 1 from pg_index i where i.indrelid in (select rel from loaded) and (i.indisreplident or i.indisclustered))
+    and not exists (
+      select 1 from pg_description d
+      where (d.classoid = 'pg_class'::regclass and d.objoid in (select indexrelid from pg_index where indrelid in (select rel from loaded)))
+         or (d.classoid = 'pg_constraint'::regclass and d.objoid in (select oid from pg_constraint where conrelid in (select rel from altered)))
+    ) as empty`;
+
+/** A name from the catalog, quoted as an SQL identifier. */
+const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+/** How `ALTER TABLE` puts a trigger back in the state `pg_trigger.tgenabled` recorded. */
+const TRIGGER_STATE: Record<string, string> = { O: 'enable trigger', A: 'enable always trigger', R: 'enable replica trigger' };
+
+/**
  * For a load into an EMPTY register, holding the exclusive bulk lock, inside its
  * transaction: what PostgreSQL's manual advises for populating a database ("Populating a
  * Database": remove indexes and foreign keys, load, create them again), from the catalog's
@@ -205,8 +227,8 @@ const LOADED_TABLES = ['change_log', 'person', 'contact_point', 'digital_post', 
  * - foreign keys from and to them: a check per row becomes one join at the end;
  * - their primary keys and other indexes: one sort each at the end instead of an insert per
  *   row (the loads into them are plain inserts: nothing is there to conflict with);
- * - their user triggers (the read model's, which under krr.bulk_load would only return): a
- *   PL/pgSQL call per row saved.
+ * - their enabled user triggers (the read model's, which under krr.bulk_load would only
+ *   return): a PL/pgSQL call per row saved. Each is put back in the state it was in.
  * The transaction's memory for sorts, hashes and index builds is raised: the load is one
  * session's, and runs alone. Returns how to put everything back.
  */
@@ -227,17 +249,24 @@ async function setAsideForLoad(q: CountingClient): Promise<() => Promise<void>> 
       [LOADED_TABLES],
     )
   ).rows;
+  const triggers = (
+    await q.query<{ table: string; name: string; state: string }>(
+      `select tgrelid::regclass::text as table, tgname as name, tgenabled::text as state from pg_trigger
+       where tgrelid = any($1::regclass[]) and not tgisinternal and tgenabled <> 'D' order by 1, 2`,
+      [LOADED_TABLES],
+    )
+  ).rows;
   await q.query(`set local work_mem = '64MB'`);
   await q.query(`set local maintenance_work_mem = '256MB'`);
   // Foreign keys first: the keys they reference go next.
-  for (const c of constraints) await q.query(`alter table ${c.table} drop constraint ${c.name}`);
+  for (const c of constraints) await q.query(`alter table ${c.table} drop constraint ${ident(c.name)}`);
   for (const index of indexes) await q.query(`drop index ${index.name}`);
-  for (const table of LOADED_TABLES) await q.query(`alter table ${table} disable trigger user`);
+  for (const t of triggers) await q.query(`alter table ${t.table} disable trigger ${ident(t.name)}`);
   return async () => {
     // Keys first, foreign keys (which need them) last.
-    for (const c of [...constraints].reverse()) await q.query(`alter table ${c.table} add constraint ${c.name} ${c.def}`);
+    for (const c of [...constraints].reverse()) await q.query(`alter table ${c.table} add constraint ${ident(c.name)} ${c.def}`);
     for (const index of indexes) await q.query(index.def);
-    for (const table of LOADED_TABLES) await q.query(`alter table ${table} enable trigger user`);
+    for (const t of triggers) await q.query(`alter table ${t.table} ${TRIGGER_STATE[t.state]} ${ident(t.name)}`);
   };
 }
 

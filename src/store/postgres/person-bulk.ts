@@ -176,11 +176,17 @@ export async function insertNewPeopleIn(q: CountingClient, records: readonly Per
  * for people that have no `person_lookup` row and are not counted (a bulk load under
  * krr.bulk_load: new people, or people whose old state the caller took out first).
  * `ids`: a FROM item naming the people as `ids(id)`, with its parameters; null: the people
- * are the whole register (a load into an empty one, whose read model is empty and may have
- * no keys to conflict on yet): every row is read, and nothing is upserted.
+ * are the whole register (a load into an empty one, whose keys may be set aside): the read
+ * model is emptied, every row is read, and nothing is upserted.
  */
 export async function deriveLookupModel(q: CountingClient, ids: string | null, params: unknown[] = []): Promise<void> {
   const people = ids === null ? 'person p' : `${ids} join person p on p.id = ids.id`;
+  // The whole register: derived anew. With nobody in it `address_use` may still hold rows
+  // (the triggers count an address down to 0 when its last person goes, and leave the row).
+  if (ids === null) {
+    await q.query('delete from address_use');
+    await q.query('delete from person_lookup');
+  }
   await q.query(
     `insert into address_use (channel, address_key, active_people)
      select cp.channel, cp.address_key, count(*)
