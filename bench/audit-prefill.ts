@@ -109,3 +109,29 @@ async function fill(file: string, requests: number): Promise<void> {
     await store.close();
   }
 }
+
+/**
+ * What a full log costs a citizen's own read (`me { lookups }`: the newest 20 and the count),
+ * timed on the copy straight through the store, for `ids`: ms per person, and the segments
+ * of the per-person index it probed.
+ */
+export async function citizenReadCost(file: string, ids: readonly string[]): Promise<{ msPerPerson: number; segments: number }> {
+  const store = openSqliteRegisterStore(file);
+  try {
+    const log = store.forRequest(new StatementCounter()).lookups;
+    const round = async () => {
+      const started = performance.now();
+      for (const id of ids) {
+        await log.lookupsOf(id, 20);
+        await log.countLookupsOf(id);
+      }
+      return (performance.now() - started) / ids.length;
+    };
+    await round(); // warm
+    const msPerPerson = await round();
+    const segments = store.sqlite.prepare('select count(*) from lookup_segment').pluck().get() as number;
+    return { msPerPerson, segments };
+  } finally {
+    await store.close();
+  }
+}

@@ -17,7 +17,7 @@ import { loadOrCreateDevKey } from '../src/auth/keys';
 import { mintDevToken } from '../src/auth/tokens';
 import { loadConfig } from '../src/config';
 import { projectRoot } from '../src/paths';
-import { prefilledAuditCopy } from './audit-prefill';
+import { citizenReadCost, prefilledAuditCopy } from './audit-prefill';
 import { assertSameAnswer } from './compare';
 import type { PreparedDatabase, Samples } from './data';
 import { measureDatabaseCpu, postOk, runLoad, statementsPerRequest, type LoadResult } from './load';
@@ -216,6 +216,8 @@ async function auditLoaded(ctx: Context): Promise<void> {
   ctx.findings.auditNote = `audit workload: a copy of the database with ${n} person lookups (${(copy.auditRecords / IDS_PER_BODY).toLocaleString('en-US')} requests, indexed) already stored, ${copy.builtSeconds === null ? 'reused' : `built in ${copy.builtSeconds.toFixed(0)} s`}; W1 itself runs with an empty log`;
   ctx.findings.auditRecords = copy.auditRecords;
   await w1(ctx, `W1 persons x1000 with ${n} audit records stored`, copy.path, ctx.samples, 'audit');
+  const reads = await citizenReadCost(copy.path, ctx.samples.singles);
+  ctx.findings.auditNote += `; a citizen's me { lookups } (newest 20 and the count) on it: ${reads.msPerPerson.toFixed(2)} ms a person over ${ctx.samples.singles.length} people, ${reads.segments} segments of the per-person index probed`;
 }
 
 /** Lookups whose answers are compared between servers: 2 x 1000 ids, and 8 ids with a duplicate and 2 unregistered. */
