@@ -17,7 +17,7 @@ import { loadOrCreateDevKey } from '../src/auth/keys';
 import { mintDevToken } from '../src/auth/tokens';
 import { loadConfig } from '../src/config';
 import { projectRoot } from '../src/paths';
-import { citizenReadCost, prefilledAuditCopy } from './audit-prefill';
+import { citizenReadCost, prefilledAuditCopy, prefilledAuditCopyPg } from './audit-prefill';
 import { assertSameAnswer } from './compare';
 import type { PreparedDatabase, Samples } from './data';
 import { measureDatabaseCpu, postOk, runLoad, statementsPerRequest, type LoadResult } from './load';
@@ -204,14 +204,10 @@ async function w1(ctx: Context, label = 'W1 persons x1000 (service)', db = ctx.d
 /**
  * W1 again, against a copy of the database whose audit log already holds
  * `--audit-records` person lookups (bench/audit-prefill.ts), with the same requests: the
- * log's size must not slow lookups down. SQLite only for now.
+ * log's size must not slow lookups down.
  */
 async function auditLoaded(ctx: Context): Promise<void> {
-  if (ctx.store.kind !== 'sqlite') {
-    ctx.findings.auditNote = 'audit workload is not measured on PostgreSQL (the prefilled copy is SQLite only)';
-    return;
-  }
-  const copy = await prefilledAuditCopy(ctx.db, ctx.options.auditRecords);
+  const copy = await (ctx.store.kind === 'sqlite' ? prefilledAuditCopy : prefilledAuditCopyPg)(ctx.db, ctx.options.auditRecords);
   const n = copy.auditRecords.toLocaleString('en-US');
   ctx.findings.auditNote = `audit workload: a copy of the database with ${n} person lookups (${(copy.auditRecords / IDS_PER_BODY).toLocaleString('en-US')} requests, indexed) already stored, ${copy.builtSeconds === null ? 'reused' : `built in ${copy.builtSeconds.toFixed(0)} s`}; W1 itself runs with an empty log`;
   ctx.findings.auditRecords = copy.auditRecords;
