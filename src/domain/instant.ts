@@ -70,3 +70,6 @@ export function isoInstant(date: Date): string {
   const seconds = Math.floor(msOfDay / 1000);
   return `${dayPrefix((t - msOfDay) / MS_PER_DAY)}${TWO_DIGITS[Math.floor(seconds / 3600)]}:${TWO_DIGITS[Math.floor(seconds / 60) % 60]}:${TWO_DIGITS[seconds % 60]}.${THREE_DIGITS[msOfDay % 1000]}Z`;
 }
+
+/** An instant read as milliseconds since the epoch (how SQLite stores them, and how the PostgreSQL lookup reads them), or null. */
+export const instantFromMillis = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));

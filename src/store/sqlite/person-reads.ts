@@ -4,6 +4,7 @@ import { personLookup } from '../../../db/schema';
 import type { ContactPointWithDuplicate, DigitalPostRow, PersonEntry, PersonRow } from '../types';
 import { SqliteChangeFeed } from './change-feed';
 import type { SqliteDatabase } from './connection';
+import { instantFromMillis } from '../../domain/instant';
 
 /**
  * `person_lookup`'s columns (db/schema.ts), all of them, in the order the reads select them:
@@ -26,7 +27,7 @@ const SELECTED = COLUMN_KEYS.map((key) =>
 /** A `person_lookup` row as SQLite returns it: `C` says which value is where. */
 type LookupRow = readonly (string | number | null)[];
 
-const date = (ms: string | number | null): Date | null => (ms === null ? null : new Date(ms as number));
+const date = (ms: string | number | null): Date | null => instantFromMillis(ms as number | null);
 const text = (r: LookupRow, i: number) => r[i] as string | null;
 
 function toPersonRow(r: LookupRow): PersonRow {
