@@ -283,7 +283,7 @@ export const lookupPerson = pgTable(
  */
 export const lookupSegment = pgTable('lookup_segment', {
   segment: integer('segment').primaryKey(),
-  rows: integer('rows').notNull(),
+  rows: bigint('rows', { mode: 'number' }).notNull(),
 });
 
 /**

@@ -4,7 +4,7 @@
 -- which replaces the `indexed` flag.
 CREATE TABLE "lookup_segment" (
 	"segment" integer PRIMARY KEY NOT NULL,
-	"rows" integer NOT NULL
+	"rows" bigint NOT NULL
 );
 --> statement-breakpoint
 -- What is indexed so far becomes segment 0. The indexer goes on writing into it until it

@@ -1,8 +1,8 @@
 /**
  * SQLite migration 0008 (the audit index in segments) on a register whose audit log already
  * holds indexed and unindexed requests: what was indexed becomes segment 0, in a WITHOUT
- * ROWID key that leads with the segment, and the store then reads, indexes and retains as
- * on a new register. (PostgreSQL's 0009: test/integration/pg-audit-segments-migration.test.ts.)
+ * ROWID key that leads with the segment, and the store then reads and indexes on as on a new
+ * register. (PostgreSQL's 0009: test/integration/pg-audit-segments-migration.test.ts.)
  */
 import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
@@ -29,24 +29,25 @@ describe('SQLite migration 0008 (audit index in segments) on a register with an 
     migrate(drizzle(sqlite), { migrationsFolder: migrationsBefore(migrationsFolder, dir, 8) });
     const [a, b] = syntheticIds(2, 8008).sort();
     const at = Date.UTC(2026, 10, 1);
-    const request = sqlite.prepare("insert into lookup_request (looked_up_at, agency_org_number, scopes, person_ids) values (?, '991825827', '', ?)");
-    request.run(at, JSON.stringify([a, b]));
-    request.run(at + 1000, JSON.stringify([a]));
-    request.run(at + 2000, JSON.stringify([b]));
+    // Ids from 5: retention had deleted the first four, so segment 0 begins where the log does.
+    const request = sqlite.prepare("insert into lookup_request (id, looked_up_at, agency_org_number, scopes, person_ids) values (?, ?, '991825827', '', ?)");
+    request.run(5, at, JSON.stringify([a, b]));
+    request.run(6, at + 1000, JSON.stringify([a]));
+    request.run(7, at + 2000, JSON.stringify([b]));
     // The old indexer's state: the first two requests indexed, the third not yet.
     const row = sqlite.prepare('insert into lookup_person (person_id, request_id, scopes) values (?, ?, null)');
-    row.run(a, 1);
-    row.run(b, 1);
-    row.run(a, 2);
-    sqlite.prepare('update lookup_index_state set indexed_through = 2 where id = 1').run();
+    row.run(a, 5);
+    row.run(b, 5);
+    row.run(a, 6);
+    sqlite.prepare('update lookup_index_state set indexed_through = 6 where id = 1').run();
 
     migrate(drizzle(sqlite), { migrationsFolder });
     expect(sqlite.prepare('select segment, person_id, request_id from lookup_person order by 1, 2, 3').raw().all()).toEqual([
-      [0, a, 1],
-      [0, a, 2],
-      [0, b, 1],
+      [0, a, 5],
+      [0, a, 6],
+      [0, b, 5],
     ]);
-    expect(sqlite.prepare('select segment, first_request, last_request, rows from lookup_segment').raw().all()).toEqual([[0, 1, 2, 3]]);
+    expect(sqlite.prepare('select segment, first_request, last_request, rows from lookup_segment').raw().all()).toEqual([[0, 5, 6, 3]]);
     expect(sqlite.prepare("select sql from sqlite_master where name = 'lookup_person'").pluck().get()).toMatch(/PRIMARY KEY\(`segment`, `person_id`, `request_id`\)\s*\) WITHOUT ROWID/);
     expect(sqlite.pragma('integrity_check', { simple: true })).toBe('ok');
     sqlite.close();
@@ -61,7 +62,7 @@ describe('SQLite migration 0008 (audit index in segments) on a register with an 
         [2, 0],
       ]);
       store.auditLog.indexAll();
-      expect(store.sqlite.prepare('select segment, first_request, last_request, rows from lookup_segment').raw().all()).toEqual([[0, 1, 3, 4]]);
+      expect(store.sqlite.prepare('select segment, first_request, last_request, rows from lookup_segment').raw().all()).toEqual([[0, 5, 7, 4]]);
       expect([await times(a), await times(b)]).toEqual([
         [1, 0],
         [2, 0],

@@ -49,7 +49,7 @@ describeWithPostgres('PostgreSQL migration 0009 (audit index in segments) on a r
         [0, a, 2],
         [0, b, 1],
       ]);
-      expect(await rows('select segment, rows from lookup_segment')).toEqual([[0, 3]]);
+      expect(await rows('select segment, rows::int from lookup_segment')).toEqual([[0, 3]]);
       expect(await rows('select id::int, segment from lookup_request order by id')).toEqual([
         [1, 0],
         [2, 0],
@@ -78,7 +78,7 @@ describeWithPostgres('PostgreSQL migration 0009 (audit index in segments) on a r
       try {
         const unindexed = async () => Number((await probe.query('select count(*) from lookup_request where segment is null')).rows[0].count);
         for (let i = 0; i < 200 && (await unindexed()) > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
-        expect((await probe.query({ text: 'select segment, rows from lookup_segment', rowMode: 'array' })).rows).toEqual([[0, 4]]);
+        expect((await probe.query({ text: 'select segment, rows::int from lookup_segment', rowMode: 'array' })).rows).toEqual([[0, 4]]);
       } finally {
         await probe.end();
       }
