@@ -261,7 +261,11 @@ export const lookupRequest = pgTable(
     /** The segment of `lookup_person` that holds this request's rows; null until indexed. */
     segment: integer('segment'),
   },
-  (t) => [index('lookup_request_unindexed_idx').on(t.id).where(sql`${t.segment} is null`)],
+  (t) => [
+    index('lookup_request_unindexed_idx').on(t.id).where(sql`${t.segment} is null`),
+    // Retention takes the oldest by time, not by id: ids are handed out before commit, and clocks differ between replicas.
+    index('lookup_request_at_idx').on(t.lookedUpAt),
+  ],
 );
 
 /** Derived from `lookup_request` (see there): a person's lookups, by request, in segments (as in `db/schema.ts`). */

@@ -179,7 +179,9 @@ export const verificationCode = sqliteTable(
  * itself, so a citizen sees every committed lookup. The view `lookup_audit` (created by
  * migration 0005) shows the log flattened to one row per person looked up, for operators.
  */
-export const lookupRequest = sqliteTable('lookup_request', {
+export const lookupRequest = sqliteTable(
+  'lookup_request',
+  {
     /** AUTOINCREMENT: an id is never used twice, even after retention has emptied the table (the index mark relies on it). */
     id: integer('id').primaryKey({ autoIncrement: true }),
     lookedUpAt: integer('looked_up_at', { mode: 'timestamp_ms' }).notNull(),
@@ -192,7 +194,10 @@ export const lookupRequest = sqliteTable('lookup_request', {
     personIds: text('person_ids').notNull(),
     /** Where the scopes released differ per person: a JSON object id -> space-separated scopes; null when all got `scopes`. */
     personScopes: text('person_scopes'),
-});
+  },
+  // Retention takes the oldest by time, not by id: a clock stepped back puts an older time after a newer one.
+  (t) => [index('lookup_request_at_idx').on(t.lookedUpAt)],
+);
 
 /**
  * Derived from `lookup_request` (see there): a person's lookups, by request, kept in

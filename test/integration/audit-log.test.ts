@@ -104,6 +104,20 @@ describe('the lookup audit log', () => {
     expect(await Promise.all(ids.map((id) => log.countLookupsOf(id)))).toEqual([0, 0, 1, 1]);
   });
 
+  it('retention goes by time, not by id: expired records behind newer ones (a clock stepped back) go too', async () => {
+    const ids = syntheticIds(2, 3131);
+    const now = Date.now();
+    // More unexpired requests first than one retention batch takes, then expired ones with later ids.
+    for (let i = 0; i < 25; i++) await log.record({ agencyOrgNumber: '991825827', personIds: ids.slice(0, 1), scopes: [], at: new Date(now - DAY + i) });
+    for (let i = 0; i < 3; i++) await log.record({ agencyOrgNumber: '991825827', personIds: ids.slice(1, 2), scopes: [], at: new Date(now - 40 * DAY + i) });
+    register.store.startAuditMaintenance(30);
+    for (let i = 0; i < 200 && (await register.database.number('select count(*) from lookup_request')) > 25; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(await register.database.number('select count(*) from lookup_request')).toBe(25);
+    expect(await Promise.all(ids.map((id) => log.countLookupsOf(id)))).toEqual([25, 0]);
+  });
+
   it('indexes into the newest segment until it is full, then into a new one; a citizen sees, pages and counts across segments', async () => {
     const [a, b] = syntheticIds(2, 5151);
     const t0 = Date.parse('2026-03-01T10:00:00.000Z');

@@ -77,7 +77,7 @@ describeWithPostgres('PostgreSQL store: migrations and gap-free change numbers a
     const { rows: indexes } = await replicaA.pool.query<{ indexname: string }>(
       `select indexname from pg_indexes where schemaname = 'public' and indexname like '%_idx' order by indexname`,
     );
-    expect(indexes.map((i) => i.indexname)).toEqual(['change_log_person_idx', 'code_log_address_idx', 'code_log_at_idx', 'code_log_person_idx', 'contact_point_address_idx', 'lookup_request_unindexed_idx', 'person_change_number_idx']);
+    expect(indexes.map((i) => i.indexname)).toEqual(['change_log_person_idx', 'code_log_address_idx', 'code_log_at_idx', 'code_log_person_idx', 'contact_point_address_idx', 'lookup_request_at_idx', 'lookup_request_unindexed_idx', 'person_change_number_idx']);
 
     // The counter: one row, from the migration, and no room for a second.
     expect(await replicaA.db.select().from(pgTables.changeCounter)).toEqual([{ id: 1, lastChangeNumber: 0 }]);

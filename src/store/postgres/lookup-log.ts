@@ -72,12 +72,16 @@ const INDEX_PENDING: pg.QueryConfig = {
     select count(*)::int as n from batch`,
 };
 
-/** Deletes up to $2 of the oldest indexed requests made before $1, with their `lookup_person` rows. */
+/**
+ * Deletes up to $2 of the indexed requests made before $1, oldest by time first (by
+ * `lookup_request_at_idx`: ids come out of time order across replicas and clocks), with
+ * their `lookup_person` rows.
+ */
 const DELETE_EXPIRED: pg.QueryConfig = {
   name: 'krr-delete-expired-lookups',
   text: `with old as (
       select id, segment, person_ids from lookup_request
-      where id in (select id from lookup_request where segment is not null order by id limit $2) and looked_up_at < $1
+      where id in (select id from lookup_request where segment is not null and looked_up_at < $1 order by looked_up_at limit $2)
       for update skip locked
     ), people as (
       delete from lookup_person lp using (select o.segment, o.id, p.id as person_id from old o, unnest(o.person_ids) as p(id)) g

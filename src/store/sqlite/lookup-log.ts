@@ -56,9 +56,9 @@ export class SqliteLookupLog {
   private readonly growSegment: Statement<[number, number, number]>;
   private readonly deleteSegments: Statement<[]>;
   private readonly markIndexed: Statement<[number]>;
-  private readonly oldest: Statement<[number], { id: number }>;
-  private readonly deletePeople: Statement<[number, number]>;
-  private readonly deleteRequests: Statement<[number, number]>;
+  private readonly oldest: Statement<[number, number], { id: number }>;
+  private readonly deletePeople: Statement<[string]>;
+  private readonly deleteRequests: Statement<[string]>;
   private readonly entries: Statement<{ person: string; before: number; limit: number }, RawEntry>;
   private readonly countEntries: Statement<{ person: string; before: number }, { n: number }>;
   private readonly sqlite: SqliteDatabase['sqlite'];
@@ -83,16 +83,19 @@ export class SqliteLookupLog {
     this.openSegment = sqlite.prepare('insert into lookup_segment (segment, first_request, last_request, rows) values (?, ?, ?, 0)');
     this.growSegment = sqlite.prepare('update lookup_segment set last_request = ?, rows = rows + ? where segment = ?');
     this.markIndexed = sqlite.prepare('update lookup_index_state set indexed_through = ? where id = 1');
-    this.oldest = sqlite.prepare('select id from lookup_request where id <= (select indexed_through from lookup_index_state where id = 1) order by id limit ?');
+    // The oldest indexed requests by time (lookup_request_at_idx), not by id: a clock stepped back puts an older time after a newer one.
+    this.oldest = sqlite.prepare(
+      'select id from lookup_request where looked_up_at < ? and id <= (select indexed_through from lookup_index_state where id = 1) order by looked_up_at limit ?',
+    );
     // A request's segment is the newest that begins at or before it (segments are runs of ids).
     this.deletePeople = sqlite.prepare(
       `delete from lookup_person where (segment, person_id, request_id) in (
          select (select max(s.segment) from lookup_segment s where s.first_request <= r.id), j.value, r.id
-         from lookup_request r, json_each(r.person_ids) j where r.id <= ? and r.looked_up_at < ?)`,
+         from lookup_request r, json_each(r.person_ids) j where r.id in (select value from json_each(?)))`,
     );
     // Segments older than every row left: the indexer writes only into the newest, so none of them is written again.
     this.deleteSegments = sqlite.prepare('delete from lookup_segment where segment < (select min(segment) from lookup_person)');
-    this.deleteRequests = sqlite.prepare('delete from lookup_request where id <= ? and looked_up_at < ?');
+    this.deleteRequests = sqlite.prepare('delete from lookup_request where id in (select value from json_each(?))');
     this.entries = sqlite.prepare(`${ENTRIES} order by 1 desc limit $limit`);
     this.countEntries = sqlite.prepare(`select count(*) as n from (${ENTRIES})`);
   }
@@ -160,11 +163,11 @@ export class SqliteLookupLog {
     return this.relaxed(() =>
       this.sqlite
         .transaction(() => {
-          const ids = this.oldest.all(maxRequests);
+          const ids = this.oldest.all(cutoff.getTime(), maxRequests);
           if (ids.length === 0) return 0;
-          const upTo = ids[ids.length - 1].id;
-          this.deletePeople.run(upTo, cutoff.getTime());
-          const deleted = this.deleteRequests.run(upTo, cutoff.getTime()).changes;
+          const chosen = JSON.stringify(ids.map((r) => r.id));
+          this.deletePeople.run(chosen);
+          const deleted = this.deleteRequests.run(chosen).changes;
           if (deleted > 0) this.deleteSegments.run();
           return deleted;
         })

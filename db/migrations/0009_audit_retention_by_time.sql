@@ -1,0 +1,1 @@
+CREATE INDEX `lookup_request_at_idx` ON `lookup_request` (`looked_up_at`);
