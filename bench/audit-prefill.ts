@@ -12,13 +12,13 @@
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { createRandom } from '../db/seed/generate';
-import pg from 'pg';
 import { isPostgresUrl } from '../src/config';
 import { openPostgresRegisterStore } from '../src/store/postgres';
 import { openSqliteRegisterStore } from '../src/store/sqlite';
 import { openSqliteDatabase } from '../src/store/sqlite/connection';
 import { StatementCounter, type RegisterStore } from '../src/store/types';
 import { databaseSize, type PreparedDatabase } from './data';
+import { withClient } from './stores';
 
 const PER_REQUEST = 1000;
 const AGENCY = '991825827';
@@ -128,64 +128,48 @@ export async function prefilledAuditCopyPg(source: PreparedDatabase, records: nu
   target.pathname = `/${name}`;
   const requests = Math.ceil(records / PER_REQUEST);
   const started = Date.now();
-  const admin = new pg.Client({ connectionString: source.path });
-  await admin.connect();
-  let built = false;
-  try {
-    const exists = (await admin.query('select 1 from pg_database where datname = $1', [name])).rowCount === 1;
-    const reusable =
-      exists &&
-      (await withPg(target.toString(), async (c) => {
-        const { rows } = await c.query<{ people: number; prefilled: number }>('select (select count(*)::int from person) as people, (select count(*)::int from lookup_request where id <= $1) as prefilled', [requests]);
-        return rows[0].people === source.count && rows[0].prefilled === requests;
-      }));
-    if (!reusable) {
-      process.stderr.write(`copying ${sourceUrl.pathname.slice(1)} into ${name} and filling its audit log with ${records.toLocaleString('en-US')} lookups\n`);
-      if (exists) await admin.query(`drop database ${name}`);
-      // A template must have no other sessions: this one moves to the server's default database.
-      await admin.end();
-      const server = new URL(source.path);
-      server.pathname = '/postgres';
-      await withPg(server.toString(), (c) => c.query(`create database ${name} template ${sourceUrl.pathname.slice(1)}`));
-      await withPg(target.toString(), (c) => c.query('truncate lookup_person, lookup_segment, lookup_request restart identity'));
-      const store = (await openPostgresRegisterStore(target.toString(), { maxConnections: 4 })) as RegisterStore & { auditLog: { indexPending(max?: number): Promise<number> } };
-      try {
-        const ids = await withPg(target.toString(), async (c) => (await c.query<{ id: string }>('select id from person')).rows.map((r) => r.id));
-        await fillLog(store, ids, requests, async () => {
-          while ((await store.auditLog.indexPending()) > 0);
-        });
-      } finally {
-        await store.close();
-      }
-      await withPg(target.toString(), async (c) => {
-        await c.query('vacuum (analyze) lookup_person, lookup_segment, lookup_request');
-        await c.query('checkpoint').catch(() => {});
+  // The server's default database: a template must have no other sessions while it is copied.
+  const server = new URL(source.path);
+  server.pathname = '/postgres';
+  const exists = await withClient(server.toString(), async (c) => (await c.query('select 1 from pg_database where datname = $1', [name])).rowCount === 1);
+  const reusable =
+    exists &&
+    (await withClient(target.toString(), async (c) => {
+      const { rows } = await c.query<{ people: number; prefilled: number }>('select (select count(*)::int from person) as people, (select count(*)::int from lookup_request where id <= $1) as prefilled', [requests]);
+      return rows[0].people === source.count && rows[0].prefilled === requests;
+    }));
+  if (!reusable) {
+    process.stderr.write(`copying ${sourceUrl.pathname.slice(1)} into ${name} and filling its audit log with ${records.toLocaleString('en-US')} lookups\n`);
+    await withClient(server.toString(), async (c) => {
+      if (exists) await c.query(`drop database ${name}`);
+      await c.query(`create database ${name} template ${sourceUrl.pathname.slice(1)}`);
+    });
+    await withClient(target.toString(), (c) => c.query('truncate lookup_person, lookup_segment, lookup_request restart identity'));
+    const store = (await openPostgresRegisterStore(target.toString(), { maxConnections: 4 })) as RegisterStore & { auditLog: { indexPending(max?: number): Promise<number> } };
+    try {
+      const ids = await withClient(target.toString(), async (c) => (await c.query<{ id: string }>('select id from person')).rows.map((r) => r.id));
+      await fillLog(store, ids, requests, async () => {
+        while ((await store.auditLog.indexPending()) > 0);
       });
-      built = true;
+    } finally {
+      await store.close();
     }
-  } finally {
-    await admin.end().catch(() => {});
+    await withClient(target.toString(), async (c) => {
+      await c.query('vacuum (analyze) lookup_person, lookup_segment, lookup_request');
+      await c.query('checkpoint').catch(() => {});
+    });
   }
-  const stored = await withPg(target.toString(), async (c) => {
+  const stored = await withClient(target.toString(), async (c) => {
     // What earlier runs' lookups added after the prefill (ids above it), so every run starts alike.
     await c.query(`delete from lookup_person where request_id > $1`, [requests]);
     await c.query(`delete from lookup_request where id > $1`, [requests]);
     await c.query(`delete from lookup_segment where segment > (select coalesce(max(segment), -1) from lookup_request)`);
     await c.query(`update lookup_segment set rows = (select count(*) from lookup_person p where p.segment = lookup_segment.segment) where segment = (select max(segment) from lookup_segment)`);
     await c.query(`select setval(pg_get_serial_sequence('lookup_request', 'id'), $1)`, [requests]);
-    return Number((await c.query<{ n: string }>('select count(*) as n from lookup_person')).rows[0].n);
+    const { rows } = await c.query<{ n: string; size: string }>('select (select count(*) from lookup_person) as n, pg_database_size(current_database()) as size');
+    return { records: Number(rows[0].n), size: Number(rows[0].size) };
   });
-  return { path: target.toString(), count: source.count, seeded: null, sizeBytes: 0, auditRecords: stored, builtSeconds: built ? (Date.now() - started) / 1000 : null };
-}
-
-async function withPg<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await use(client);
-  } finally {
-    await client.end();
-  }
+  return { path: target.toString(), count: source.count, seeded: null, sizeBytes: stored.size, auditRecords: stored.records, builtSeconds: reusable ? null : (Date.now() - started) / 1000 };
 }
 
 /**
@@ -208,7 +192,7 @@ export async function citizenReadCost(location: string, ids: readonly string[]):
     await round(); // warm
     const msPerPerson = await round();
     const segments = isPostgresUrl(location)
-      ? await withPg(location, async (c) => Number((await c.query<{ n: string }>('select count(*) as n from lookup_segment')).rows[0].n))
+      ? await withClient(location, async (c) => Number((await c.query<{ n: string }>('select count(*) as n from lookup_segment')).rows[0].n))
       : sqliteSegments(location);
     return { msPerPerson, segments };
   } finally {

@@ -118,7 +118,8 @@ function databaseUrl(serverUrl: string, database: string): string {
   return url.toString();
 }
 
-async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
+/** One short-lived connection to `url` for `use` (the benchmark's setup and checks). */
+export async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url, application_name: 'krr-bench', connectionTimeoutMillis: 10_000 });
   await client.connect();
   try {
